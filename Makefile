@@ -1,0 +1,45 @@
+# One command sets everything up; nothing needs to be installed by hand.
+VENV        := .venv
+PY          := $(VENV)/bin/python
+GO          ?= $(shell command -v go 2>/dev/null || echo /usr/local/go/bin/go)
+TOXIPROXY_VERSION := v2.12.0
+TOXIPROXY   := $(VENV)/bin/toxiproxy-server
+
+.PHONY: setup demo test unit integration lint bench clean
+
+setup: $(VENV)/.installed $(TOXIPROXY)
+
+$(VENV)/.installed: pyproject.toml
+	python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $@
+
+# The real Toxiproxy server, pinned, built from the Go module proxy into the project's env.
+$(TOXIPROXY):
+	mkdir -p $(VENV)/gobin
+	GOBIN=$(abspath $(VENV))/gobin GOFLAGS=-mod=mod $(GO) install github.com/Shopify/toxiproxy/v2/cmd/server@$(TOXIPROXY_VERSION)
+	mv $(VENV)/gobin/server $@
+	rmdir $(VENV)/gobin
+
+demo: setup
+	$(VENV)/bin/shieldlab demo
+
+test: setup lint
+	$(PY) -m pytest -q tests/unit tests/integration
+
+unit: setup
+	$(PY) -m pytest -q tests/unit
+
+integration: setup
+	$(PY) -m pytest -q tests/integration
+
+lint: setup
+	$(VENV)/bin/ruff check harness proxies tests
+	$(VENV)/bin/mypy harness proxies
+
+bench: setup
+	$(VENV)/bin/shieldlab bench
+
+clean:
+	rm -rf $(VENV) .shieldlab

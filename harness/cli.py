@@ -1,0 +1,165 @@
+"""The `shieldlab` command line: one thin function per subcommand."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import traceback
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from harness.errors import EXIT_INFRASTRUCTURE, EXIT_OK, ShieldlabError
+from harness.topology import control
+from harness.topology.config import TopologyConfig, defaults_yaml, load_topology
+from harness.topology.state import TopologyState
+from harness.topology.supervisor import supervise
+
+out = Console()
+err = Console(stderr=True)
+
+
+def _topology_from(args: argparse.Namespace) -> TopologyConfig:
+    overrides: dict[str, Any] = {}
+    if getattr(args, "edges", None):
+        overrides["edges"] = [pop.strip() for pop in args.edges.split(",") if pop.strip()]
+    return load_topology(args.config, overrides)
+
+
+def print_topology(state: TopologyState) -> None:
+    nodes = Table(title="nodes", title_justify="left")
+    for column in ("node", "url", "pid", "clients use"):
+        nodes.add_column(column)
+    for name, node in state.nodes.items():
+        pop = name.removeprefix("edge-") if name.startswith("edge-") else None
+        nodes.add_row(name, node.url, str(node.pid), state.client_url(pop) if pop else "")
+    links = Table(title="links (Toxiproxy " + state.toxiproxy.api + ")", title_justify="left")
+    for column in ("link", "listen", "upstream"):
+        links.add_column(column)
+    for name, link in state.links.items():
+        links.add_row(name, link.listen, link.upstream)
+    out.print(nodes)
+    out.print(links)
+
+
+def cmd_up(args: argparse.Namespace) -> int:
+    config = _topology_from(args)
+    if args.detach:
+        with err.status("starting the topology"):
+            state = control.start_detached(config, args.state_dir)
+        print_topology(state)
+        out.print("detached; `shieldlab status` shows it, `shieldlab down` stops it")
+        return EXIT_OK
+
+    def on_ready(state: TopologyState) -> None:
+        print_topology(state)
+        out.print("up; Ctrl-C tears everything down")
+
+    with err.status("starting the topology") as status:
+        def report(message: str) -> None:
+            status.update(message)
+            if message == "tearing down":
+                err.print("tearing the topology down")
+
+        def ready(state: TopologyState) -> None:
+            status.stop()
+            on_ready(state)
+
+        supervise(config, args.state_dir, report, ready)
+    return EXIT_OK
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    state = control.status(args.state_dir)
+    if state is None:
+        if args.json:
+            print(json.dumps({"running": False}))
+        else:
+            err.print(f"no topology is running (state dir {args.state_dir})")
+        return EXIT_INFRASTRUCTURE
+    if args.json:
+        print(json.dumps({"running": True, **state.status_json()}, indent=2))
+    else:
+        print_topology(state)
+    return EXIT_OK
+
+
+def cmd_down(args: argparse.Namespace) -> int:
+    state = control.stop(args.state_dir)
+    if state is None:
+        err.print(f"no topology is running (state dir {args.state_dir}); nothing to stop")
+    else:
+        out.print(f"stopped {len(state.nodes)} nodes and toxiproxy-server")
+    return EXIT_OK
+
+
+def cmd_defaults(_: argparse.Namespace) -> int:
+    print(defaults_yaml(), end="")
+    return EXIT_OK
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    from harness import bench  # the benchmark pulls in the load client only when asked
+
+    return bench.run(_topology_from(args), args.state_dir, as_json=args.json)
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from harness import demo
+
+    return demo.run(_topology_from(args), args.state_dir)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="shieldlab", description=__doc__)
+    parser.add_argument("--debug", action="store_true", help="show tracebacks")
+    parser.add_argument(
+        "--state-dir", type=Path, default=control.default_state_dir(),
+        help="where a running topology's state lives (default: $SHIELDLAB_STATE_DIR or .shieldlab)",
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    def with_topology(sub: argparse.ArgumentParser) -> None:
+        sub.add_argument("--config", type=Path, help="topology YAML (see `shieldlab defaults`)")
+        sub.add_argument("--edges", help="comma-separated POP names, e.g. iad,ams,sjc")
+
+    up = commands.add_parser("up", help="start origin, shield, edges and links; Ctrl-C stops")
+    with_topology(up)
+    up.add_argument("--detach", action="store_true", help="return once healthy; stop with `down`")
+    up.set_defaults(func=cmd_up)
+    status = commands.add_parser("status", help="show the running topology")
+    status.add_argument("--json", action="store_true")
+    status.set_defaults(func=cmd_status)
+    commands.add_parser("down", help="stop the running topology").set_defaults(func=cmd_down)
+    commands.add_parser("defaults", help="print the topology defaults as YAML").set_defaults(
+        func=cmd_defaults
+    )
+    bench = commands.add_parser("bench", help="measure throughput, per-hop latency, startup")
+    with_topology(bench)
+    bench.add_argument("--json", action="store_true")
+    bench.set_defaults(func=cmd_bench)
+    demo = commands.add_parser("demo", help="up, install a package with pip through an edge, down")
+    with_topology(demo)
+    demo.set_defaults(func=cmd_demo)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        return int(args.func(args))
+    except ShieldlabError as error:
+        if args.debug:
+            traceback.print_exc()
+        print(f"error: {error}", file=sys.stderr)
+        return error.exit_code
+    except KeyboardInterrupt:
+        err.print("interrupted")
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

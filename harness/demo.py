@@ -1,0 +1,87 @@
+"""`shieldlab demo`: bring the topology up, install a package with the real pip through an
+edge, show which node answered each request, tear down."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+import xmlrpc.client
+from pathlib import Path
+
+import httpx
+from rich.console import Console
+from rich.table import Table
+
+from harness.errors import EXIT_OK, InfrastructureError
+from harness.topology.config import TopologyConfig
+from harness.topology.state import TopologyState
+from harness.topology.supervisor import topology_up
+from proxies import contract
+
+console = Console()
+
+
+def pip_install(index_url: str, project: str, target: Path) -> subprocess.CompletedProcess[str]:
+    """The real pip, from this environment, with the edge as its only index."""
+    env = {k: v for k, v in os.environ.items() if not k.upper().startswith("PIP_")}
+    env["NO_PROXY"] = "*"
+    argv = [
+        sys.executable, "-m", "pip", "install", "--no-cache-dir", "--disable-pip-version-check",
+        "--no-input", "--index-url", index_url, "--target", str(target), project,
+    ]
+    return subprocess.run(argv, capture_output=True, text=True, env=env, timeout=120, check=False)
+
+
+def first_project(client: httpx.Client, base_url: str) -> str:
+    page = client.get(base_url + "/simple/", headers={"Accept": contract.PEP691_JSON})
+    page.raise_for_status()
+    return str(page.json()["projects"][0]["name"])
+
+
+def _row(table: Table, what: str, pop: str, response: httpx.Response) -> None:
+    h = response.headers
+    table.add_row(
+        what, pop, str(response.status_code), h.get(contract.HEADER_SERVED_BY, ""),
+        h.get(contract.HEADER_CACHE, ""), h.get(contract.HEADER_AGE, ""),
+    )
+
+
+def show_paths(state: TopologyState, project: str) -> Table:
+    table = Table(title=f"where each response came from ({project})", title_justify="left")
+    for column in ("request", "POP", "status", "X-Served-By", "X-Cache", "Age"):
+        table.add_column(column)
+    first, second = state.edges[0], state.edges[-1]
+    simple = f"/simple/{project}/"
+    with httpx.Client(timeout=30, trust_env=False) as client:
+        wheel = client.get(f"{state.client_url(first)}/pypi/{project}/json").json()["urls"][0]
+        wheel_path = httpx.URL(wheel["url"]).path
+        _row(table, f"GET {simple} (again, after pip)", first, client.get(state.client_url(first) + simple))
+        _row(table, f"GET {wheel_path}", first, client.get(state.client_url(first) + wheel_path))
+        _row(table, f"GET {simple}", second, client.get(state.client_url(second) + simple))
+        _row(table, f"GET {simple} (again)", second, client.get(state.client_url(second) + simple))
+    proxy = xmlrpc.client.ServerProxy(state.client_url(second) + "/pypi")
+    serial = proxy.changelog_last_serial()
+    table.add_row("POST /pypi changelog_last_serial", second, f"200 -> {serial}", "edge only: POSTs skip the shield", "PASS", "")
+    return table
+
+
+def run(config: TopologyConfig, state_dir: Path) -> int:
+    with console.status("starting the topology") as status:
+        with topology_up(config, state_dir, status.update) as state:
+            pop = state.edges[0]
+            index_url = state.client_url(pop) + "/simple/"
+            with httpx.Client(timeout=30, trust_env=False) as client:
+                project = first_project(client, state.client_url(pop))
+            status.update(f"pip install {project} --index-url {index_url}")
+            with tempfile.TemporaryDirectory(prefix="shieldlab-demo-") as target:
+                result = pip_install(index_url, project, Path(target))
+                if result.returncode != 0:
+                    raise InfrastructureError(f"pip install failed: {result.stderr.strip()[-500:]}")
+                installed = sorted(p.name for p in Path(target).iterdir())
+            status.stop()
+            console.print(f"[green]pip installed {project}[/] through POP {pop}: {', '.join(installed)}")
+            console.print(show_paths(state, project))
+    console.print("topology torn down; nothing left running")
+    return EXIT_OK

@@ -1,0 +1,119 @@
+"""Reading YAML into frozen pydantic models, with one-line errors that name file and field.
+
+Every error reads `<file>: <field path>: <problem>; got <value>`, plus the allowed values and
+a "did you mean" where there is a close match.
+"""
+
+from __future__ import annotations
+
+import difflib
+import types
+import typing
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from harness.errors import BadInput
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    """Overrides win; nested mappings merge key by key; lists are replaced whole."""
+    merged = dict(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = deep_merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def read_yaml_mapping(path: Path) -> dict[str, Any]:
+    try:
+        text = path.read_text()
+    except FileNotFoundError:
+        raise BadInput(f"{path}: no such file") from None
+    except OSError as error:
+        raise BadInput(f"{path}: cannot read: {error.strerror}") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "?"
+        problem = getattr(error, "problem", None) or str(error)
+        raise BadInput(f"{path}: {where}: not valid YAML: {problem}") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise BadInput(f"{path}: (top level): must be a mapping of settings; got {type(data).__name__}")
+    return data
+
+
+def validate(source: str, model: type[M], data: dict[str, Any]) -> M:
+    try:
+        return model.model_validate(data)
+    except ValidationError as error:
+        raise BadInput(describe(source, model, error)) from None
+
+
+def load_model(path: Path, model: type[M], defaults: dict[str, Any] | None = None) -> M:
+    data = read_yaml_mapping(path)
+    return validate(str(path), model, deep_merge(defaults or {}, data))
+
+
+def field_path(loc: tuple[int | str, ...]) -> str:
+    text = ""
+    for part in loc:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text or "(top level)"
+
+
+def describe(source: str, model: type[BaseModel], error: ValidationError) -> str:
+    """The first validation error as one line."""
+    first = error.errors()[0]
+    loc = tuple(first["loc"])
+    problem = first["msg"]
+    got = first.get("input")
+    if first["type"] == "extra_forbidden":
+        allowed = sorted(_fields_at(model, loc[:-1]))
+        unknown = str(loc[-1])
+        line = f"{source}: {field_path(loc)}: unknown setting; allowed: {', '.join(allowed)}"
+        close = difflib.get_close_matches(unknown, allowed, n=1)
+        return line + (f" (did you mean {close[0]!r}?)" if close else "")
+    if first["type"] == "enum" and "expected" in first.get("ctx", {}):
+        problem = f"must be one of {first['ctx']['expected']}"
+    shown = repr(got) if not isinstance(got, dict) else "a mapping"
+    return f"{source}: {field_path(loc)}: {problem}; got {shown}"
+
+
+def _is_model(annotation: Any) -> bool:
+    return isinstance(annotation, type) and issubclass(annotation, BaseModel)
+
+
+def _strip_optional(annotation: Any) -> Any:
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+        args = [a for a in typing.get_args(annotation) if a is not type(None)]
+        models = [a for a in args if _is_model(a)]
+        return models[0] if models else (args[0] if len(args) == 1 else annotation)
+    return annotation
+
+
+def _fields_at(model: type[BaseModel], loc: tuple[int | str, ...]) -> list[str]:
+    """The field names of the model reached by walking `loc` down from `model`."""
+    current: Any = model
+    for part in loc:
+        current = _strip_optional(current)
+        if _is_model(current):
+            field = current.model_fields.get(str(part))
+            if field is None:
+                return []
+            current = field.annotation
+        elif typing.get_origin(current) in (list, tuple, dict):
+            current = typing.get_args(current)[-1]
+        else:
+            return []
+    current = _strip_optional(current)
+    return list(current.model_fields) if _is_model(current) else []

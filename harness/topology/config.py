@@ -1,0 +1,65 @@
+"""The topology's settings: which nodes, and how each behaves. Every default is from FACTS.md.
+
+`shieldlab defaults` prints them as YAML; `--config FILE` overrides any subset.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from harness.model_file import deep_merge, read_yaml_mapping, validate
+from proxies.contract import CdnNodeSettings, OriginSettings, default_edge_settings
+
+POP_NAME = re.compile(r"^[a-z][a-z0-9]{1,15}$")
+
+
+class TopologyConfig(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    edges: list[str] = Field(default_factory=lambda: ["iad", "ams", "sjc"], min_length=1, max_length=16)
+    origin: OriginSettings = OriginSettings()
+    shield: CdnNodeSettings = CdnNodeSettings()
+    edge: CdnNodeSettings = Field(default_factory=default_edge_settings)
+    startup_timeout_s: float = Field(default=60.0, gt=0, le=600)
+
+    @field_validator("edges")
+    @classmethod
+    def _validate_edges(cls, edges: list[str]) -> list[str]:
+        for pop in edges:
+            if not POP_NAME.match(pop):
+                raise ValueError(
+                    f"POP names are 2-16 lowercase letters or digits, starting with a letter; "
+                    f"bad name {pop!r}"
+                )
+        if len(set(edges)) != len(edges):
+            raise ValueError(f"POP names must be unique; got {edges}")
+        return edges
+
+
+def defaults_dict() -> dict[str, Any]:
+    return TopologyConfig().model_dump(mode="json")
+
+
+def defaults_yaml() -> str:
+    header = (
+        "# shieldlab topology defaults (FACTS.md). Copy any subset into a file and pass it\n"
+        "# with --config; what you leave out keeps these values.\n"
+    )
+    return header + yaml.safe_dump(defaults_dict(), sort_keys=False)
+
+
+def load_topology(path: Path | None, overrides: dict[str, Any] | None = None) -> TopologyConfig:
+    """Defaults, then the file at `path`, then `overrides` (e.g. `--edges`)."""
+    data = defaults_dict()
+    source = "defaults"
+    if path is not None:
+        data = deep_merge(data, read_yaml_mapping(path))
+        source = str(path)
+    if overrides:
+        data = deep_merge(data, overrides)
+    return validate(source, TopologyConfig, data)

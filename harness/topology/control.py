@@ -1,0 +1,88 @@
+"""Controlling a topology across commands: start it detached, stop it, read its state."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from harness.errors import InfrastructureError, ShieldlabError
+from harness.topology.config import TopologyConfig
+from harness.topology.processes import log_tail, pid_alive
+from harness.topology.state import TopologyState, clear_state, live_state, read_state
+from harness.topology.supervisor import CONFIG_FILE, refuse_if_running
+
+SUPERVISOR_LOG = "supervisor.log"
+
+
+def default_state_dir() -> Path:
+    return Path(os.environ.get("SHIELDLAB_STATE_DIR", ".shieldlab"))
+
+
+def start_detached(config: TopologyConfig, state_dir: Path) -> TopologyState:
+    """Run the supervisor as its own process and wait until the topology is healthy."""
+    refuse_if_running(state_dir)
+    state_dir.mkdir(parents=True, exist_ok=True)
+    (state_dir / CONFIG_FILE).write_text(config.model_dump_json())
+    log_path = state_dir / SUPERVISOR_LOG
+    with open(log_path, "wb") as log:
+        supervisor = subprocess.Popen(
+            [sys.executable, "-m", "harness.topology.supervisor", "--state-dir", str(state_dir)],
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # outlives this command; `down` stops it
+        )
+    deadline = time.monotonic() + config.startup_timeout_s + 15
+    try:
+        while time.monotonic() < deadline:
+            state = read_state(state_dir)
+            if state is not None and state.supervisor_pid == supervisor.pid:
+                return state
+            code = supervisor.poll()
+            if code is not None:
+                last = log_tail(log_path, 1).removeprefix("error: ")
+                error = ShieldlabError(last or f"the supervisor exited with code {code}")
+                error.exit_code = code if code in (2, 3) else 3
+                raise error
+            time.sleep(0.05)
+    except KeyboardInterrupt:
+        stop_supervisor(supervisor.pid)
+        raise
+    stop_supervisor(supervisor.pid)
+    raise InfrastructureError(f"the topology was not up in time; see {log_path}")
+
+
+def stop_supervisor(pid: int, grace_s: float = 15.0) -> None:
+    try:
+        os.kill(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    deadline = time.monotonic() + grace_s
+    while pid_alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    if pid_alive(pid):
+        os.kill(pid, signal.SIGKILL)  # its children die with it (PR_SET_PDEATHSIG)
+
+
+def stop(state_dir: Path) -> TopologyState | None:
+    """Stop the running topology; returns what was stopped, None if nothing ran."""
+    state = read_state(state_dir)
+    if state is None:
+        return None
+    stop_supervisor(state.supervisor_pid)
+    leftovers = [pid for pid in state.pids() if pid_alive(pid)]
+    for pid in leftovers:  # only if the supervisor could not stop them itself
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    clear_state(state_dir)
+    return state
+
+
+def status(state_dir: Path) -> TopologyState | None:
+    return live_state(state_dir)

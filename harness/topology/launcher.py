@@ -1,0 +1,232 @@
+"""Bringing the topology up on 127.0.0.1 and tearing it down, leaving nothing behind.
+
+Order: Toxiproxy, then every link (listening on a port the kernel picks), then every node in
+parallel (each binds its own port and reports it), then each link is pointed at its node, then
+everything is health-checked through the links.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import httpx
+
+from harness.errors import InfrastructureError
+from harness.toxiproxy_api import ToxiproxyApi
+from harness.topology import plan
+from harness.topology.config import TopologyConfig
+from harness.topology.processes import log_tail, spawn, stop_all
+from harness.topology.state import LinkState, NodeState, TopologyState, ToxiproxyState
+from proxies import contract
+from proxies.contract import NodeLaunch
+
+Report = Callable[[str], None]
+_UNROUTED = "127.0.0.1:9"  # a link's upstream until its node has reported its port
+TOXIPROXY_HINT = (
+    "run `make setup` (it builds the pinned Toxiproxy v2.12.0 into .venv/bin), "
+    "or set TOXIPROXY_SERVER=/path/to/toxiproxy-server"
+)
+
+
+def find_toxiproxy() -> Path:
+    configured = os.environ.get("TOXIPROXY_SERVER")
+    if configured:
+        path = Path(configured)
+        if path.is_file() and os.access(path, os.X_OK):
+            return path
+        raise InfrastructureError(
+            f"TOXIPROXY_SERVER={configured}: not an executable file; unset it to use the "
+            "project's build, or point it at a toxiproxy-server binary"
+        )
+    for candidate in (Path(sys.prefix) / "bin" / "toxiproxy-server", shutil.which("toxiproxy-server")):
+        if candidate and Path(candidate).is_file():
+            return Path(candidate)
+    raise InfrastructureError(f"toxiproxy-server not found: {TOXIPROXY_HINT}")
+
+
+def default_cache_dir() -> Path:
+    configured = os.environ.get("SHIELDLAB_CACHE_DIR")
+    return Path(configured) if configured else Path.home() / ".cache" / "shieldlab"
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class Launcher:
+    def __init__(self, config: TopologyConfig, work_dir: Path, cache_dir: Path | None = None) -> None:
+        self.config = config
+        self.work_dir = work_dir
+        self.cache_dir = cache_dir or default_cache_dir()
+        self.nodes = plan.plan_nodes(config.edges)
+        self.links = plan.plan_links(config.edges)
+        self._toxiproxy: subprocess.Popen[bytes] | None = None
+        self._node_processes: dict[str, subprocess.Popen[bytes]] = {}
+
+    # --- start ---
+
+    def start(self, supervisor_pid: int, report: Report) -> TopologyState:
+        started_at = time.time()
+        shutil.rmtree(self.work_dir, ignore_errors=True)
+        self.work_dir.mkdir(parents=True)
+        binary = find_toxiproxy()
+        report("starting toxiproxy-server")
+        api = self._start_toxiproxy(binary)
+        try:
+            listens = self._create_links(api)
+            report(f"starting {len(self.nodes)} nodes")
+            ports = self._start_nodes(listens)
+            links = self._route_links(api, listens, ports)
+        finally:
+            api.close()
+        nodes = {
+            name: NodeState(
+                url=f"http://127.0.0.1:{p['port']}",
+                pid=self._node_processes[name].pid,
+                admin_url=f"http://127.0.0.1:{p['admin_port']}" if "admin_port" in p else None,
+            )
+            for name, p in ports.items()
+        }
+        assert self._toxiproxy is not None
+        state = TopologyState(
+            supervisor_pid=supervisor_pid,
+            started_at=started_at,
+            edges=list(self.config.edges),
+            nodes=nodes,
+            links=links,
+            toxiproxy=ToxiproxyState(api=api.base_url, pid=self._toxiproxy.pid, binary=str(binary)),
+            work_dir=str(self.work_dir),
+        )
+        report("checking health through every link")
+        self._wait_healthy(state)
+        return state
+
+    def _start_toxiproxy(self, binary: Path) -> ToxiproxyApi:
+        last_error = ""
+        for _attempt in range(3):  # the free port may be taken before the server binds it
+            port = _free_port()
+            log = self.work_dir / "toxiproxy.log"
+            try:
+                self._toxiproxy = spawn([str(binary), "-host", "127.0.0.1", "-port", str(port)], log)
+            except OSError as error:
+                raise InfrastructureError(f"{binary}: cannot run: {error.strerror}; {TOXIPROXY_HINT}") from None
+            api = ToxiproxyApi(f"http://127.0.0.1:{port}", timeout_s=2.0)
+            deadline = time.monotonic() + 10.0
+            while time.monotonic() < deadline and self._toxiproxy.poll() is None:
+                try:
+                    api.version()
+                    return api
+                except InfrastructureError as error:
+                    last_error = str(error)
+                    time.sleep(0.02)
+            api.close()
+            stop_all([self._toxiproxy])
+            last_error = log_tail(log) or last_error
+        raise InfrastructureError(f"toxiproxy-server did not start: {last_error}")
+
+    def _create_links(self, api: ToxiproxyApi) -> dict[str, str]:
+        listens = {}
+        for link in self.links:
+            created = api.create_proxy(link.proxy_name, "127.0.0.1:0", _UNROUTED)
+            listens[link.name] = str(created["listen"])
+        return listens
+
+    def _launch_file(self, node: plan.NodeSpec, listens: dict[str, str]) -> Path:
+        ready = self.work_dir / f"{node.name}.ready"
+        if node.role is plan.Role.ORIGIN:
+            launch = NodeLaunch(
+                name=node.name,
+                origin=self.config.origin,
+                database_path=str(self.work_dir / "origin.sqlite"),
+                dataset_cache_dir=str(self.cache_dir),
+                ready_file=str(ready),
+            )
+        else:
+            backends = plan.backends_of(node)
+            assert backends is not None
+            settings = self.config.shield if node.role is plan.Role.SHIELD else self.config.edge
+            launch = NodeLaunch(
+                name=node.name,
+                cdn=settings,
+                upstream_url="http://" + listens[backends[0]],
+                pass_url="http://" + listens[backends[1]],
+                ready_file=str(ready),
+            )
+        path = self.work_dir / f"{node.name}.launch.json"
+        path.write_text(launch.model_dump_json(indent=2))
+        return path
+
+    def _start_nodes(self, listens: dict[str, str]) -> dict[str, dict[str, int]]:
+        for node in self.nodes:
+            launch = self._launch_file(node, listens)
+            argv = [sys.executable, "-m", node.module, "--launch", str(launch)]
+            self._node_processes[node.name] = spawn(argv, self.work_dir / f"{node.name}.log")
+        ports: dict[str, dict[str, int]] = {}
+        deadline = time.monotonic() + self.config.startup_timeout_s
+        while len(ports) < len(self.nodes):
+            for node in self.nodes:
+                if node.name in ports:
+                    continue
+                ready = self.work_dir / f"{node.name}.ready"
+                if ready.exists():
+                    ports[node.name] = json.loads(ready.read_text())
+                elif self._node_processes[node.name].poll() is not None:
+                    tail = log_tail(self.work_dir / f"{node.name}.log")
+                    raise InfrastructureError(f"node {node.name} exited while starting: {tail}")
+            if time.monotonic() > deadline:
+                missing = sorted(n.name for n in self.nodes if n.name not in ports)
+                raise InfrastructureError(
+                    f"nodes not ready after {self.config.startup_timeout_s:g} s: "
+                    f"{', '.join(missing)}; raise startup_timeout_s or see {self.work_dir}"
+                )
+            time.sleep(0.02)
+        return ports
+
+    def _route_links(
+        self, api: ToxiproxyApi, listens: dict[str, str], ports: dict[str, dict[str, int]]
+    ) -> dict[str, LinkState]:
+        links = {}
+        for link in self.links:
+            upstream = f"127.0.0.1:{ports[link.target]['port']}"
+            api.update_proxy(link.proxy_name, upstream=upstream)
+            links[link.name] = LinkState(listen=listens[link.name], upstream=upstream, proxy=link.proxy_name)
+        return links
+
+    def _wait_healthy(self, state: TopologyState) -> None:
+        urls = [node.url for node in state.nodes.values()]
+        urls += ["http://" + link.listen for link in state.links.values()]
+        pending = {url + contract.HEALTH_PATH for url in urls}
+        deadline = time.monotonic() + self.config.startup_timeout_s
+        with httpx.Client(timeout=2.0, trust_env=False) as client:
+            while pending:
+                for url in sorted(pending):
+                    try:
+                        if client.get(url).status_code == 200:
+                            pending.discard(url)
+                    except httpx.HTTPError:
+                        pass
+                if pending and time.monotonic() > deadline:
+                    raise InfrastructureError(f"not healthy: {', '.join(sorted(pending))}")
+                if pending:
+                    time.sleep(0.02)
+
+    # --- stop ---
+
+    def stop(self) -> None:
+        """Stop every node, then Toxiproxy (which takes its links and toxics with it)."""
+        stop_all(list(self._node_processes.values()))
+        if self._toxiproxy is not None:
+            stop_all([self._toxiproxy])
+        (self.work_dir / "origin.sqlite").unlink(missing_ok=True)
+        for suffix in ("-wal", "-shm"):
+            (self.work_dir / f"origin.sqlite{suffix}").unlink(missing_ok=True)

@@ -1,0 +1,89 @@
+"""The running topology as written to disk, so `status` and `down` work across commands."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict
+
+from harness.topology.processes import pid_alive
+
+STATE_FILE = "topology.json"
+
+
+class Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class NodeState(Frozen):
+    url: str
+    pid: int
+    admin_url: str | None = None
+
+
+class LinkState(Frozen):
+    listen: str
+    upstream: str
+    proxy: str  # the proxy's name in Toxiproxy's API
+
+
+class ToxiproxyState(Frozen):
+    api: str
+    pid: int
+    binary: str
+
+
+class TopologyState(Frozen):
+    supervisor_pid: int
+    started_at: float
+    edges: list[str]
+    nodes: dict[str, NodeState]
+    links: dict[str, LinkState]
+    toxiproxy: ToxiproxyState
+    work_dir: str
+
+    def client_url(self, pop: str) -> str:
+        """The address clients are given for a POP: its last-mile link."""
+        return "http://" + self.links[f"client->edge-{pop}"].listen
+
+    def pids(self) -> list[int]:
+        return [n.pid for n in self.nodes.values()] + [self.toxiproxy.pid]
+
+    def status_json(self) -> dict[str, object]:
+        return {
+            "nodes": {k: {"url": v.url, "pid": v.pid} for k, v in self.nodes.items()},
+            "links": {k: {"listen": v.listen, "upstream": v.upstream} for k, v in self.links.items()},
+            "toxiproxy": {"api": self.toxiproxy.api, "pid": self.toxiproxy.pid},
+            "supervisor_pid": self.supervisor_pid,
+            "clients": {pop: self.client_url(pop) for pop in self.edges},
+        }
+
+
+def write_state(state_dir: Path, state: TopologyState) -> None:
+    partial = state_dir / (STATE_FILE + ".partial")
+    partial.write_text(state.model_dump_json(indent=2))
+    partial.rename(state_dir / STATE_FILE)
+
+
+def read_state(state_dir: Path) -> TopologyState | None:
+    path = state_dir / STATE_FILE
+    try:
+        return TopologyState.model_validate(json.loads(path.read_text()))
+    except (OSError, ValueError):
+        return None
+
+
+def clear_state(state_dir: Path) -> None:
+    (state_dir / STATE_FILE).unlink(missing_ok=True)
+
+
+def live_state(state_dir: Path) -> TopologyState | None:
+    """The state of a topology whose supervisor still runs; a stale file is removed."""
+    state = read_state(state_dir)
+    if state is None:
+        return None
+    if not pid_alive(state.supervisor_pid):
+        clear_state(state_dir)
+        return None
+    return state

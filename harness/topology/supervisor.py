@@ -1,0 +1,113 @@
+"""Keeping a topology up until told to stop, then tearing it down, whatever happens.
+
+`shieldlab up` runs this in its own process; `shieldlab up --detach` runs it as a separate
+process (`python -m harness.topology.supervisor`) that `shieldlab down` signals.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from types import FrameType
+
+from harness.errors import BadInput, ShieldlabError
+from harness.topology.config import TopologyConfig
+from harness.topology.launcher import Launcher, Report
+from harness.topology.processes import pid_alive
+from harness.topology.state import TopologyState, clear_state, live_state, write_state
+
+CONFIG_FILE = "config.json"
+_STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
+class Stopped(Exception):
+    """A stop signal arrived (SIGTERM, SIGHUP); handled like Ctrl-C."""
+
+
+def _raise_stopped(signum: int, _frame: FrameType | None) -> None:
+    raise Stopped(signal.Signals(signum).name)
+
+
+def refuse_if_running(state_dir: Path) -> None:
+    running = live_state(state_dir)
+    if running is not None:
+        raise BadInput(
+            f"{state_dir}: a topology is already running (supervisor pid {running.supervisor_pid}); "
+            "run `shieldlab down` first, or pass another --state-dir"
+        )
+
+
+@contextmanager
+def topology_up(config: TopologyConfig, state_dir: Path, report: Report) -> Iterator[TopologyState]:
+    """The topology, up and healthy, for the duration of a `with` block; torn down after it."""
+    refuse_if_running(state_dir)
+    state_dir.mkdir(parents=True, exist_ok=True)
+    launcher = Launcher(config, state_dir / "work")
+    try:
+        state = launcher.start(os.getpid(), report)
+        write_state(state_dir, state)
+        yield state
+    finally:
+        # A second Ctrl-C or SIGTERM must not cut the teardown short.
+        previous = {s: signal.signal(s, signal.SIG_IGN) for s in _STOP_SIGNALS}
+        report("tearing down")
+        try:
+            launcher.stop()
+            clear_state(state_dir)
+        finally:
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)
+
+
+def supervise(
+    config: TopologyConfig,
+    state_dir: Path,
+    report: Report,
+    on_ready: Callable[[TopologyState], None],
+) -> None:
+    """Bring the topology up, wait for Ctrl-C / SIGTERM or a node's death, tear it all down."""
+    previous = {s: signal.signal(s, _raise_stopped) for s in (signal.SIGTERM, signal.SIGHUP)}
+    try:
+        with topology_up(config, state_dir, report) as state:
+            on_ready(state)
+            _watch(state)
+    except (KeyboardInterrupt, Stopped):
+        pass  # a requested stop: the teardown above has run
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+def _watch(state: TopologyState) -> None:
+    names = {n.pid: name for name, n in state.nodes.items()}
+    names[state.toxiproxy.pid] = "toxiproxy-server"
+    while True:
+        time.sleep(0.5)
+        for pid, name in names.items():
+            if not pid_alive(pid):
+                raise ShieldlabError(
+                    f"{name} (pid {pid}) died; its log is in {state.work_dir}; tearing down"
+                )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="keep one shieldlab topology up (used by `up --detach`)")
+    parser.add_argument("--state-dir", required=True, type=Path)
+    args = parser.parse_args(argv)
+    try:
+        config = TopologyConfig.model_validate_json((args.state_dir / CONFIG_FILE).read_text())
+        supervise(config, args.state_dir, lambda m: print(m, flush=True), lambda _s: print("ready", flush=True))
+    except ShieldlabError as error:
+        print(f"error: {error}", file=sys.stderr, flush=True)
+        return error.exit_code
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,19 @@
+"""`python -m proxies.cdn --launch FILE`: a shield or edge node as a process."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from proxies.cdn.node import CdnNode, build_sites
+from proxies.contract import NodeLaunch
+from proxies.serve import main
+
+
+async def create(launch: NodeLaunch) -> dict[str, web.Application]:
+    if launch.cdn is None or launch.upstream_url is None or launch.pass_url is None:
+        raise SystemExit("cdn: the launch file needs cdn, upstream_url and pass_url")
+    return build_sites(CdnNode(launch.name, launch.cdn, launch.upstream_url, launch.pass_url))
+
+
+if __name__ == "__main__":
+    main(create)

@@ -1,0 +1,192 @@
+"""The mock 2014 PyPI backend: routes, the balancer in front of them, metrics, admin API."""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import random
+import sqlite3
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from aiohttp import web
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+from proxies import contract
+from proxies.contract import BalancerRejection, EndpointClass, OriginSettings
+from proxies.origin import dataset, routes
+from proxies.origin.balancer import Balancer, Rejected
+
+
+@dataclass
+class OriginMetrics:
+    registry: CollectorRegistry = field(default_factory=CollectorRegistry)
+
+    def __post_init__(self) -> None:
+        p, r = contract.METRIC_PREFIX, self.registry
+        self.requests = Counter(
+            f"{p}_requests", "Responses by status", ["status", "endpoint"], registry=r
+        )
+        self.rejections = Counter(
+            f"{p}_origin_rejections", "Balancer answers", ["reason"], registry=r
+        )
+        self.in_flight = Gauge(f"{p}_in_flight", "Requests being handled", registry=r)
+        self.busy = Gauge(f"{p}_origin_busy_slots", "Worker slots in use", registry=r)
+        self.slots = Gauge(f"{p}_origin_worker_slots", "Worker slots configured", registry=r)
+        self.queue = Gauge(f"{p}_origin_queue_length", "Requests waiting for a slot", registry=r)
+        self.index = Gauge(
+            f"{p}_origin_journals_id_index", "1 if journals.id is indexed", registry=r
+        )
+        self.queue_wait = Histogram(f"{p}_origin_queue_wait_seconds", "Wait for a slot", registry=r)
+        self.sql = Histogram(
+            f"{p}_origin_sql_seconds", "SQL time per request", ["endpoint"], registry=r
+        )
+
+
+class Database:
+    """One SQLite connection per executor thread; queries run off the event loop."""
+
+    def __init__(self, path: Path, threads: int) -> None:
+        self.path = path
+        self.executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="sql")
+        self._local = threading.local()
+
+    def connection(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(self.path, check_same_thread=False)
+            self._local.conn = conn
+        return conn
+
+
+class Origin:
+    def __init__(self, settings: OriginSettings, database: Database) -> None:
+        self.settings = settings
+        self.db = database
+        self.balancer = Balancer(
+            settings.worker_slots, settings.queue_max, settings.queue_timeout_s
+        )
+        self.rng = random.Random(settings.seed)
+        self.metrics = OriginMetrics()
+        self.journals_id_index = settings.journals_id_index
+        self.metrics.busy.set_function(lambda: self.balancer.pool.busy)
+        self.metrics.slots.set_function(lambda: self.balancer.pool.slots)
+        self.metrics.queue.set_function(lambda: self.balancer.pool.queue_length)
+        self.metrics.index.set_function(lambda: 1 if self.journals_id_index else 0)
+
+    def service_time_s(self, endpoint: EndpointClass) -> float:
+        model = self.settings.service_times.get(endpoint)
+        if model is None or model.median_ms == 0:
+            return 0.0
+        return self.rng.lognormvariate(math.log(model.median_ms / 1000), model.sigma)
+
+    async def handle(self, request: web.Request) -> web.StreamResponse:
+        endpoint = contract.classify_path(request.method, request.path)
+        body = await request.read()  # nginx buffers the request before a worker sees it
+        self.metrics.in_flight.inc()
+        try:
+            response = await self._through_balancer(request, endpoint, body)
+        finally:
+            self.metrics.in_flight.dec()
+        self.metrics.requests.labels(str(response.status), endpoint.value).inc()
+        return response
+
+    async def _through_balancer(
+        self, request: web.Request, endpoint: EndpointClass, body: bytes
+    ) -> web.Response:
+        queued_at = time.monotonic()
+        try:
+            await self.balancer.acquire()
+        except Rejected as rejected:
+            return self._balancer_error(rejected.reason)
+        self.metrics.queue_wait.observe(time.monotonic() - queued_at)
+        try:
+            return await asyncio.wait_for(
+                self._work(request, endpoint, body), self.settings.worker_kill_s
+            )
+        except TimeoutError:
+            return self._balancer_error(BalancerRejection.WORKER_KILLED)
+        finally:
+            self.balancer.release()
+
+    async def _work(
+        self, request: web.Request, endpoint: EndpointClass, body: bytes
+    ) -> web.Response:
+        loop = asyncio.get_running_loop()
+        base_url = f"http://{request.host}"
+        started = time.perf_counter()
+        page = await loop.run_in_executor(
+            self.db.executor,
+            lambda: routes.render(
+                self.db.connection(),
+                request.method,
+                request.path,
+                request.headers.get("Accept", ""),
+                body,
+                base_url,
+                self.settings,
+            ),
+        )
+        self.metrics.sql.labels(endpoint.value).observe(time.perf_counter() - started)
+        await asyncio.sleep(self.service_time_s(endpoint))
+        return web.Response(status=page.status, body=page.body, headers=page.headers)
+
+    def _balancer_error(self, reason: BalancerRejection) -> web.Response:
+        self.metrics.rejections.labels(reason.value).inc()
+        status = contract.BALANCER_STATUS[reason]
+        return web.Response(
+            status=status,
+            text=f"<html><body><h1>{status}</h1><p>nginx: {reason.value}</p></body></html>\n",
+            content_type="text/html",
+            headers={
+                contract.HEADER_ERROR_NODE: contract.ORIGIN_BALANCER_NODE,
+                contract.HEADER_ERROR_REASON: reason.value,
+            },
+        )
+
+    async def health(self, _: web.Request) -> web.Response:
+        return web.json_response({"node": contract.ORIGIN_NODE, "ok": True})
+
+    async def metrics_page(self, _: web.Request) -> web.Response:
+        return web.Response(body=generate_latest(self.metrics.registry), content_type="text/plain")
+
+    # --- admin API (its own loopback port, never reachable through the CDN) ---
+
+    async def admin_state(self, _: web.Request) -> web.Response:
+        return web.json_response(
+            {"worker_slots": self.balancer.pool.slots, "journals_id_index": self.journals_id_index}
+        )
+
+    async def admin_workers(self, request: web.Request) -> web.Response:
+        payload = await request.json()
+        slots = payload.get("worker_slots")
+        if not isinstance(slots, int) or slots < 1:
+            raise web.HTTPBadRequest(text=f"worker_slots: must be an integer >= 1; got {slots!r}")
+        self.balancer.resize(slots)
+        return await self.admin_state(request)
+
+    async def admin_index(self, request: web.Request) -> web.Response:
+        payload = await request.json()
+        enabled = payload.get("enabled")
+        if not isinstance(enabled, bool):
+            raise web.HTTPBadRequest(text=f"enabled: must be true or false; got {enabled!r}")
+        await asyncio.get_running_loop().run_in_executor(
+            None, dataset.set_journals_id_index, self.db.path, enabled
+        )
+        self.journals_id_index = enabled
+        return await self.admin_state(request)
+
+
+def build_sites(origin: Origin) -> dict[str, web.Application]:
+    app = web.Application()
+    app.router.add_get(contract.HEALTH_PATH, origin.health)
+    app.router.add_get(contract.METRICS_PATH, origin.metrics_page)
+    app.router.add_route("*", "/{tail:.*}", origin.handle)
+    admin = web.Application()
+    admin.router.add_get(f"{contract.ADMIN_PREFIX}/state", origin.admin_state)
+    admin.router.add_post(f"{contract.ADMIN_PREFIX}/workers", origin.admin_workers)
+    admin.router.add_post(f"{contract.ADMIN_PREFIX}/journals-id-index", origin.admin_index)
+    return {"port": app, "admin_port": admin}

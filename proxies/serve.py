@@ -1,0 +1,76 @@
+"""The process shell shared by every node: read the launch file, serve, report ready, stop.
+
+A node binds its ports itself (port 0, so two topologies never collide), then writes a ready
+file the harness waits for. SIGTERM or SIGINT stops it cleanly.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import signal
+import socket
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+import prometheus_client
+import uvloop
+from aiohttp import web
+
+from proxies.contract import NodeLaunch
+
+# Each entry names a port in the ready file ("port", "admin_port") and the app served on it.
+Sites = dict[str, web.Application]
+SiteFactory = Callable[[NodeLaunch], Awaitable[Sites]]
+
+
+def _listening_socket(host: str) -> socket.socket:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, 0))
+    sock.listen(1024)
+    sock.setblocking(False)
+    return sock
+
+
+def _write_ready(path: Path, ports: dict[str, int]) -> None:
+    partial = path.with_suffix(".partial")
+    partial.write_text(json.dumps({"pid": os.getpid(), **ports}))
+    partial.rename(path)  # atomic: the harness never reads half a file
+
+
+async def _serve(launch: NodeLaunch, factory: SiteFactory) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    sites = await factory(launch)
+    runners = []
+    ports = {}
+    for port_name, app in sites.items():
+        runner = web.AppRunner(app, access_log=None, handle_signals=False)
+        await runner.setup()
+        sock = _listening_socket(launch.host)
+        await web.SockSite(runner, sock, shutdown_timeout=1.0).start()
+        ports[port_name] = sock.getsockname()[1]
+        runners.append(runner)
+    _write_ready(Path(launch.ready_file), ports)
+    await stop.wait()
+    for runner in runners:
+        await runner.cleanup()
+
+
+def main(factory: SiteFactory, argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="run one shieldlab node")
+    parser.add_argument("--launch", required=True, type=Path, help="the node's launch JSON")
+    args = parser.parse_args(argv)
+    try:
+        launch = NodeLaunch.model_validate_json(args.launch.read_text())
+    except (OSError, ValueError) as error:
+        print(f"{args.launch}: cannot read the launch file: {error}", file=sys.stderr)
+        raise SystemExit(2) from None
+    prometheus_client.disable_created_metrics()  # *_created series only add noise to samples
+    uvloop.run(_serve(launch, factory))
