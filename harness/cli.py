@@ -59,6 +59,7 @@ def cmd_up(args: argparse.Namespace) -> int:
         out.print("up; Ctrl-C tears everything down")
 
     with err.status("starting the topology") as status:
+
         def report(message: str) -> None:
             status.update(message)
             if message == "tearing down":
@@ -117,7 +118,9 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="shieldlab", description=__doc__)
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
     parser.add_argument(
-        "--state-dir", type=Path, default=control.default_state_dir(),
+        "--state-dir",
+        type=Path,
+        default=control.default_state_dir(),
         help="where a running topology's state lives (default: $SHIELDLAB_STATE_DIR or .shieldlab)",
     )
     commands = parser.add_subparsers(dest="command", required=True)

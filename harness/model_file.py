@@ -48,7 +48,9 @@ def read_yaml_mapping(path: Path) -> dict[str, Any]:
     if data is None:
         return {}
     if not isinstance(data, dict):
-        raise BadInput(f"{path}: (top level): must be a mapping of settings; got {type(data).__name__}")
+        raise BadInput(
+            f"{path}: (top level): must be a mapping of settings; got {type(data).__name__}"
+        )
     return data
 
 

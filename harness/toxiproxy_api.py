@@ -46,7 +46,7 @@ class ToxiproxyApi:
         return dict(self._call("POST", "/proxies", body))
 
     def update_proxy(self, name: str, **fields: Any) -> dict[str, Any]:
-        return dict(self._call("POST", f"/proxies/{name}", fields))
+        return dict(self._call("PATCH", f"/proxies/{name}", fields))
 
     def delete_proxy(self, name: str) -> None:
         self._call("DELETE", f"/proxies/{name}")

@@ -35,6 +35,11 @@ METRIC_PREFIX = "shieldlab"
 PEP691_JSON = "application/vnd.pypi.simple.v1+json"
 
 
+def accept_variant(accept: str) -> str:
+    """The representation an Accept header selects: PyPI's CDN normalised Accept to this."""
+    return "json" if PEP691_JSON in accept else "html"
+
+
 class FetchFailure(StrEnum):
     """Why a CDN node's upstream fetch failed: the reason text of its synthetic 503."""
 

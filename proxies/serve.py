@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import logging
 import os
 import signal
 import socket
@@ -72,5 +73,8 @@ def main(factory: SiteFactory, argv: list[str] | None = None) -> None:
     except (OSError, ValueError) as error:
         print(f"{args.launch}: cannot read the launch file: {error}", file=sys.stderr)
         raise SystemExit(2) from None
+    logging.basicConfig(
+        level=logging.WARNING, format=f"%(asctime)s {launch.name} %(levelname)s %(message)s"
+    )
     prometheus_client.disable_created_metrics()  # *_created series only add noise to samples
     uvloop.run(_serve(launch, factory))

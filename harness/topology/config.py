@@ -21,7 +21,9 @@ POP_NAME = re.compile(r"^[a-z][a-z0-9]{1,15}$")
 class TopologyConfig(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    edges: list[str] = Field(default_factory=lambda: ["iad", "ams", "sjc"], min_length=1, max_length=16)
+    edges: list[str] = Field(
+        default_factory=lambda: ["iad", "ams", "sjc"], min_length=1, max_length=16
+    )
     origin: OriginSettings = OriginSettings()
     shield: CdnNodeSettings = CdnNodeSettings()
     edge: CdnNodeSettings = Field(default_factory=default_edge_settings)

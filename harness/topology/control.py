@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -76,10 +77,8 @@ def stop(state_dir: Path) -> TopologyState | None:
     stop_supervisor(state.supervisor_pid)
     leftovers = [pid for pid in state.pids() if pid_alive(pid)]
     for pid in leftovers:  # only if the supervisor could not stop them itself
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
     clear_state(state_dir)
     return state
 

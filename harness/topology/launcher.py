@@ -20,11 +20,11 @@ from pathlib import Path
 import httpx
 
 from harness.errors import InfrastructureError
-from harness.toxiproxy_api import ToxiproxyApi
 from harness.topology import plan
 from harness.topology.config import TopologyConfig
 from harness.topology.processes import log_tail, spawn, stop_all
 from harness.topology.state import LinkState, NodeState, TopologyState, ToxiproxyState
+from harness.toxiproxy_api import ToxiproxyApi
 from proxies import contract
 from proxies.contract import NodeLaunch
 
@@ -46,7 +46,10 @@ def find_toxiproxy() -> Path:
             f"TOXIPROXY_SERVER={configured}: not an executable file; unset it to use the "
             "project's build, or point it at a toxiproxy-server binary"
         )
-    for candidate in (Path(sys.prefix) / "bin" / "toxiproxy-server", shutil.which("toxiproxy-server")):
+    for candidate in (
+        Path(sys.prefix) / "bin" / "toxiproxy-server",
+        shutil.which("toxiproxy-server"),
+    ):
         if candidate and Path(candidate).is_file():
             return Path(candidate)
     raise InfrastructureError(f"toxiproxy-server not found: {TOXIPROXY_HINT}")
@@ -64,7 +67,9 @@ def _free_port() -> int:
 
 
 class Launcher:
-    def __init__(self, config: TopologyConfig, work_dir: Path, cache_dir: Path | None = None) -> None:
+    def __init__(
+        self, config: TopologyConfig, work_dir: Path, cache_dir: Path | None = None
+    ) -> None:
         self.config = config
         self.work_dir = work_dir
         self.cache_dir = cache_dir or default_cache_dir()
@@ -117,9 +122,15 @@ class Launcher:
             port = _free_port()
             log = self.work_dir / "toxiproxy.log"
             try:
-                self._toxiproxy = spawn([str(binary), "-host", "127.0.0.1", "-port", str(port)], log)
+                self._toxiproxy = spawn(
+                    [str(binary), "-host", "127.0.0.1", "-port", str(port)],
+                    log,
+                    env={**os.environ, "LOG_LEVEL": "warn"},  # trace logs cost CPU per connection
+                )
             except OSError as error:
-                raise InfrastructureError(f"{binary}: cannot run: {error.strerror}; {TOXIPROXY_HINT}") from None
+                raise InfrastructureError(
+                    f"{binary}: cannot run: {error.strerror}; {TOXIPROXY_HINT}"
+                ) from None
             api = ToxiproxyApi(f"http://127.0.0.1:{port}", timeout_s=2.0)
             deadline = time.monotonic() + 10.0
             while time.monotonic() < deadline and self._toxiproxy.poll() is None:
@@ -199,7 +210,9 @@ class Launcher:
         for link in self.links:
             upstream = f"127.0.0.1:{ports[link.target]['port']}"
             api.update_proxy(link.proxy_name, upstream=upstream)
-            links[link.name] = LinkState(listen=listens[link.name], upstream=upstream, proxy=link.proxy_name)
+            links[link.name] = LinkState(
+                listen=listens[link.name], upstream=upstream, proxy=link.proxy_name
+            )
         return links
 
     def _wait_healthy(self, state: TopologyState) -> None:

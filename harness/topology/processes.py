@@ -7,6 +7,7 @@ at the terminal reaches only the harness, which then stops them in order.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import os
 import signal
@@ -29,7 +30,9 @@ def _die_with(parent_pid: int) -> Callable[[], None]:
     return preexec
 
 
-def spawn(argv: list[str], log_path: Path, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
+def spawn(
+    argv: list[str], log_path: Path, env: dict[str, str] | None = None
+) -> subprocess.Popen[bytes]:
     """Start a child tied to this process's lifetime; its output goes to `log_path`.
 
     Call from the main thread: the death signal follows the thread that forked.
@@ -61,10 +64,8 @@ def stop_all(processes: list[subprocess.Popen[bytes]], grace_s: float = 3.0) -> 
 
 
 def _signal(process: subprocess.Popen[bytes], signum: int) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError):
         process.send_signal(signum)
-    except ProcessLookupError:
-        pass
 
 
 def pid_alive(pid: int) -> bool:

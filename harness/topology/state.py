@@ -53,7 +53,9 @@ class TopologyState(Frozen):
     def status_json(self) -> dict[str, object]:
         return {
             "nodes": {k: {"url": v.url, "pid": v.pid} for k, v in self.nodes.items()},
-            "links": {k: {"listen": v.listen, "upstream": v.upstream} for k, v in self.links.items()},
+            "links": {
+                k: {"listen": v.listen, "upstream": v.upstream} for k, v in self.links.items()
+            },
             "toxiproxy": {"api": self.toxiproxy.api, "pid": self.toxiproxy.pid},
             "supervisor_pid": self.supervisor_pid,
             "clients": {pop: self.client_url(pop) for pop in self.edges},

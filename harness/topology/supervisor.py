@@ -97,12 +97,19 @@ def _watch(state: TopologyState) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="keep one shieldlab topology up (used by `up --detach`)")
+    parser = argparse.ArgumentParser(
+        description="keep one shieldlab topology up (used by `up --detach`)"
+    )
     parser.add_argument("--state-dir", required=True, type=Path)
     args = parser.parse_args(argv)
     try:
         config = TopologyConfig.model_validate_json((args.state_dir / CONFIG_FILE).read_text())
-        supervise(config, args.state_dir, lambda m: print(m, flush=True), lambda _s: print("ready", flush=True))
+        supervise(
+            config,
+            args.state_dir,
+            lambda m: print(m, flush=True),
+            lambda _s: print("ready", flush=True),
+        )
     except ShieldlabError as error:
         print(f"error: {error}", file=sys.stderr, flush=True)
         return error.exit_code

@@ -10,7 +10,7 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from enum import Enum
 
-from proxies.contract import CacheRule
+from proxies.contract import CacheRule, accept_variant
 
 CACHEABLE_STATUSES = frozenset({200, 203, 300, 301, 302, 404, 410})
 
@@ -70,9 +70,15 @@ class TtlRules:
         return None
 
 
-def cache_key(path_qs: str, accept: str) -> str:
-    # The origin varies /simple/ pages on Accept (PEP 691), so Accept is part of the key.
-    return f"{path_qs}\n{accept}"
+def variant_key(path_qs: str, accept: str) -> str:
+    # The origin varies /simple/ pages on Accept (PEP 691); like PyPI's VCL, the key holds the
+    # normalised variant, not the raw header, so every pip and every browser share objects.
+    return f"{path_qs}\n{accept_variant(accept)}"
+
+
+def varies_on_accept(response: StoredResponse) -> bool:
+    vary = response.header("Vary") or ""
+    return "accept" in {part.strip().lower() for part in vary.split(",")}
 
 
 def is_cacheable(method: str, status: int, ttl_s: float | None) -> bool:
@@ -87,11 +93,17 @@ class ObjectCache:
         self.grace_s = grace_s
         self.bytes = 0
         self._entries: OrderedDict[str, CacheEntry] = OrderedDict()
+        self._varying: set[str] = set()  # paths whose responses carry `Vary: Accept`
 
     def __len__(self) -> int:
         return len(self._entries)
 
-    def lookup(self, key: str, now: float) -> Lookup:
+    def key_for(self, path_qs: str, accept: str) -> str:
+        """Objects are shared across Accept variants unless the origin said `Vary: Accept`."""
+        return variant_key(path_qs, accept) if path_qs in self._varying else path_qs
+
+    def lookup(self, path_qs: str, accept: str, now: float) -> Lookup:
+        key = self.key_for(path_qs, accept)
         entry = self._entries.get(key)
         if entry is None:
             return Lookup(Freshness.MISSING)
@@ -104,10 +116,13 @@ class ObjectCache:
         return Lookup(Freshness.MISSING)
 
     def store(
-        self, key: str, response: StoredResponse, ttl_s: float, now: float
+        self, path_qs: str, accept: str, response: StoredResponse, ttl_s: float, now: float
     ) -> CacheEntry | None:
         if response.size > self.max_bytes:
             return None
+        if varies_on_accept(response):
+            self._varying.add(path_qs)
+        key = self.key_for(path_qs, accept)
         self._remove(key)
         keys = frozenset((response.header("Surrogate-Key") or "").split())
         entry = CacheEntry(response, stored_at=now, ttl_s=ttl_s, surrogate_keys=keys)

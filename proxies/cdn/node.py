@@ -20,8 +20,8 @@ from proxies.cdn.cache import (
     ObjectCache,
     StoredResponse,
     TtlRules,
-    cache_key,
     is_cacheable,
+    variant_key,
 )
 from proxies.cdn.collapse import Collapser
 from proxies.cdn.upstream import FetchFailed, UpstreamResponse, fetch, new_session
@@ -95,9 +95,9 @@ class CdnNode:
         return self._answer(request, stored, "PASS", hits=0, age_s=0.0, started=started)
 
     async def _cached(self, request: web.Request, started: float) -> web.Response:
-        key = cache_key(request.path_qs, request.headers.get("Accept", ""))
+        accept = request.headers.get("Accept", "")
         now = time.monotonic()
-        found = self.cache.lookup(key, now)
+        found = self.cache.lookup(request.path_qs, accept, now)
         if found.freshness is Freshness.FRESH and found.entry is not None:
             found.entry.hits += 1
             self.metrics.cache.labels("hit").inc()
@@ -106,8 +106,10 @@ class CdnNode:
                 request, entry.response, "HIT", entry.hits, entry.age_s(now), started
             )
         try:
+            # Collapse per Accept variant: a follower must never get another variant's body.
             upstream, led = await self.collapser.run(
-                key, lambda: self._fetch("upstream", request, None, "GET")
+                variant_key(request.path_qs, accept),
+                lambda: self._fetch("upstream", request, None, "GET"),
             )
         except FetchFailed as failed:
             if found.freshness is Freshness.STALE and found.entry is not None:
@@ -121,7 +123,7 @@ class CdnNode:
         ttl_s = self.rules.ttl_for(request.path)
         cacheable = is_cacheable(request.method, upstream.status, ttl_s)
         if led and cacheable and ttl_s is not None:
-            self.cache.store(key, stored, ttl_s, time.monotonic())
+            self.cache.store(request.path_qs, accept, stored, ttl_s, time.monotonic())
         if not led and cacheable:
             self.metrics.cache.labels("hit").inc()  # collapsed onto another request's fetch
             return self._answer(request, stored, "HIT", 1, 0.0, started)

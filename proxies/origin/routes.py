@@ -27,7 +27,7 @@ def _not_found(what: str) -> Page:
 
 
 def _wants_json(accept: str) -> bool:
-    return contract.PEP691_JSON in accept
+    return contract.accept_variant(accept) == "json"
 
 
 def render(
