@@ -1,0 +1,137 @@
+"""Nothing outlives a topology: after `down`, after Ctrl-C of `up`, after `kill -9` of `up`."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+from harness.topology.processes import pid_alive
+from harness.topology.state import read_state
+from tests.integration.conftest import FAST_ORIGIN
+
+
+@pytest.fixture
+def cli(tmp_path):
+    config = tmp_path / "topology.yaml"
+    config.write_text(yaml.safe_dump({"origin": FAST_ORIGIN, "edges": ["iad", "ams"]}))
+    state_dir = tmp_path / "state"
+
+    def run(*args, **kwargs):
+        argv = [sys.executable, "-m", "harness.cli", "--state-dir", str(state_dir), *args]
+        if args and args[0] in ("up",):
+            argv += ["--config", str(config)]
+        return argv
+
+    run.state_dir = state_dir  # type: ignore[attr-defined]
+    return run
+
+
+def wait_for_state(state_dir: Path, process: subprocess.Popen, timeout_s: float = 60):
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        state = read_state(state_dir)
+        if state is not None:
+            return state
+        assert process.poll() is None, process.stderr.read() if process.stderr else ""
+        time.sleep(0.05)
+    raise AssertionError("the topology did not come up")
+
+
+def wait_gone(pids, timeout_s: float = 10):
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        alive = [pid for pid in pids if pid_alive(pid)]
+        if not alive:
+            return []
+        time.sleep(0.05)
+    return alive
+
+
+def test_detach_status_down(cli):
+    up = subprocess.run(cli("up", "--detach"), capture_output=True, text=True, timeout=120)
+    assert up.returncode == 0, up.stderr
+    status = subprocess.run(cli("status", "--json"), capture_output=True, text=True, timeout=30)
+    assert status.returncode == 0
+    shown = json.loads(status.stdout)
+    assert set(shown["nodes"]) == {"origin", "shield", "edge-iad", "edge-ams"}
+    assert set(shown["links"]) == {
+        "shield->origin",
+        "client->edge-iad",
+        "edge-iad->shield",
+        "edge-iad->origin",
+        "client->edge-ams",
+        "edge-ams->shield",
+        "edge-ams->origin",
+    }
+    assert shown["toxiproxy"]["api"].startswith("http://127.0.0.1:")
+    pids = [n["pid"] for n in shown["nodes"].values()] + [
+        shown["toxiproxy"]["pid"],
+        shown["supervisor_pid"],
+    ]
+    assert all(pid_alive(pid) for pid in pids)
+
+    again = subprocess.run(cli("up", "--detach"), capture_output=True, text=True, timeout=60)
+    assert again.returncode == 2 and "already running" in again.stderr
+
+    down = subprocess.run(cli("down"), capture_output=True, text=True, timeout=60)
+    assert down.returncode == 0, down.stderr
+    assert wait_gone(pids) == []
+    gone = subprocess.run(cli("status", "--json"), capture_output=True, text=True, timeout=30)
+    assert json.loads(gone.stdout) == {"running": False}
+
+
+@pytest.mark.parametrize("how", [signal.SIGINT, signal.SIGKILL], ids=["ctrl-c", "kill-9"])
+def test_nothing_outlives_the_up_process(cli, how):
+    process = subprocess.Popen(cli("up"), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        state = wait_for_state(cli.state_dir, process)
+        pids = state.pids()
+        assert all(pid_alive(pid) for pid in pids)
+        os.kill(process.pid, how)
+        code = process.wait(timeout=30)
+        assert code == (0 if how == signal.SIGINT else -signal.SIGKILL)
+        assert wait_gone(pids) == []
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+    # A second `up` works at once, even after kill -9 left a stale state file behind.
+    second = subprocess.run(cli("up", "--detach"), capture_output=True, text=True, timeout=120)
+    assert second.returncode == 0, second.stderr
+    state = read_state(cli.state_dir)
+    assert state is not None
+    assert subprocess.run(cli("down"), timeout=60).returncode == 0
+    assert wait_gone(state.pids() + [state.supervisor_pid]) == []
+
+
+def test_a_missing_toxiproxy_binary_is_one_clear_line_and_exit_3(cli):
+    env = {**os.environ, "TOXIPROXY_SERVER": "/nonexistent/toxiproxy-server"}
+    result = subprocess.run(
+        cli("up", "--detach"), capture_output=True, text=True, env=env, timeout=60
+    )
+    assert result.returncode == 3
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert lines[-1].startswith(
+        "error: TOXIPROXY_SERVER=/nonexistent/toxiproxy-server: not an executable"
+    )
+    assert "Traceback" not in result.stderr
+    assert read_state(cli.state_dir) is None
+
+
+def test_a_broken_config_file_is_exit_2_and_starts_nothing(cli, tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("origin:\n  worker_slot: 3\n")
+    argv = [a for a in cli("up") if a != "up"]
+    argv = argv[: argv.index("--config")] + ["up", "--config", str(bad)]
+    result = subprocess.run(argv, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2
+    assert f"{bad}: origin.worker_slot: unknown setting" in result.stderr
+    assert "did you mean 'worker_slots'" in result.stderr
+    assert read_state(cli.state_dir) is None

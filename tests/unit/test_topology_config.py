@@ -1,0 +1,89 @@
+import pytest
+import yaml
+
+from harness.errors import BadInput
+from harness.topology.config import TopologyConfig, defaults_yaml, load_topology
+
+
+def write(tmp_path, text):
+    path = tmp_path / "topology.yaml"
+    path.write_text(text)
+    return path
+
+
+def test_defaults_are_the_facts():
+    config = load_topology(None)
+    assert config.edges == ["iad", "ams", "sjc"]
+    assert config.shield.backend.connect_timeout_s == 1.0
+    assert config.shield.backend.first_byte_timeout_s == 15.0
+    assert config.shield.backend.between_bytes_timeout_s == 10.0
+    assert config.shield.backend.max_connections == 200
+    assert config.edge.backend.first_byte_timeout_s == 60.0  # edge -> shield hop
+    assert config.edge.pass_backend.first_byte_timeout_s == 15.0  # edge -> origin (POST)
+    assert config.origin.journals_id_index is False
+    assert config.origin.queue_max == 1024
+    assert config.origin.worker_kill_s == 60.0
+
+
+def test_a_partial_file_keeps_the_other_defaults(tmp_path):
+    path = write(tmp_path, "edge:\n  grace_s: 15\norigin:\n  worker_slots: 4\n")
+    config = load_topology(path)
+    assert config.edge.grace_s == 15
+    assert config.edge.backend.first_byte_timeout_s == 60.0  # not reset by the override
+    assert config.origin.worker_slots == 4
+    assert config.origin.queue_max == 1024
+
+
+def test_printed_defaults_load_back_to_the_same_config(tmp_path):
+    path = write(tmp_path, defaults_yaml())
+    assert load_topology(path) == TopologyConfig()
+    assert yaml.safe_load(defaults_yaml())["origin"]["journals_id_index"] is False
+
+
+def test_unknown_setting_names_file_field_and_suggests(tmp_path):
+    path = write(tmp_path, "origin:\n  worker_slot: 4\n")
+    with pytest.raises(BadInput) as error:
+        load_topology(path)
+    message = str(error.value)
+    assert message.startswith(f"{path}: origin.worker_slot: unknown setting")
+    assert "did you mean 'worker_slots'" in message
+
+
+def test_unknown_nested_setting(tmp_path):
+    path = write(tmp_path, "shield:\n  backend:\n    first_byte_s: 2\n")
+    with pytest.raises(BadInput) as error:
+        load_topology(path)
+    assert "shield.backend.first_byte_s: unknown setting" in str(error.value)
+    assert "first_byte_timeout_s" in str(error.value)
+
+
+def test_wrong_type_says_what_was_given(tmp_path):
+    path = write(tmp_path, "origin:\n  worker_slots: many\n")
+    with pytest.raises(BadInput) as error:
+        load_topology(path)
+    assert "origin.worker_slots:" in str(error.value)
+    assert "got 'many'" in str(error.value)
+    assert error.value.exit_code == 2
+
+
+def test_bad_pop_names_are_refused(tmp_path):
+    with pytest.raises(BadInput, match="edges: .*bad name 'I AD'"):
+        load_topology(write(tmp_path, "edges: [iad, 'I AD']\n"))
+    with pytest.raises(BadInput, match="unique"):
+        load_topology(None, {"edges": ["iad", "iad"]})
+
+
+def test_broken_yaml_names_line_and_column(tmp_path):
+    path = write(tmp_path, "origin:\n  worker_slots: [1\n")
+    with pytest.raises(BadInput, match=rf"{path}: line \d+, column \d+: not valid YAML"):
+        load_topology(path)
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(BadInput, match="no such file"):
+        load_topology(tmp_path / "nope.yaml")
+
+
+def test_top_level_must_be_a_mapping(tmp_path):
+    with pytest.raises(BadInput, match="must be a mapping"):
+        load_topology(write(tmp_path, "- 1\n- 2\n"))
