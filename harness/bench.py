@@ -1,0 +1,223 @@
+"""`shieldlab bench`: how fast the simulated CDN is on this machine, measured in one run.
+
+- startup: from `up` to every node and link healthy (first start, then a warm one);
+- throughput: cache hits through one edge (via its client link) against the same client
+  hitting the origin directly for the same path;
+- added latency per hop at a fixed moderate rate, from cache misses at every layer.
+
+The origin's modelled service times are set to zero and its slots made plentiful here, so the
+numbers measure the programs and links, not the capacity model.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import uvloop
+from rich.console import Console
+from rich.table import Table
+
+from harness.bench_client import Tally, Target, paced, saturate
+from harness.errors import EXIT_OK, InfrastructureError
+from harness.model_file import deep_merge
+from harness.topology.config import TopologyConfig
+from harness.topology.state import TopologyState
+from harness.topology.supervisor import topology_up
+from proxies.contract import EndpointClass
+
+console = Console(stderr=True)
+
+THROUGHPUT_S = 5.0
+THROUGHPUT_CONNECTIONS = 16
+LATENCY_RATE_PER_S = 50.0
+LATENCY_COUNT = 1000
+WARMUP_COUNT = 100
+
+
+def bench_config(config: TopologyConfig) -> TopologyConfig:
+    zero = {cls.value: {"median_ms": 0, "sigma": 0} for cls in EndpointClass}
+    data = deep_merge(
+        config.model_dump(mode="json"),
+        {"origin": {"service_times": zero, "worker_slots": 1000}},
+    )
+    return TopologyConfig.model_validate(data)
+
+
+def percentile_ms(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    if not ordered:
+        return float("nan")
+    rank = min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))
+    return ordered[rank] * 1000
+
+
+@dataclass(frozen=True)
+class Layer:
+    """Where the bench client sends requests that miss every cache from here down."""
+
+    name: str
+    url: str
+    hop: str  # what this layer adds over the one below it
+
+
+def _layers(state: TopologyState) -> list[Layer]:
+    pop = state.edges[0]
+    edge = f"edge-{pop}"
+    return [
+        Layer("origin direct", state.nodes["origin"].url, ""),
+        Layer(
+            "shield->origin link",
+            "http://" + state.links["shield->origin"].listen,
+            "link shield->origin",
+        ),
+        Layer("shield", state.nodes["shield"].url, "node shield"),
+        Layer(
+            f"{edge}->shield link",
+            "http://" + state.links[f"{edge}->shield"].listen,
+            f"link {edge}->shield",
+        ),
+        Layer(edge, state.nodes[edge].url, f"node {edge}"),
+        Layer(f"client->{edge} link", state.client_url(pop), f"link client->{edge}"),
+    ]
+
+
+def _check(tally: Tally, what: str) -> None:
+    bad = {s: n for s, n in tally.statuses.items() if s != 200}
+    if bad:
+        raise InfrastructureError(f"bench: {what}: non-200 answers {bad}; see the node logs")
+
+
+def measure_throughput(state: TopologyState, path: str) -> dict[str, Any]:
+    pop = state.edges[0]
+    hit_url = state.client_url(pop) + path
+    origin_url = state.nodes["origin"].url + path
+    uvloop.run(saturate(Target.parse(hit_url), THROUGHPUT_CONNECTIONS, 0.5))  # fill and warm
+    through_edge = uvloop.run(saturate(Target.parse(hit_url), THROUGHPUT_CONNECTIONS, THROUGHPUT_S))
+    _check(through_edge, "edge hits")
+    direct = uvloop.run(saturate(Target.parse(origin_url), THROUGHPUT_CONNECTIONS, THROUGHPUT_S))
+    _check(direct, "origin direct")
+    edge_rps = through_edge.total / THROUGHPUT_S
+    origin_rps = direct.total / THROUGHPUT_S
+    return {
+        "path": path,
+        "connections": THROUGHPUT_CONNECTIONS,
+        "duration_s": THROUGHPUT_S,
+        "edge_hit_rps": round(edge_rps),
+        "origin_direct_rps": round(origin_rps),
+        "edge_to_origin_ratio": round(edge_rps / origin_rps, 2),
+        "edge_hit_p50_ms": round(percentile_ms(through_edge.latencies_s, 0.5), 3),
+    }
+
+
+def measure_hops(state: TopologyState, path: str) -> list[dict[str, Any]]:
+    """Misses at every layer, the layers interleaved so each sees the same machine state."""
+    layers = _layers(state)
+    targets = [Target.parse(layer.url + path) for layer in layers]
+
+    def route(i: int, salt: str) -> tuple[Target, str]:
+        # A new object each time, so every cache from this layer down misses.
+        return targets[i % len(targets)], f"{path}?bench={salt}{i}"
+
+    total_rate = LATENCY_RATE_PER_S * len(layers)
+    # Warm connection pools and code paths first; the first requests measure start-up.
+    uvloop.run(paced(total_rate, WARMUP_COUNT * len(layers), lambda i: route(i, "warm")))
+    tallies = uvloop.run(paced(total_rate, LATENCY_COUNT * len(layers), lambda i: route(i, "")))
+    rows = []
+    below: dict[str, float] | None = None
+    for layer, target in zip(layers, targets, strict=True):
+        tally = tallies[target]
+        _check(tally, layer.name)
+        here = {
+            "p50_ms": percentile_ms(tally.latencies_s, 0.5),
+            "p99_ms": percentile_ms(tally.latencies_s, 0.99),
+        }
+        row: dict[str, Any] = {"layer": layer.name, **{k: round(v, 3) for k, v in here.items()}}
+        if below is not None:
+            row["hop"] = layer.hop
+            row["added_p50_ms"] = round(here["p50_ms"] - below["p50_ms"], 3)
+            row["added_p99_ms"] = round(here["p99_ms"] - below["p99_ms"], 3)
+        rows.append(row)
+        below = here
+    return rows
+
+
+def run(config: TopologyConfig, state_dir: Path, as_json: bool) -> int:
+    config = bench_config(config)
+    results: dict[str, Any] = {
+        "rate_per_s": LATENCY_RATE_PER_S,
+        "requests_per_layer": LATENCY_COUNT,
+    }
+    with console.status("bench: first start (generates the data set if not cached)") as status:
+        started = time.perf_counter()
+        with topology_up(config, state_dir, status.update):
+            first_start_s = time.perf_counter() - started
+        status.update("bench: warm start")
+        started = time.perf_counter()
+        with topology_up(config, state_dir, status.update) as state:
+            results["startup_s"] = {
+                "first": round(first_start_s, 2),
+                "warm": round(time.perf_counter() - started, 2),
+            }
+            project = _a_project(state)
+            path = f"/simple/{project}/"
+            status.update(f"bench: throughput, {THROUGHPUT_S:g} s per target")
+            results["throughput"] = measure_throughput(state, path)
+            status.update(f"bench: latency per hop, {LATENCY_COUNT} misses per layer")
+            results["hops"] = measure_hops(state, path)
+    link_p50 = [r["added_p50_ms"] for r in results["hops"] if r.get("hop", "").startswith("link")]
+    node_p50 = [r["added_p50_ms"] for r in results["hops"] if r.get("hop", "").startswith("node")]
+    results["mean_added_p50_ms"] = {
+        "link": round(statistics.mean(link_p50), 3),
+        "node": round(statistics.mean(node_p50), 3),
+    }
+    if as_json:
+        print(json.dumps(results, indent=2))
+    else:
+        _print(results)
+    return EXIT_OK
+
+
+def _a_project(state: TopologyState) -> str:
+    import httpx
+
+    from harness.demo import first_project
+
+    with httpx.Client(timeout=30, trust_env=False) as client:
+        return first_project(client, state.nodes["origin"].url)
+
+
+def _print(results: dict[str, Any]) -> None:
+    out = Console()
+    t = results["throughput"]
+    out.print(
+        f"startup to healthy: first {results['startup_s']['first']} s, warm "
+        f"{results['startup_s']['warm']} s"
+    )
+    out.print(
+        f"cache hits through one edge (client link): {t['edge_hit_rps']} req/s; same client, "
+        f"origin direct: {t['origin_direct_rps']} req/s; ratio {t['edge_to_origin_ratio']} "
+        f"({t['connections']} connections, {t['duration_s']:g} s each, {t['path']})"
+    )
+    table = Table(
+        title=f"latency per layer, cache misses, {results['rate_per_s']:g} req/s per layer, "
+        "layers interleaved"
+    )
+    for column in ("layer", "p50 ms", "p99 ms", "hop", "added p50 ms", "added p99 ms"):
+        table.add_column(column)
+    for row in results["hops"]:
+        table.add_row(
+            row["layer"],
+            f"{row['p50_ms']:.3f}",
+            f"{row['p99_ms']:.3f}",
+            row.get("hop", ""),
+            f"{row['added_p50_ms']:.3f}" if "added_p50_ms" in row else "",
+            f"{row['added_p99_ms']:.3f}" if "added_p99_ms" in row else "",
+        )
+    out.print(table)
+    mean = results["mean_added_p50_ms"]
+    out.print(f"mean added p50 per hop: link {mean['link']} ms, node {mean['node']} ms")
