@@ -12,13 +12,13 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from harness.errors import EXIT_INFRASTRUCTURE, EXIT_OK, ShieldlabError
+from harness.errors import EXIT_INFRASTRUCTURE, EXIT_OK, BadInput, ShieldlabError
 from harness.topology import control
 from harness.topology.config import TopologyConfig, defaults_yaml, load_topology
 from harness.topology.state import TopologyState
 from harness.topology.supervisor import supervise
 
-out = Console()
+out = Console(width=max(150, Console().width))  # tables stay readable in logs and pipes
 err = Console(stderr=True)
 
 
@@ -102,6 +102,48 @@ def cmd_defaults(_: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_list(_: argparse.Namespace) -> int:
+    from harness.scenario import load_scenario, shipped_names
+
+    table = Table(title="shipped scenarios (scenarios/*.yaml)", title_justify="left")
+    for column in ("name", "description", "hypothesis"):
+        table.add_column(column, overflow="fold")
+    for name in shipped_names():
+        scenario = load_scenario(name)
+        table.add_row(name, scenario.description, scenario.hypothesis)
+    out.print(table)
+    return EXIT_OK
+
+
+def cmd_schema(_: argparse.Namespace) -> int:
+    from harness.scenario import json_schema
+
+    print(json.dumps(json_schema(), indent=2))
+    return EXIT_OK
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from harness.analysis.summary import print_summary
+    from harness.run.progress import LiveProgress
+    from harness.run.runner import run_scenario
+    from harness.scenario import load_scenario, with_duration
+
+    overrides: dict[str, Any] = {}
+    if args.seed is not None:
+        overrides["load"] = {"seed": args.seed}
+    scenario = load_scenario(args.scenario, overrides)
+    if args.duration is not None:
+        if args.duration <= 0:
+            raise BadInput(f"--duration: must be more than 0 seconds; got {args.duration:g}")
+        scenario = with_duration(scenario, args.duration)
+    with LiveProgress(err) as live:
+        run_dir = run_scenario(scenario, args.out, args.state_dir, live.update)
+    summary_path = run_dir / "summary.json"
+    print_summary(json.loads(summary_path.read_text()), out)
+    print(run_dir)
+    return EXIT_OK
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
     from harness import bench  # the benchmark pulls in the load client only when asked
 
@@ -140,6 +182,18 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_parser("defaults", help="print the topology defaults as YAML").set_defaults(
         func=cmd_defaults
     )
+    commands.add_parser("list", help="the shipped scenarios and their hypotheses").set_defaults(
+        func=cmd_list
+    )
+    commands.add_parser("schema", help="print the scenario JSON Schema").set_defaults(
+        func=cmd_schema
+    )
+    run = commands.add_parser("run", help="run a scenario end to end and record it")
+    run.add_argument("scenario", help="a shipped scenario's name, or a YAML file")
+    run.add_argument("--duration", type=float, help="seconds; the timeline is scaled to fit")
+    run.add_argument("--seed", type=int, help="the traffic's seed (default: the scenario's)")
+    run.add_argument("--out", type=Path, default=Path("results"), help="results directory")
+    run.set_defaults(func=cmd_run)
     bench = commands.add_parser("bench", help="measure throughput, per-hop latency, startup")
     with_topology(bench)
     bench.add_argument("--json", action="store_true")

@@ -74,21 +74,65 @@ def field_path(loc: tuple[int | str, ...]) -> str:
 
 
 def describe(source: str, model: type[BaseModel], error: ValidationError) -> str:
-    """The first validation error as one line."""
-    first = error.errors()[0]
-    loc = tuple(first["loc"])
+    """One validation error as one line; a misspelt key is reported before what it left out."""
+    errors = sorted(error.errors(), key=lambda e: e["type"] != "extra_forbidden")
+    first = errors[0]
+    raw_loc = tuple(first["loc"])
+    loc, _ = _walk(model, raw_loc)
     problem = first["msg"]
     got = first.get("input")
     if first["type"] == "extra_forbidden":
-        allowed = sorted(_fields_at(model, loc[:-1]))
+        allowed = sorted(_fields_at(model, raw_loc[:-1]))
         unknown = str(loc[-1])
         line = f"{source}: {field_path(loc)}: unknown setting; allowed: {', '.join(allowed)}"
         close = difflib.get_close_matches(unknown, allowed, n=1)
         return line + (f" (did you mean {close[0]!r}?)" if close else "")
-    if first["type"] == "enum" and "expected" in first.get("ctx", {}):
+    if first["type"] == "missing":
+        return f"{source}: {field_path(loc)}: required setting is missing"
+    if "expected" in first.get("ctx", {}):
         problem = f"must be one of {first['ctx']['expected']}"
+    if first["type"] == "union_tag_invalid":
+        problem = f"unknown kind; allowed: {first['ctx']['expected_tags']}"
+        got = first["ctx"]["tag"]
     shown = repr(got) if not isinstance(got, dict) else "a mapping"
     return f"{source}: {field_path(loc)}: {problem}; got {shown}"
+
+
+def _union_members(annotation: Any) -> list[type[BaseModel]]:
+    if typing.get_origin(annotation) is typing.Annotated:
+        annotation = typing.get_args(annotation)[0]
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+        return [a for a in typing.get_args(annotation) if _is_model(a)]
+    return []
+
+
+def _walk(model: type[BaseModel], loc: tuple[int | str, ...]) -> tuple[tuple[int | str, ...], Any]:
+    """(the path without discriminated-union tags, the type found at its end)."""
+    cleaned: list[int | str] = []
+    current: Any = model
+    for part in loc:
+        members = _union_members(current)
+        if len(members) > 1 and isinstance(part, str):
+            chosen = [m for m in members if repr(part) in repr(m.model_fields.get("kind"))]
+            if chosen:
+                current = chosen[0]  # a tag such as `latency` in faults.0.latency.latency_ms
+                continue
+        cleaned.append(part)
+        current = _step(current, part)
+    return tuple(cleaned), current
+
+
+def _step(current: Any, part: int | str) -> Any:
+    current = _strip_optional(current)
+    if _is_model(current):
+        field = current.model_fields.get(str(part))
+        return field.annotation if field is not None else None
+    if typing.get_origin(current) is typing.Annotated:
+        return _step(typing.get_args(current)[0], part)
+    if typing.get_origin(current) in (list, tuple, dict):
+        element = typing.get_args(current)[-1]
+        return element
+    return None
 
 
 def _is_model(annotation: Any) -> bool:
@@ -105,17 +149,7 @@ def _strip_optional(annotation: Any) -> Any:
 
 def _fields_at(model: type[BaseModel], loc: tuple[int | str, ...]) -> list[str]:
     """The field names of the model reached by walking `loc` down from `model`."""
-    current: Any = model
-    for part in loc:
-        current = _strip_optional(current)
-        if _is_model(current):
-            field = current.model_fields.get(str(part))
-            if field is None:
-                return []
-            current = field.annotation
-        elif typing.get_origin(current) in (list, tuple, dict):
-            current = typing.get_args(current)[-1]
-        else:
-            return []
-    current = _strip_optional(current)
+    _, current = _walk(model, loc)
+    members = _union_members(current)
+    current = members[0] if len(members) == 1 else _strip_optional(current)
     return list(current.model_fields) if _is_model(current) else []

@@ -71,6 +71,7 @@ class EndpointClass(StrEnum):
     PROJECT_JSON = "project_json"
     PACKAGE_FILE = "package_file"
     SERVERSIG = "serversig"
+    PROJECT_PAGE = "project_page"
     XMLRPC = "xmlrpc"
     OTHER = "other"
 
@@ -89,6 +90,8 @@ def classify_path(method: str, path: str) -> EndpointClass:
         return EndpointClass.PACKAGE_FILE
     if path.startswith("/serversig/"):
         return EndpointClass.SERVERSIG
+    if path.startswith("/pypi/"):
+        return EndpointClass.PROJECT_PAGE
     return EndpointClass.OTHER
 
 
@@ -110,6 +113,7 @@ def _default_service_times() -> dict[EndpointClass, ServiceTime]:
         EndpointClass.PROJECT_JSON: ServiceTime(median_ms=25),
         EndpointClass.PACKAGE_FILE: ServiceTime(median_ms=5),
         EndpointClass.SERVERSIG: ServiceTime(median_ms=10),
+        EndpointClass.PROJECT_PAGE: ServiceTime(median_ms=40),
         EndpointClass.XMLRPC: ServiceTime(median_ms=10),
         EndpointClass.OTHER: ServiceTime(median_ms=5),
     }

@@ -28,6 +28,9 @@ class TopologyConfig(BaseModel):
     shield: CdnNodeSettings = CdnNodeSettings()
     edge: CdnNodeSettings = Field(default_factory=default_edge_settings)
     startup_timeout_s: float = Field(default=60.0, gt=0, le=600)
+    # Compresses the incident's clock: cache lifetimes and grace (and the mirrors' cron) run
+    # this many times faster; timeouts, latencies and the fault timeline do not.
+    time_scale: float = Field(default=1.0, ge=1.0, le=10_000)
 
     @field_validator("edges")
     @classmethod
@@ -65,3 +68,11 @@ def load_topology(path: Path | None, overrides: dict[str, Any] | None = None) ->
     if overrides:
         data = deep_merge(data, overrides)
     return validate(source, TopologyConfig, data)
+
+
+def scaled_cdn(settings: CdnNodeSettings, time_scale: float) -> CdnNodeSettings:
+    """The node settings with cache lifetimes and grace compressed by `time_scale`."""
+    rules = [r.model_copy(update={"ttl_s": r.ttl_s / time_scale}) for r in settings.cache_rules]
+    return settings.model_copy(
+        update={"cache_rules": rules, "grace_s": settings.grace_s / time_scale}
+    )

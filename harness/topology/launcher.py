@@ -21,7 +21,7 @@ import httpx
 
 from harness.errors import InfrastructureError
 from harness.topology import plan
-from harness.topology.config import TopologyConfig
+from harness.topology.config import TopologyConfig, scaled_cdn
 from harness.topology.processes import log_tail, spawn, stop_all
 from harness.topology.state import LinkState, NodeState, TopologyState, ToxiproxyState
 from harness.toxiproxy_api import ToxiproxyApi
@@ -166,6 +166,7 @@ class Launcher:
             backends = plan.backends_of(node)
             assert backends is not None
             settings = self.config.shield if node.role is plan.Role.SHIELD else self.config.edge
+            settings = scaled_cdn(settings, self.config.time_scale)
             launch = NodeLaunch(
                 name=node.name,
                 cdn=settings,

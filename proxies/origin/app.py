@@ -10,6 +10,7 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 from aiohttp import web
@@ -17,7 +18,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, gene
 
 from proxies import contract
 from proxies.contract import BalancerRejection, EndpointClass, OriginSettings
-from proxies.origin import dataset, routes
+from proxies.origin import dataset, queries, routes
 from proxies.origin.balancer import Balancer, Rejected
 
 
@@ -72,6 +73,8 @@ class Origin:
         self.rng = random.Random(settings.seed)
         self.metrics = OriginMetrics()
         self.journals_id_index = settings.journals_id_index
+        self.publish_rng = random.Random(settings.seed + 1)
+        self._writer_lock = threading.Lock()
         self.metrics.busy.set_function(lambda: self.balancer.pool.busy)
         self.metrics.slots.set_function(lambda: self.balancer.pool.slots)
         self.metrics.queue.set_function(lambda: self.balancer.pool.queue_length)
@@ -168,6 +171,33 @@ class Origin:
         self.balancer.resize(slots)
         return await self.admin_state(request)
 
+    async def admin_publish(self, request: web.Request) -> web.Response:
+        """Publish a new release of a project (a random one unless named), as an upload would."""
+        payload = await request.json() if request.can_read_body else {}
+        name = payload.get("name")
+        loop = asyncio.get_running_loop()
+        published = await loop.run_in_executor(None, self._publish, name)
+        if published is None:
+            raise web.HTTPNotFound(text=f"name: no such project; got {name!r}")
+        return web.json_response(published)
+
+    def _publish(self, name: str | None) -> dict[str, object] | None:
+        with self._writer_lock:
+            conn = sqlite3.connect(self.db.path)
+            try:
+                names = queries.project_names(conn)
+                if name is None:
+                    name = self.publish_rng.choice(names)
+                elif name not in names:
+                    return None
+                count = len(queries.releases(conn, name))
+                serial_before = queries.project_serial(conn, name)
+                version = f"{count + 1}.0.{serial_before + 1}"
+                serial = dataset.publish_release(conn, name, version, datetime.now(UTC))
+            finally:
+                conn.close()
+        return {"name": name, "version": version, "serial": serial, "surrogate_key": f"pkg~{name}"}
+
     async def admin_index(self, request: web.Request) -> web.Response:
         payload = await request.json()
         enabled = payload.get("enabled")
@@ -189,4 +219,5 @@ def build_sites(origin: Origin) -> dict[str, web.Application]:
     admin.router.add_get(f"{contract.ADMIN_PREFIX}/state", origin.admin_state)
     admin.router.add_post(f"{contract.ADMIN_PREFIX}/workers", origin.admin_workers)
     admin.router.add_post(f"{contract.ADMIN_PREFIX}/journals-id-index", origin.admin_index)
+    admin.router.add_post(f"{contract.ADMIN_PREFIX}/publish", origin.admin_publish)
     return {"port": app, "admin_port": admin}

@@ -90,3 +90,17 @@ def project_json(
 def serversig(page: bytes) -> bytes:
     """Stands in for the DSA signature of the simple page: deterministic bytes of the page."""
     return hashlib.sha256(b"shieldlab-serversig:" + page).digest()
+
+
+def project_page_html(name: str, releases: list[ReleaseRow], files: list[FileRow]) -> bytes:
+    latest = releases[-1]
+    rows = "\n".join(
+        f'    <li><a href="{html.escape(f.path)}">{html.escape(f.filename)}</a> '
+        f"({f.size} bytes, {html.escape(f.uploaded)})</li>"
+        for f in files
+    )
+    return (
+        f"<!DOCTYPE html>\n<html>\n  <head><title>{html.escape(name)} {latest.version}</title></head>\n"
+        f"  <body>\n    <h1>{html.escape(name)} {html.escape(latest.version)}</h1>\n"
+        f"    <p>{html.escape(latest.summary)}</p>\n    <ul>\n{rows}\n    </ul>\n  </body>\n</html>\n"
+    ).encode()

@@ -57,6 +57,8 @@ def render(
         return _package_file(conn, path)
     if len(parts) == 2 and parts[0] == "serversig" and path.endswith("/"):
         return _serversig(conn, parts[1])
+    if len(parts) == 2 and parts[0] == "pypi":
+        return _project_page(conn, parts[1])
     return _not_found(path)
 
 
@@ -150,6 +152,23 @@ def _serversig(conn: sqlite3.Connection, raw_name: str) -> Page:
         {
             "Content-Type": "application/octet-stream",
             "Cache-Control": "max-age=600, public",
+            contract.HEADER_SURROGATE_KEY: f"pkg~{name}",
+        },
+    )
+
+
+def _project_page(conn: sqlite3.Connection, raw_name: str) -> Page:
+    """The 2014 project page a browser sees (`/pypi/<name>`): 60 s at the CDN."""
+    name = normalize(raw_name)
+    releases = queries.releases(conn, name)
+    if not releases:
+        return _not_found(name)
+    return Page(
+        200,
+        pages.project_page_html(name, releases, queries.files(conn, name)),
+        {
+            "Content-Type": "text/html",
+            "Cache-Control": "max-age=60, public",
             contract.HEADER_SURROGATE_KEY: f"pkg~{name}",
         },
     )

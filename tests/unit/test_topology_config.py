@@ -87,3 +87,13 @@ def test_missing_file(tmp_path):
 def test_top_level_must_be_a_mapping(tmp_path):
     with pytest.raises(BadInput, match="must be a mapping"):
         load_topology(write(tmp_path, "- 1\n- 2\n"))
+
+
+def test_time_scale_compresses_cache_lifetimes_and_grace_but_not_timeouts():
+    from harness.topology.config import scaled_cdn
+
+    config = load_topology(None, {"time_scale": 60, "edge": {"grace_s": 600}})
+    edge = scaled_cdn(config.edge, config.time_scale)
+    assert edge.cache_rules[0].ttl_s == 10  # /simple/: 600 s -> 10 s
+    assert edge.grace_s == 10
+    assert edge.backend.first_byte_timeout_s == 60.0

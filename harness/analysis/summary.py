@@ -1,0 +1,162 @@
+"""A run's summary: windowed metrics, whether the load generator kept up, and the tables."""
+
+from __future__ import annotations
+
+import csv
+import math
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from harness.analysis.windows import (
+    TRAFFIC_CLASSES,
+    WindowMetrics,
+    measure,
+    percentile,
+    split_windows,
+)
+from harness.load.plan import Record
+from harness.scenario import Scenario
+
+SCHEMA_VERSION = 1
+LAG_LIMIT_S = 0.1  # arrivals starting later than this behind schedule: the generator fell behind
+FIRST_OF_FLOW = {"pip": "simple_project", "browser": "project_json"}
+
+
+def read_series(samples_path: Path, node: str, metric: str) -> list[tuple[float, float]]:
+    if not samples_path.exists():
+        return []
+    with open(samples_path, newline="") as handle:
+        return [
+            (float(row["t_s"]), float(row["value"]))
+            for row in csv.DictReader(handle)
+            if row["node"] == node and row["metric"] == metric
+        ]
+
+
+def load_generator_check(scenario: Scenario, records: list[Record]) -> dict[str, Any]:
+    """Did the open-model traffic start when it was meant to, at the rate it was asked for?"""
+    asked = {
+        "pip": scenario.load.pip.installs_per_s * scenario.load.duration_s,
+        "browser": scenario.load.browser.visits_per_s * scenario.load.duration_s,
+    }
+    result: dict[str, Any] = {}
+    for traffic, endpoint in FIRST_OF_FLOW.items():
+        firsts = [
+            r
+            for r in records
+            if r.traffic == traffic and r.endpoint == endpoint and r.intended_s != r.start_s
+        ]
+        lags = [max(0.0, r.start_s - r.intended_s) for r in firsts]
+        lag_p99 = percentile(lags, 0.99) if lags else 0.0
+        expected = asked[traffic]
+        # Poisson arrivals: allow four standard deviations below the asked count.
+        enough = len(firsts) >= expected - 4 * math.sqrt(expected) - 1
+        result[traffic] = {
+            "asked_flows": round(expected),
+            "started_flows": len(firsts),
+            "start_lag_p99_ms": round(lag_p99 * 1000, 1),
+            "kept_up": bool(enough and lag_p99 <= LAG_LIMIT_S),
+        }
+    result["kept_up"] = all(v["kept_up"] for v in result.values() if isinstance(v, dict))
+    return result
+
+
+def _rounded(value: Any) -> Any:
+    if isinstance(value, float):
+        return None if math.isnan(value) else round(value, 4)
+    if isinstance(value, dict):
+        return {k: _rounded(v) for k, v in value.items()}
+    return value
+
+
+def window_dict(metrics: WindowMetrics) -> dict[str, Any]:
+    data = asdict(metrics)
+    window = data.pop("window")
+    return _rounded(
+        {"label": window["label"], "start_s": window["start_s"], "end_s": window["end_s"], **data}
+    )
+
+
+def summarize(scenario: Scenario, records: list[Record], samples_path: Path) -> dict[str, Any]:
+    duration = scenario.load.duration_s
+    busy = read_series(samples_path, "origin", "shieldlab_origin_busy_slots")
+    slots = read_series(samples_path, "origin", "shieldlab_origin_worker_slots")
+    windows = [measure(w, records, busy, slots) for w in split_windows(scenario, duration)]
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "scenario": scenario.name,
+        "seed": scenario.load.seed,
+        "duration_s": duration,
+        "requests": len(records),
+        "windows": [window_dict(w) for w in windows],
+        "load_generator": load_generator_check(scenario, records),
+    }
+
+
+def _pct(value: float | None) -> str:
+    return "-" if value is None else f"{value * 100:.1f}%"
+
+
+def _counts(counts: dict[str, int]) -> str:
+    return " ".join(f"{k}:{v}" for k, v in counts.items()) or "-"
+
+
+def print_summary(summary: dict[str, Any], console: Console) -> None:
+    traffic = Table(
+        title=f"{summary['scenario']}: traffic and errors per window", title_justify="left"
+    )
+    for column in (
+        "window",
+        "s",
+        "req/s",
+        "errors",
+        "by status",
+        "by layer",
+        "hit edge",
+        "hit shield",
+        "origin busy",
+    ):
+        traffic.add_column(column)
+    for w in summary["windows"]:
+        busy = (
+            "-"
+            if w["origin_busy_mean"] is None
+            else f"{w['origin_busy_mean']:.1f} / {w['origin_busy_max']:.0f} of {w['origin_slots']:.0f}"
+        )
+        traffic.add_row(
+            w["label"],
+            f"{w['start_s']:g}-{w['end_s']:g}",
+            f"{w['rate_per_s']:.1f}",
+            _pct(w["error_ratio"]),
+            _counts(w["errors_by_status"]),
+            _counts(w["errors_by_layer"]),
+            _pct(w["hit_ratio"]["edge"]),
+            _pct(w["hit_ratio"]["shield"]),
+            busy,
+        )
+    console.print(traffic)
+    latency = Table(title="latency from intended start, ms (p50 / p95 / p99)", title_justify="left")
+    latency.add_column("window")
+    for cls in TRAFFIC_CLASSES:
+        latency.add_column(cls)
+    for w in summary["windows"]:
+        cells = []
+        for cls in TRAFFIC_CLASSES:
+            p = w["latency_ms"].get(cls)
+            cells.append("-" if p is None else f"{p['p50']:.0f} / {p['p95']:.0f} / {p['p99']:.0f}")
+        latency.add_row(w["label"], *cells)
+    console.print(latency)
+    check = summary["load_generator"]
+    if not check["kept_up"]:
+        console.print(
+            "[bold yellow]warning:[/] the load generator did not keep the asked rate: "
+            + "; ".join(
+                f"{cls}: {v['started_flows']} of {v['asked_flows']} flows, start lag p99 {v['start_lag_p99_ms']} ms"
+                for cls, v in check.items()
+                if isinstance(v, dict)
+            )
+        )

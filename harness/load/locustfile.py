@@ -1,0 +1,309 @@
+"""The scenario's traffic, driven by Locust in its own process (`import locust` monkey-patches
+the process with gevent, so the harness never imports this module).
+
+- pip and browser traffic is open-model: arrivals at a seeded Poisson rate, each in its own
+  greenlet, so slow answers do not slow the arrivals; latency counts from the intended start.
+- mirrors are bandersnatch-like: a cron tick, `changelog_since_serial`, then per changed
+  project (in a pool of workers) XML-RPC release look-ups, the JSON page, the files, the simple
+  page (retried while its serial is stale) and the serversig page.
+
+Every request is written to the run's records file (see harness.load.plan.Record).
+"""
+
+from __future__ import annotations
+
+import csv
+import itertools
+import json
+import os
+import random
+import re
+import time
+import xmlrpc.client
+from pathlib import Path
+from typing import Any
+
+import gevent
+from gevent.pool import Group, Pool
+from locust import FastHttpUser, events, task
+
+from harness.load.plan import RECORD_FIELDS, LoadPlan, MirrorPlan
+from proxies import contract
+
+PLAN = LoadPlan.model_validate_json(Path(os.environ["SHIELDLAB_LOAD_PLAN"]).read_text())
+PIP_JSON_ACCEPT = (
+    "application/vnd.pypi.simple.v1+json, application/vnd.pypi.simple.v1+html; q=0.1, "
+    "text/html; q=0.01"
+)
+_HTML_LINK = re.compile(r'href="(?:\.\./\.\.)?(/packages/[^"#]+)')
+
+
+class Recorder:
+    def __init__(self, path: str) -> None:
+        self._file = open(path, "w", newline="")  # noqa: SIM115 - open for the whole run
+        self._writer = csv.writer(self._file)
+        self._writer.writerow(RECORD_FIELDS)
+
+    def write(self, row: list[Any]) -> None:
+        self._writer.writerow(row)
+
+    def close(self) -> None:
+        self._file.close()
+
+
+RECORDER = Recorder(PLAN.records_path)
+
+
+@events.quitting.add_listener
+def _close_records(**_kwargs: Any) -> None:
+    RECORDER.close()
+
+
+def now_s() -> float:
+    """Scenario seconds: 0 is the instant the harness starts the fault timeline."""
+    return time.time() - PLAN.t0_epoch
+
+
+def sleep_until(t_s: float) -> None:
+    gevent.sleep(max(0.0, t_s - now_s()))
+
+
+def users_expected() -> int:
+    return 2 + sum(group.count for group in PLAN.mirrors)
+
+
+_finished: set[int] = set()
+
+
+def finish(user: FastHttpUser) -> None:
+    """A user with no more work waits; the last one to finish ends the Locust run."""
+    _finished.add(id(user))
+    if len(_finished) >= users_expected() and user.environment.runner is not None:
+        gevent.spawn_later(0.1, user.environment.runner.quit)
+    gevent.sleep(PLAN.duration_s + 3600)
+
+
+class TrafficUser(FastHttpUser):
+    abstract = True
+    host = "http://127.0.0.1"
+    concurrency = 500
+    network_timeout = PLAN.client_timeout_s
+    connection_timeout = PLAN.client_timeout_s
+    max_retries = 0
+    traffic = ""
+    _instances = itertools.count()
+
+    def on_start(self) -> None:
+        self.index = next(self._instances)
+        self.rng = random.Random(f"{PLAN.seed}-{self.traffic}-{self.index}")
+
+    def pick_pop(self) -> str:
+        pops = list(PLAN.pop_share)
+        return self.rng.choices(pops, weights=[PLAN.pop_share[p] for p in pops])[0]
+
+    def pick_project(self) -> str:
+        # Popularity is skewed: a few projects get most of the traffic.
+        return PLAN.projects[int(len(PLAN.projects) * self.rng.random() ** 3)]
+
+    def call(
+        self,
+        pop: str,
+        method: str,
+        path: str,
+        intended_s: float | None = None,
+        headers: dict[str, str] | None = None,
+        data: str | None = None,
+    ) -> Any:
+        endpoint = contract.classify_path(method, path.split("?", 1)[0]).value
+        start = now_s()
+        response = self.client.request(
+            method, PLAN.pops[pop] + path, name=endpoint, headers=headers, data=data
+        )
+        end = now_s()
+        intended = start if intended_s is None else intended_s
+        status = response.status_code or 0
+        response_headers: Any = response.headers or {}
+        error_node = response_headers.get(contract.HEADER_ERROR_NODE, "")
+        error_reason = response_headers.get(contract.HEADER_ERROR_REASON, "")
+        if status == 0:
+            error_node = "client"
+            error_reason = type(getattr(response, "error", None)).__name__
+        RECORDER.write(
+            [
+                round(intended, 4),
+                round(start, 4),
+                self.traffic,
+                endpoint,
+                method,
+                status,
+                round((end - intended) * 1000, 3),
+                len(response.content or b"") if status else 0,
+                pop,
+                response_headers.get(contract.HEADER_SERVED_BY, ""),
+                response_headers.get(contract.HEADER_CACHE, ""),
+                error_node,
+                error_reason,
+            ]
+        )
+        return response
+
+
+class ArrivalUser(TrafficUser):
+    """Open-model traffic: flows start on a Poisson schedule, whatever the answers do."""
+
+    abstract = True
+
+    def rate_per_s(self) -> float:
+        raise NotImplementedError
+
+    def flow(self, intended_s: float) -> None:
+        raise NotImplementedError
+
+    @task
+    def drive(self) -> None:
+        flows = Group()
+        rate = self.rate_per_s()
+        t = 0.0
+        try:
+            while rate > 0:
+                t += self.rng.expovariate(rate)
+                if t >= PLAN.duration_s:
+                    break
+                sleep_until(t)
+                flows.spawn(self.flow, t)
+            flows.join(timeout=PLAN.client_timeout_s * 3)
+        finally:
+            finish(self)
+
+
+class PipUser(ArrivalUser):
+    traffic = "pip"
+    fixed_count = 1
+
+    def rate_per_s(self) -> float:
+        return PLAN.pip.installs_per_s
+
+    def flow(self, intended_s: float) -> None:
+        pop, project = self.pick_pop(), self.pick_project()
+        wants_json = self.rng.random() < PLAN.pip.json_share
+        accept = PIP_JSON_ACCEPT if wants_json else "text/html"
+        page = self.call(pop, "GET", f"/simple/{project}/", intended_s, {"Accept": accept})
+        if page.status_code != 200:
+            return
+        if wants_json:
+            urls = [f["url"] for f in json.loads(page.content)["files"]]
+            paths = [u[5:] if u.startswith("../..") else u for u in urls]
+        else:
+            paths = _HTML_LINK.findall(page.content.decode(errors="replace"))
+        if paths:
+            self.call(pop, "GET", paths[-1])  # pip takes the newest file
+
+
+class BrowserUser(ArrivalUser):
+    traffic = "browser"
+    fixed_count = 1
+
+    def rate_per_s(self) -> float:
+        return PLAN.browser.visits_per_s
+
+    def flow(self, intended_s: float) -> None:
+        pop, project = self.pick_pop(), self.pick_project()
+        self.call(pop, "GET", f"/pypi/{project}/json", intended_s)
+        self.call(pop, "GET", f"/pypi/{project}")
+
+
+_mirror_slots = itertools.count()
+
+
+def _mirror_assignment(slot: int) -> MirrorPlan:
+    for group in PLAN.mirrors:
+        if slot < group.count:
+            return group
+        slot -= group.count
+    return PLAN.mirrors[-1]
+
+
+class MirrorUser(TrafficUser):
+    """One bandersnatch-style mirror, cron-driven, with a pool of workers."""
+
+    traffic = "mirror"
+    fixed_count = sum(group.count for group in PLAN.mirrors)
+
+    def on_start(self) -> None:
+        super().on_start()
+        self.mirror_plan = _mirror_assignment(next(_mirror_slots))
+        self.pop = self.pick_pop()
+
+    def rpc(self, method: str, *params: Any, intended_s: float | None = None) -> Any:
+        body = xmlrpc.client.dumps(params, method)
+        response = self.call(
+            self.pop, "POST", "/pypi", intended_s, {"Content-Type": "text/xml"}, body
+        )
+        if response.status_code != 200:
+            return None
+        try:
+            return xmlrpc.client.loads(response.content)[0][0]
+        except (xmlrpc.client.Fault, xmlrpc.client.ResponseError, ValueError):
+            return None
+
+    def active(self, t_s: float) -> bool:
+        return any(start <= t_s < end for start, end in self.mirror_plan.active)
+
+    @task
+    def drive(self) -> None:
+        try:
+            self.cron()
+        finally:
+            finish(self)
+
+    def cron(self) -> None:
+        interval = self.mirror_plan.interval_s
+        offset = 0.0 if self.mirror_plan.synchronized else self.rng.uniform(0, interval)
+        serial: int | None = None
+        for tick in itertools.count():
+            intended = offset + tick * interval
+            if intended >= PLAN.duration_s:
+                break
+            if not self.active(intended) or now_s() > intended + interval:
+                continue  # not in its window, or the previous sync overran (bandersnatch's lock)
+            sleep_until(intended)
+            if serial is None:
+                last = self.rpc("changelog_last_serial", intended_s=intended)
+                if last is None:
+                    continue
+                serial = max(0, int(last) - self.mirror_plan.backlog_serials)
+                intended = now_s()
+            serial = self.sync(serial, intended)
+
+    def sync(self, serial: int, intended_s: float) -> int:
+        changes = self.rpc("changelog_since_serial", serial, intended_s=intended_s)
+        if not changes:
+            return serial
+        targets: dict[str, int] = {}
+        for name, _version, _ts, _action, change_serial in changes:
+            targets[name] = max(targets.get(name, 0), int(change_serial))
+        workers = Pool(self.mirror_plan.workers)
+        for name, target in targets.items():
+            workers.spawn(self.sync_project, name, target)
+        workers.join()
+        return max(serial, *targets.values())
+
+    def sync_project(self, name: str, target_serial: int) -> None:
+        if now_s() >= PLAN.duration_s:
+            return
+        versions = self.rpc("package_releases", name, True) or []
+        urls = self.rpc("release_urls", name, versions[-1]) if versions else None
+        self.call(self.pop, "GET", f"/pypi/{name}/json")
+        for url in urls or []:
+            self.call(self.pop, "GET", "/packages/" + url["url"].split("/packages/", 1)[1])
+        backoff = self.mirror_plan.retry_backoff_s
+        for attempt in range(len(backoff) + 1):
+            page = self.call(self.pop, "GET", f"/simple/{name}/")
+            serial = (
+                int(page.headers.get(contract.HEADER_LAST_SERIAL, 0) or 0) if page.headers else 0
+            )
+            if page.status_code == 200 and serial >= target_serial:
+                break
+            if attempt < len(backoff):
+                gevent.sleep(backoff[attempt])  # a stale page: bandersnatch retries
+        self.call(self.pop, "GET", f"/serversig/{name}/")

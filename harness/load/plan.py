@@ -1,0 +1,128 @@
+"""What the Locust process is told: the traffic to drive, where, and when. No locust import.
+
+The harness writes a LoadPlan as JSON; `locustfile.py` reads it. Times are scenario seconds
+from `t0_epoch`, the wall-clock instant the timeline starts, shared by both processes.
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass, fields
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from harness.scenario import BrowserTraffic, MirrorsAction, PipTraffic, Scenario
+
+
+class Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class MirrorPlan(Frozen):
+    group: str
+    count: int
+    workers: int
+    interval_s: float  # already divided by the topology's time_scale
+    synchronized: bool
+    backlog_serials: int
+    retry_backoff_s: list[float]  # bandersnatch: 3 tries, 1 s then 2 s, scaled
+    active: list[tuple[float, float]]  # windows in scenario seconds
+
+
+class LoadPlan(Frozen):
+    t0_epoch: float
+    duration_s: float
+    seed: int
+    pops: dict[str, str]  # POP -> the client link's URL
+    pop_share: dict[str, float]
+    client_timeout_s: float
+    pip: PipTraffic
+    browser: BrowserTraffic
+    mirrors: list[MirrorPlan] = Field(default_factory=list)
+    projects: list[str]
+    records_path: str
+
+
+def _mirror_windows(
+    scenario: Scenario, group: str, start_active: bool
+) -> list[tuple[float, float]]:
+    duration = scenario.load.duration_s
+    windows = [
+        (step.at, step.until if step.until is not None else duration)
+        for step in scenario.faults
+        if isinstance(step, MirrorsAction) and step.group == group
+    ]
+    if start_active or not windows:
+        return [(0.0, duration)] if start_active else []
+    return sorted(windows)
+
+
+def build_plan(
+    scenario: Scenario,
+    pops: dict[str, str],
+    projects: list[str],
+    t0_epoch: float,
+    records_path: Path,
+) -> LoadPlan:
+    scale = scenario.topology.time_scale
+    load = scenario.load
+    share = load.pop_share or {pop: 1.0 for pop in pops}
+    mirrors = [
+        MirrorPlan(
+            group=group.name,
+            count=group.count,
+            workers=group.workers,
+            interval_s=group.interval_s / scale,
+            synchronized=group.synchronized,
+            backlog_serials=group.backlog_serials,
+            retry_backoff_s=[1.0 / scale, 2.0 / scale],
+            active=_mirror_windows(scenario, group.name, group.start_active),
+        )
+        for group in load.mirrors
+        if group.count > 0
+    ]
+    return LoadPlan(
+        t0_epoch=t0_epoch,
+        duration_s=load.duration_s,
+        seed=load.seed,
+        pops=pops,
+        pop_share={pop: share.get(pop, 0.0) for pop in pops},
+        client_timeout_s=load.client_timeout_s,
+        pip=load.pip,
+        browser=load.browser,
+        mirrors=mirrors,
+        projects=projects,
+        records_path=str(records_path),
+    )
+
+
+@dataclass(frozen=True)
+class Record:
+    """One request as the client saw it. Times in scenario seconds, latency from intended start."""
+
+    intended_s: float
+    start_s: float
+    traffic: str  # pip | browser | mirror
+    endpoint: str  # proxies.contract.EndpointClass value
+    method: str
+    status: int  # 0: no HTTP answer (client timeout, refused, reset)
+    latency_ms: float
+    bytes: int
+    pop: str
+    served_by: str
+    x_cache: str
+    error_node: str  # edge-<pop> | shield | origin-lb | client | "" (no error)
+    error_reason: str
+
+
+RECORD_FIELDS = [f.name for f in fields(Record)]
+_NUMERIC = {"intended_s": float, "start_s": float, "status": int, "latency_ms": float, "bytes": int}
+
+
+def read_records(path: Path) -> list[Record]:
+    with open(path, newline="") as handle:
+        return [
+            Record(**{k: _NUMERIC.get(k, str)(v) for k, v in row.items()})  # type: ignore[arg-type]
+            for row in csv.DictReader(handle)
+        ]

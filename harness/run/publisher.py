@@ -1,0 +1,71 @@
+"""New releases at the origin during a run, each followed by the CDN's purge of that project."""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+
+from harness.faults.backend import OriginAdmin
+
+
+class Publisher:
+    def __init__(
+        self,
+        origin: OriginAdmin,
+        purge_urls: list[str],  # each CDN node's admin URL, shield first
+        per_min: float,
+        seed: int,
+        t0_monotonic: float,
+        duration_s: float,
+        record: Callable[[dict[str, Any]], None],
+    ) -> None:
+        self.origin = origin
+        self.purge_urls = purge_urls
+        self.per_min = per_min
+        self.rng = random.Random(f"publish-{seed}")
+        self.t0 = t0_monotonic
+        self.duration_s = duration_s
+        self.record = record
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="publisher", daemon=True)
+
+    def start(self) -> None:
+        if self.per_min > 0:
+            self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=30)
+
+    def _loop(self) -> None:
+        t = 0.0
+        with httpx.Client(timeout=10, trust_env=False) as client:
+            while True:
+                t += self.rng.expovariate(self.per_min / 60)
+                if t >= self.duration_s or self._stop.wait(
+                    max(0.0, self.t0 + t - time.monotonic())
+                ):
+                    return
+                try:
+                    release = self.origin.publish()
+                    key = str(release["surrogate_key"])
+                    for url in self.purge_urls:
+                        client.post(f"{url}/_admin/purge/{key}")
+                except Exception as error:  # noqa: BLE001 - a failed publish is recorded, not fatal
+                    self.record(
+                        {
+                            "t_s": round(time.monotonic() - self.t0, 3),
+                            "event": "publish_failed",
+                            "error": str(error),
+                        }
+                    )
+                    continue
+                self.record(
+                    {"t_s": round(time.monotonic() - self.t0, 3), "event": "published", **release}
+                )

@@ -1,0 +1,190 @@
+"""`shieldlab run`: one scenario, end to end, as phases over one context.
+
+up -> steady state -> traffic + timeline (faults applied and removed on time) -> drain ->
+steady state again -> summary. Faults are removed in `finally`, Ctrl-C included; an
+interrupted run keeps its records under `<run-id>.interrupted`.
+"""
+
+from __future__ import annotations
+
+import platform
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+
+import httpx
+import yaml
+
+from harness.analysis.summary import summarize
+from harness.errors import InfrastructureError
+from harness.faults.backend import OriginAdmin, ToxiproxyBackend
+from harness.load.driver import LocustProcess
+from harness.load.plan import build_plan, read_records
+from harness.run import run_dir as files
+from harness.run.publisher import Publisher
+from harness.run.run_dir import RunDir
+from harness.run.scraper import LiveRates, Scraper
+from harness.scenario import Scenario
+from harness.timeline import Timeline, WallClock
+from harness.topology.state import TopologyState
+from harness.topology.supervisor import topology_up
+from harness.toxiproxy_api import ToxiproxyApi
+from proxies import contract
+
+LOCUST_START_MARGIN_S = 5.0  # Locust needs a few seconds to import and spawn its users
+
+
+@dataclass
+class Progress:
+    """What the live display shows; the runner updates it, the CLI renders it."""
+
+    phase: str = "starting"
+    elapsed_s: float = 0.0
+    total_s: float = 0.0
+    live: LiveRates = field(default_factory=LiveRates)
+
+
+ProgressSink = Callable[[Progress], None]
+
+
+def _versions() -> dict[str, str]:
+    versions = {"python": platform.python_version()}
+    for package in ("shieldlab", "locust", "aiohttp", "pydantic"):
+        try:
+            versions[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            versions[package] = "?"
+    return versions
+
+
+def steady_state(state: TopologyState) -> dict[str, int]:
+    """The status of the simple index through every POP: all 200 means healthy."""
+    with httpx.Client(timeout=20, trust_env=False) as client:
+        results = {}
+        for pop in state.edges:
+            try:
+                results[pop] = client.get(state.client_url(pop) + "/simple/").status_code
+            except httpx.HTTPError:
+                results[pop] = 0
+        return results
+
+
+def project_names(state: TopologyState) -> list[str]:
+    with httpx.Client(timeout=30, trust_env=False) as client:
+        page = client.get(
+            state.nodes["origin"].url + "/simple/", headers={"Accept": contract.PEP691_JSON}
+        )
+        page.raise_for_status()
+        return [p["name"] for p in page.json()["projects"]]
+
+
+def run_scenario(
+    scenario: Scenario, results_dir: Path, state_dir: Path, progress: ProgressSink
+) -> Path:
+    run = RunDir.create(results_dir, scenario.name)
+    status = "interrupted"
+    try:
+        (run.file(files.SCENARIO_FILE)).write_text(
+            yaml.safe_dump(scenario.model_dump(mode="json"), sort_keys=False)
+        )
+        run.update_info(
+            scenario=scenario.name,
+            seed=scenario.load.seed,
+            versions=_versions(),
+            started_at=time.time(),
+            duration_s=scenario.load.duration_s,
+        )
+        state_progress = Progress(total_s=scenario.load.duration_s)
+
+        def report(message: str) -> None:
+            state_progress.phase = message
+            progress(state_progress)
+
+        with topology_up(scenario.topology, state_dir, report) as state:
+            _drive(scenario, state, run, state_progress, progress)
+        report("summarizing")
+        records = read_records(run.file(files.REQUESTS_FILE))
+        run.write_json(
+            files.SUMMARY_FILE, summarize(scenario, records, run.file(files.SAMPLES_FILE))
+        )
+        status = "complete"
+    finally:
+        final = run.finish(status)
+    return final
+
+
+def _drive(
+    scenario: Scenario, state: TopologyState, run: RunDir, shown: Progress, progress: ProgressSink
+) -> None:
+    run.update_info(topology=state.status_json())
+    shown.phase = "steady state before"
+    progress(shown)
+    before = steady_state(state)
+    run.update_info(steady_state_before=before)
+    if any(code != 200 for code in before.values()):
+        raise InfrastructureError(f"the topology is not healthy before the run: {before}")
+
+    t0_epoch = time.time() + LOCUST_START_MARGIN_S
+    t0_monotonic = time.monotonic() + LOCUST_START_MARGIN_S
+    pops = {pop: state.client_url(pop) for pop in state.edges}
+    plan = build_plan(scenario, pops, project_names(state), t0_epoch, run.file(files.REQUESTS_FILE))
+    origin_admin = OriginAdmin(str(state.nodes["origin"].admin_url))
+    toxiproxy = ToxiproxyApi(state.toxiproxy.api)
+    scraper = Scraper(
+        {n: s.url for n, s in state.nodes.items()}, run.file(files.SAMPLES_FILE), t0_monotonic
+    )
+    purge_urls = [str(state.nodes[n].admin_url) for n in state.nodes if n != contract.ORIGIN_NODE]
+    publisher = Publisher(
+        origin_admin,
+        purge_urls,
+        scenario.load.publish_per_min,
+        scenario.load.seed,
+        t0_monotonic,
+        scenario.load.duration_s,
+        run.record_event,
+    )
+    timeline = Timeline(
+        scenario,
+        {name: link.proxy for name, link in state.links.items()},
+        ToxiproxyBackend(toxiproxy),
+        origin_admin,
+        WallClock(start=t0_monotonic),
+        run.record_event,
+    )
+    locust = LocustProcess(
+        plan, run.file(files.PLAN_FILE), run.file(files.LOCUST_LOG), LOCUST_START_MARGIN_S
+    )
+    run.update_info(t0_epoch=t0_epoch)
+    try:
+        scraper.start()
+        shown.phase = "starting load"
+        while time.monotonic() < t0_monotonic:
+            locust.check_alive()
+            progress(shown)
+            time.sleep(0.2)
+        publisher.start()
+
+        def tick(t_s: float) -> None:
+            if t_s < scenario.load.duration_s - 1:  # near the end Locust may finish on its own
+                locust.check_alive()
+            shown.phase, shown.elapsed_s, shown.live = "traffic and faults", t_s, scraper.live
+            progress(shown)
+
+        timeline.run(scenario.load.duration_s, on_tick=tick)
+    finally:
+        timeline.remove_all()
+        publisher.stop()
+    shown.phase = "draining in-flight requests"
+    progress(shown)
+    try:
+        locust.wait()
+    finally:
+        locust.stop()
+        scraper.stop()
+        origin_admin.close()
+        toxiproxy.close()
+    shown.phase = "steady state after"
+    progress(shown)
+    run.update_info(steady_state_after=steady_state(state))

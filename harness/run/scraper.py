@@ -1,0 +1,106 @@
+"""Scraping every node's /metrics once a second into samples.csv, and live rates for progress."""
+
+from __future__ import annotations
+
+import csv
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+from prometheus_client.parser import text_string_to_metric_families
+
+from proxies import contract
+
+SAMPLE_FIELDS = ["t_s", "node", "metric", "labels", "value"]
+
+
+@dataclass(frozen=True)
+class LiveRates:
+    requests_per_s: float = 0.0
+    errors_per_s: float = 0.0
+
+    @property
+    def error_ratio(self) -> float:
+        return self.errors_per_s / self.requests_per_s if self.requests_per_s else 0.0
+
+
+def parse_samples(text: str) -> list[tuple[str, str, float]]:
+    """(metric, labels as k=v;k=v, value) for every sample of the node's text exposition."""
+    rows = []
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            labels = ";".join(f"{k}={v}" for k, v in sorted(sample.labels.items()))
+            rows.append((sample.name, labels, float(sample.value)))
+    return rows
+
+
+def edge_totals(rows_by_node: dict[str, list[tuple[str, str, float]]]) -> tuple[float, float]:
+    """(all responses, 5xx responses) the edges have sent so far."""
+    total = errors = 0.0
+    for node, rows in rows_by_node.items():
+        if not node.startswith(contract.EDGE_PREFIX):
+            continue
+        for metric, labels, value in rows:
+            if metric == f"{contract.METRIC_PREFIX}_requests_total":
+                total += value
+                if labels.startswith("status=5"):
+                    errors += value
+    return total, errors
+
+
+class Scraper:
+    def __init__(
+        self, nodes: dict[str, str], path: Path, t0_monotonic: float, interval_s: float = 1.0
+    ) -> None:
+        self.nodes = nodes
+        self.path = path
+        self.t0 = t0_monotonic
+        self.interval_s = interval_s
+        self.live = LiveRates()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="scraper", daemon=True)
+        self._previous: tuple[float, float, float] | None = None
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=10)
+
+    def _loop(self) -> None:
+        with (
+            open(self.path, "w", newline="") as handle,
+            httpx.Client(timeout=2.0, trust_env=False) as client,
+        ):
+            writer = csv.writer(handle)
+            writer.writerow(SAMPLE_FIELDS)
+            next_at = time.monotonic()
+            while not self._stop.is_set():
+                t_s = round(time.monotonic() - self.t0, 3)
+                rows_by_node = {}
+                for node, url in self.nodes.items():
+                    try:
+                        rows_by_node[node] = parse_samples(
+                            client.get(url + contract.METRICS_PATH).text
+                        )
+                    except (httpx.HTTPError, ValueError):
+                        rows_by_node[node] = []  # a node too busy to answer is itself a data point
+                for node, rows in rows_by_node.items():
+                    writer.writerows([t_s, node, m, labels, v] for m, labels, v in rows)
+                handle.flush()
+                self._update_live(t_s, rows_by_node)
+                next_at += self.interval_s
+                self._stop.wait(max(0.0, next_at - time.monotonic()))
+
+    def _update_live(
+        self, t_s: float, rows_by_node: dict[str, list[tuple[str, str, float]]]
+    ) -> None:
+        total, errors = edge_totals(rows_by_node)
+        if self._previous is not None:
+            t_prev, total_prev, errors_prev = self._previous
+            span = max(1e-6, t_s - t_prev)
+            self.live = LiveRates((total - total_prev) / span, (errors - errors_prev) / span)
+        self._previous = (t_s, total, errors)

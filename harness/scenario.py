@@ -1,0 +1,269 @@
+"""Named scenarios: a hypothesis, the topology it runs on, its traffic and its fault timeline.
+
+Files live in `scenarios/*.yaml`. Everything is a frozen model that forbids unknown keys; the
+loader merges `topology` over the defaults and checks links and times against the topology.
+"""
+
+from __future__ import annotations
+
+import difflib
+import fnmatch
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from harness.errors import BadInput
+from harness.model_file import deep_merge, read_yaml_mapping, validate
+from harness.topology import plan
+from harness.topology.config import TopologyConfig, defaults_dict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+SCENARIO_DIR = PROJECT_ROOT / "scenarios"
+
+
+class Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Stream(StrEnum):
+    UPSTREAM = "upstream"  # client to server
+    DOWNSTREAM = "downstream"  # server to client (Toxiproxy's default)
+
+
+class _Step(Frozen):
+    at: float = Field(ge=0, description="seconds after traffic starts")
+
+
+class _Window(_Step):
+    until: float | None = Field(default=None, description="seconds; omitted: to the end")
+
+    @model_validator(mode="after")
+    def _until_after_at(self) -> _Window:
+        if self.until is not None and self.until <= self.at:
+            raise ValueError(f"until ({self.until:g}) must be after at ({self.at:g})")
+        return self
+
+
+class _LinkFault(_Window):
+    link: str = Field(description="e.g. shield->origin, edge-iad->shield, edge-*->shield")
+
+
+class LatencyFault(_LinkFault):
+    kind: Literal["latency"]
+    latency_ms: float = Field(ge=0)
+    jitter_ms: float = Field(default=0, ge=0)
+    stream: Stream = Stream.DOWNSTREAM
+    toxicity: float = Field(default=1.0, ge=0, le=1, description="share of connections hit")
+
+
+class BandwidthFault(_LinkFault):
+    kind: Literal["bandwidth"]
+    rate_kbps: int = Field(ge=0)
+    stream: Stream = Stream.DOWNSTREAM
+    toxicity: float = Field(default=1.0, ge=0, le=1)
+
+
+class StallFault(_LinkFault):
+    """No data flows until removed; connections survive and heal (bandwidth 0, not timeout)."""
+
+    kind: Literal["stall"]
+    stream: Stream = Stream.DOWNSTREAM
+    toxicity: float = Field(default=1.0, ge=0, le=1)
+
+
+class ResetFault(_LinkFault):
+    kind: Literal["reset"]
+    after_ms: int = Field(default=0, ge=0, description="reset each connection after this long")
+    toxicity: float = Field(default=1.0, ge=0, le=1)
+
+
+class DownFault(_LinkFault):
+    kind: Literal["down"]
+
+
+class OriginWorkersAction(_Step):
+    """Scale the backend, as PyPI's operators did at 20:45."""
+
+    kind: Literal["origin_workers"]
+    worker_slots: int = Field(ge=1)
+
+
+class JournalsIndexAction(_Step):
+    """Apply (or undo) the 2014 fix: an index on journals.id."""
+
+    kind: Literal["journals_id_index"]
+    enabled: bool = True
+
+
+class MirrorsAction(_Window):
+    """Run a mirror group only inside this window (a storm starting and stopping)."""
+
+    kind: Literal["mirrors"]
+    group: str
+
+
+LINK_FAULT_TYPES = (LatencyFault, BandwidthFault, StallFault, ResetFault, DownFault)
+LinkFault = LatencyFault | BandwidthFault | StallFault | ResetFault | DownFault
+Step = Annotated[
+    LatencyFault
+    | BandwidthFault
+    | StallFault
+    | ResetFault
+    | DownFault
+    | OriginWorkersAction
+    | JournalsIndexAction
+    | MirrorsAction,
+    Field(discriminator="kind"),
+]
+
+
+class PipTraffic(Frozen):
+    """`pip install`: the project's simple page, then one of its files."""
+
+    installs_per_s: float = Field(default=8.0, ge=0)
+    json_share: float = Field(default=0.5, ge=0, le=1, description="share asking for PEP 691")
+
+
+class BrowserTraffic(Frozen):
+    """People looking at projects: the JSON page and the project page."""
+
+    visits_per_s: float = Field(default=3.0, ge=0)
+
+
+class MirrorGroup(Frozen):
+    """bandersnatch-style mirrors: poll the serial log, then fetch what changed."""
+
+    name: str = "mirrors"
+    count: int = Field(default=2, ge=0, le=200)
+    workers: int = Field(default=3, ge=1, le=100)
+    interval_s: float = Field(default=120.0, gt=0, description="cron period, incident seconds")
+    synchronized: bool = Field(default=False, description="all poll at the same cron minute")
+    backlog_serials: int = Field(default=50, ge=0, description="serials behind at start")
+    start_active: bool = Field(default=True, description="false: only inside mirrors actions")
+
+
+class LoadSpec(Frozen):
+    duration_s: float = Field(default=90.0, gt=0, le=3600)
+    seed: int = 1
+    pop_share: dict[str, float] | None = Field(default=None, description="default: equal")
+    client_timeout_s: float = Field(
+        default=30.0, gt=0, description="per socket operation; pip's own default is 15 s"
+    )
+    pip: PipTraffic = PipTraffic()
+    browser: BrowserTraffic = BrowserTraffic()
+    mirrors: list[MirrorGroup] = Field(default_factory=lambda: [MirrorGroup()])
+    publish_per_min: float = Field(default=6.0, ge=0, description="new releases at the origin")
+
+
+class Expectations(Frozen):
+    """Pass/fail thresholds for the CI gate; none are defined yet."""
+
+
+class Scenario(Frozen):
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
+    description: str
+    hypothesis: str
+    topology: TopologyConfig = TopologyConfig()
+    load: LoadSpec = LoadSpec()
+    faults: list[Step] = Field(default_factory=list)
+    expect: Expectations = Expectations()
+
+    def link_faults(self) -> list[tuple[int, LinkFault]]:
+        return [(i, f) for i, f in enumerate(self.faults) if isinstance(f, LINK_FAULT_TYPES)]
+
+
+def expand_link(pattern: str, known: list[str]) -> list[str]:
+    """The links a pattern names: itself, or every match of a `*` wildcard."""
+    return [name for name in known if fnmatch.fnmatchcase(name, pattern)]
+
+
+def _check_against_topology(source: str, scenario: Scenario) -> None:
+    known = [link.name for link in plan.plan_links(scenario.topology.edges)]
+    groups = [g.name for g in scenario.load.mirrors]
+    duration = scenario.load.duration_s
+    for index, step in enumerate(scenario.faults):
+        where = f"{source}: faults[{index}]"
+        if step.at >= duration:
+            raise BadInput(
+                f"{where}.at: after the end of the run ({duration:g} s); got {step.at:g}"
+            )
+        if isinstance(step, LINK_FAULT_TYPES) and not expand_link(step.link, known):
+            close = difflib.get_close_matches(step.link, known, n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise BadInput(
+                f"{where}.link: unknown link; got {step.link!r}; allowed: {', '.join(known)}, "
+                f"or a pattern such as 'edge-*->shield'{hint}"
+            )
+        if isinstance(step, MirrorsAction) and step.group not in groups:
+            raise BadInput(
+                f"{where}.group: no such mirror group; got {step.group!r}; allowed: {', '.join(groups)}"
+            )
+    share = scenario.load.pop_share
+    if share is not None:
+        unknown = sorted(set(share) - set(scenario.topology.edges))
+        if unknown:
+            raise BadInput(
+                f"{source}: load.pop_share: unknown POP {unknown[0]!r}; allowed: {', '.join(scenario.topology.edges)}"
+            )
+        if sum(share.values()) <= 0:
+            raise BadInput(
+                f"{source}: load.pop_share: shares must add up to more than 0; got {share}"
+            )
+
+
+def parse_scenario(source: str, data: dict[str, Any]) -> Scenario:
+    topology = data.get("topology") or {}
+    if not isinstance(topology, dict):
+        raise BadInput(f"{source}: topology: must be a mapping of overrides; got {topology!r}")
+    merged = {**data, "topology": deep_merge(defaults_dict(), topology)}
+    scenario = validate(source, Scenario, merged)
+    _check_against_topology(source, scenario)
+    return scenario
+
+
+def resolve(name_or_file: str) -> Path:
+    """A scenario name (`baseline`) or a path to a YAML file."""
+    candidate = Path(name_or_file)
+    if candidate.suffix in (".yaml", ".yml") or candidate.exists():
+        if not candidate.is_file():
+            raise BadInput(f"{name_or_file}: no such scenario file")
+        return candidate
+    path = SCENARIO_DIR / f"{name_or_file}.yaml"
+    if path.is_file():
+        return path
+    names = shipped_names()
+    close = difflib.get_close_matches(name_or_file, names, n=1)
+    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    raise BadInput(f"{name_or_file}: no such scenario; shipped: {', '.join(names)}{hint}")
+
+
+def load_scenario(name_or_file: str, overrides: dict[str, Any] | None = None) -> Scenario:
+    path = resolve(name_or_file)
+    data = read_yaml_mapping(path)
+    if overrides:
+        data = deep_merge(data, overrides)
+    return parse_scenario(str(path), data)
+
+
+def shipped_names() -> list[str]:
+    return sorted(p.stem for p in SCENARIO_DIR.glob("*.yaml"))
+
+
+def json_schema() -> dict[str, Any]:
+    return Scenario.model_json_schema()
+
+
+def with_duration(scenario: Scenario, duration_s: float) -> Scenario:
+    """The same scenario over `duration_s`: the timeline is stretched or squeezed to fit."""
+    factor = duration_s / scenario.load.duration_s
+    steps = []
+    for step in scenario.faults:
+        update: dict[str, Any] = {"at": round(step.at * factor, 3)}
+        until = getattr(step, "until", None)
+        if until is not None:
+            update["until"] = round(until * factor, 3)
+        steps.append(step.model_copy(update=update))
+    load = scenario.load.model_copy(update={"duration_s": duration_s})
+    return scenario.model_copy(update={"faults": steps, "load": load})

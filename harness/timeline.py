@@ -1,0 +1,166 @@
+"""Running a scenario's fault timeline against an injected clock and injected backends.
+
+Every change is registered for removal the moment it is applied and removed in `finally`,
+Ctrl-C included. With a fake clock and fake backends the whole timeline runs instantly.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from harness.errors import ShieldlabError
+from harness.faults.backend import ActionBackend, FaultBackend
+from harness.faults.toxics import ToxiproxyChange, change_for
+from harness.scenario import (
+    LINK_FAULT_TYPES,
+    JournalsIndexAction,
+    MirrorsAction,
+    OriginWorkersAction,
+    Scenario,
+    Step,
+    expand_link,
+)
+
+
+class Clock(Protocol):
+    def now(self) -> float: ...
+
+    def sleep(self, seconds: float) -> None: ...
+
+
+class WallClock:
+    """Seconds since `start` on the monotonic clock."""
+
+    def __init__(self, start: float | None = None) -> None:
+        self.start = time.monotonic() if start is None else start
+
+    def now(self) -> float:
+        return time.monotonic() - self.start
+
+    def sleep(self, seconds: float) -> None:
+        if seconds > 0:
+            time.sleep(seconds)
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.t = 0.0
+
+    def now(self) -> float:
+        return self.t
+
+    def sleep(self, seconds: float) -> None:
+        self.t += max(0.0, seconds)
+
+
+@dataclass(frozen=True)
+class Event:
+    """A moment on the timeline: step `index` starts (`apply`) or ends (`remove`) at `t_s`."""
+
+    t_s: float
+    action: str  # "apply" | "remove"
+    index: int
+
+
+def plan_events(steps: list[Step]) -> list[Event]:
+    """Every start and end, in time order; at the same instant, ends come before starts."""
+    events = []
+    for index, step in enumerate(steps):
+        events.append(Event(step.at, "apply", index))
+        until = getattr(step, "until", None)
+        if until is not None:
+            events.append(Event(until, "remove", index))
+    return sorted(events, key=lambda e: (e.t_s, e.action != "remove", e.index))
+
+
+EventSink = Callable[[dict[str, Any]], None]
+
+
+class Timeline:
+    def __init__(
+        self,
+        scenario: Scenario,
+        proxies: dict[str, str],  # link name -> Toxiproxy proxy name
+        faults: FaultBackend,
+        actions: ActionBackend,
+        clock: Clock,
+        record: EventSink,
+    ) -> None:
+        self.scenario = scenario
+        self.proxies = proxies
+        self.faults = faults
+        self.actions = actions
+        self.clock = clock
+        self.record = record
+        self._applied: dict[int, list[ToxiproxyChange]] = {}
+
+    def run(
+        self,
+        duration_s: float,
+        on_tick: Callable[[float], None] = lambda _t: None,
+        tick_s: float = 0.5,
+    ) -> None:
+        """Apply and remove every step on time; return at `duration_s`."""
+        for event in [*plan_events(self.scenario.faults), Event(duration_s, "end", -1)]:
+            while self.clock.now() < event.t_s:
+                self.clock.sleep(min(tick_s, event.t_s - self.clock.now()))
+                on_tick(self.clock.now())
+            if event.action == "apply":
+                self._apply(event.index)
+            elif event.action == "remove":
+                self._remove(event.index)
+
+    def _apply(self, index: int) -> None:
+        step = self.scenario.faults[index]
+        if isinstance(step, LINK_FAULT_TYPES):
+            links = expand_link(step.link, list(self.proxies))
+            self._applied[index] = []
+            for link in links:
+                change = change_for(step, self.proxies[link], f"step{index}")
+                self._applied[index].append(
+                    change
+                )  # registered before the call: removed even if it half-fails
+                self.faults.apply(change)
+            self._log("applied", index, step, links=links)
+        elif isinstance(step, OriginWorkersAction):
+            self.actions.set_worker_slots(step.worker_slots)
+            self._log("action", index, step)
+        elif isinstance(step, JournalsIndexAction):
+            self.actions.set_journals_id_index(step.enabled)
+            self._log("action", index, step)
+        elif isinstance(step, MirrorsAction):
+            self._log("action", index, step)  # the load plan already runs the group in this window
+
+    def _remove(self, index: int) -> None:
+        step = self.scenario.faults[index]
+        changes = self._applied.pop(index, None)
+        if changes is not None:
+            failures = []
+            for change in changes:
+                try:
+                    self.faults.remove(change)
+                except ShieldlabError as error:  # keep removing the others
+                    failures.append(str(error))
+            self._log("removed", index, step, **({"failures": failures} if failures else {}))
+        elif isinstance(step, MirrorsAction):
+            self._log("action_end", index, step)
+
+    def remove_all(self) -> None:
+        """Remove whatever is still applied (the run ended early, or a step has no `until`)."""
+        for index in sorted(self._applied, reverse=True):
+            self._remove(index)
+
+    def _log(self, what: str, index: int, step: Step, **extra: Any) -> None:
+        self.record(
+            {
+                "t_s": round(self.clock.now(), 3),
+                "event": what,
+                "step": index,
+                "kind": step.kind,
+                **step.model_dump(mode="json", exclude={"kind"}),
+                **extra,
+            }
+        )

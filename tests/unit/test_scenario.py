@@ -1,0 +1,135 @@
+import pytest
+import yaml
+
+from harness.errors import BadInput
+from harness.scenario import (
+    LatencyFault,
+    MirrorsAction,
+    Scenario,
+    expand_link,
+    json_schema,
+    load_scenario,
+    parse_scenario,
+    shipped_names,
+)
+
+BASE = {"name": "t", "description": "d", "hypothesis": "h"}
+
+
+def parse(**fields):
+    return parse_scenario("t.yaml", {**BASE, **fields})
+
+
+def test_every_shipped_scenario_loads():
+    names = shipped_names()
+    assert {
+        "baseline",
+        "shield-origin-latency",
+        "edge-shield-latency",
+        "mirror-storm",
+        "xmlrpc-unindexed",
+        "xmlrpc-indexed",
+        "incident-2014-07-20",
+    } <= set(names)
+    for name in names:
+        scenario = load_scenario(name)
+        assert scenario.name == name
+        assert scenario.description and scenario.hypothesis
+
+
+def test_topology_overrides_merge_over_the_defaults():
+    scenario = parse(topology={"origin": {"worker_slots": 4}, "time_scale": 30})
+    assert scenario.topology.origin.worker_slots == 4
+    assert scenario.topology.origin.queue_max == 1024
+    assert scenario.topology.edge.backend.first_byte_timeout_s == 60
+    assert scenario.topology.time_scale == 30
+
+
+def test_faults_are_typed_by_kind():
+    scenario = parse(
+        faults=[
+            {
+                "kind": "latency",
+                "at": 10,
+                "until": 20,
+                "link": "shield->origin",
+                "latency_ms": 2000,
+            },
+            {"kind": "mirrors", "at": 5, "until": 50, "group": "mirrors"},
+        ]
+    )
+    assert isinstance(scenario.faults[0], LatencyFault)
+    assert scenario.faults[0].stream.value == "downstream"
+    assert isinstance(scenario.faults[1], MirrorsAction)
+
+
+def test_unknown_kind_lists_the_allowed_kinds():
+    with pytest.raises(BadInput) as error:
+        parse(faults=[{"kind": "jitter", "at": 1, "link": "shield->origin"}])
+    message = str(error.value)
+    assert message.startswith("t.yaml: faults[0]")
+    assert "latency" in message and "stall" in message
+
+
+def test_unknown_field_in_a_fault_suggests_the_right_one():
+    with pytest.raises(BadInput) as error:
+        parse(faults=[{"kind": "latency", "at": 1, "link": "shield->origin", "latency": 5}])
+    assert "faults[0].latency: unknown setting" in str(error.value)
+    assert "did you mean 'latency_ms'" in str(error.value)
+
+
+def test_unknown_link_names_the_known_ones_and_a_close_match():
+    with pytest.raises(BadInput) as error:
+        parse(faults=[{"kind": "down", "at": 1, "link": "shield->orign"}])
+    message = str(error.value)
+    assert message.startswith("t.yaml: faults[0].link: unknown link; got 'shield->orign'")
+    assert "did you mean 'shield->origin'" in message
+
+
+def test_until_must_follow_at_and_at_must_be_inside_the_run():
+    with pytest.raises(BadInput, match="until .* must be after at"):
+        parse(faults=[{"kind": "down", "at": 10, "until": 5, "link": "shield->origin"}])
+    with pytest.raises(BadInput, match=r"faults\[0\].at: after the end of the run"):
+        parse(
+            load={"duration_s": 30}, faults=[{"kind": "down", "at": 40, "link": "shield->origin"}]
+        )
+
+
+def test_mirror_group_and_pop_share_are_checked():
+    with pytest.raises(BadInput, match="no such mirror group"):
+        parse(faults=[{"kind": "mirrors", "at": 1, "group": "storm"}])
+    with pytest.raises(BadInput, match="unknown POP 'lax'"):
+        parse(load={"pop_share": {"lax": 1}})
+
+
+def test_wildcard_links_expand_to_every_edge():
+    known = ["shield->origin", "edge-iad->shield", "edge-ams->shield", "client->edge-iad"]
+    assert expand_link("edge-*->shield", known) == ["edge-iad->shield", "edge-ams->shield"]
+    assert expand_link("shield->origin", known) == ["shield->origin"]
+
+
+def test_unknown_scenario_name_suggests(tmp_path):
+    with pytest.raises(BadInput, match="did you mean 'baseline'"):
+        load_scenario("baseline2")
+    with pytest.raises(BadInput, match="no such scenario file"):
+        load_scenario(str(tmp_path / "nope.yaml"))
+
+
+def test_a_scenario_file_from_anywhere(tmp_path):
+    path = tmp_path / "mine.yaml"
+    path.write_text(yaml.safe_dump({**BASE, "name": "mine"}))
+    assert load_scenario(str(path)).name == "mine"
+
+
+def test_schema_describes_the_fault_kinds():
+    schema = json_schema()
+    assert schema["title"] == "Scenario"
+    text = str(schema)
+    assert "latency_ms" in text and "origin_workers" in text
+
+
+def test_models_are_frozen():
+    scenario = parse()
+    with pytest.raises(Exception):  # noqa: B017 - pydantic's frozen error
+        scenario.name = "x"  # type: ignore[misc]
+    assert isinstance(scenario, Scenario)
