@@ -155,6 +155,9 @@ class LoadSpec(Frozen):
     browser: BrowserTraffic = BrowserTraffic()
     mirrors: list[MirrorGroup] = Field(default_factory=lambda: [MirrorGroup()])
     publish_per_min: float = Field(default=6.0, ge=0, description="new releases at the origin")
+    popularity_exponent: float = Field(
+        default=1.1, ge=0, le=3, description="Zipf exponent of project popularity; 0: uniform"
+    )
 
 
 class Expectations(Frozen):

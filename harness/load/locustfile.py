@@ -35,6 +35,11 @@ PIP_JSON_ACCEPT = (
     "application/vnd.pypi.simple.v1+json, application/vnd.pypi.simple.v1+html; q=0.1, "
     "text/html; q=0.01"
 )
+_POPULARITY = list(
+    itertools.accumulate(
+        1 / rank**PLAN.popularity_exponent for rank in range(1, len(PLAN.projects) + 1)
+    )
+)
 _HTML_LINK = re.compile(r'href="(?:\.\./\.\.)?(/packages/[^"#]+)')
 
 
@@ -102,8 +107,8 @@ class TrafficUser(FastHttpUser):
         return self.rng.choices(pops, weights=[PLAN.pop_share[p] for p in pops])[0]
 
     def pick_project(self) -> str:
-        # Popularity is skewed: a few projects get most of the traffic.
-        return PLAN.projects[int(len(PLAN.projects) * self.rng.random() ** 3)]
+        # Popularity follows Zipf's law: a few projects get most of the downloads.
+        return self.rng.choices(PLAN.projects, cum_weights=_POPULARITY)[0]
 
     def call(
         self,

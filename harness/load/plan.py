@@ -41,6 +41,7 @@ class LoadPlan(Frozen):
     browser: BrowserTraffic
     mirrors: list[MirrorPlan] = Field(default_factory=list)
     projects: list[str]
+    popularity_exponent: float
     records_path: str
 
 
@@ -93,6 +94,7 @@ def build_plan(
         browser=load.browser,
         mirrors=mirrors,
         projects=projects,
+        popularity_exponent=load.popularity_exponent,
         records_path=str(records_path),
     )
 

@@ -125,8 +125,8 @@ class CdnNode:
         if led and cacheable and ttl_s is not None:
             self.cache.store(request.path_qs, accept, stored, ttl_s, time.monotonic())
         if not led and cacheable:
-            self.metrics.cache.labels("hit").inc()  # collapsed onto another request's fetch
-            return self._answer(request, stored, "HIT", 1, 0.0, started)
+            self.metrics.cache.labels("collapsed").inc()  # waited for another request's fetch
+            return self._answer(request, stored, "HIT-COLLAPSED", 1, 0.0, started)
         self.metrics.cache.labels("miss").inc()
         return self._answer(request, stored, "MISS", 0, 0.0, started)
 

@@ -1,0 +1,159 @@
+import math
+
+import pytest
+
+from harness.analysis.summary import load_generator_check
+from harness.analysis.windows import (
+    cache_layers,
+    error_layer,
+    hit_ratios,
+    measure,
+    percentile,
+    split_windows,
+)
+from harness.load.plan import Record
+from harness.scenario import parse_scenario
+
+
+def rec(
+    t=1.0,
+    traffic="pip",
+    status=200,
+    latency=10.0,
+    x_cache="MISS, HIT",
+    error_node="",
+    endpoint="simple_project",
+    start=None,
+    method="GET",
+):
+    return Record(
+        t,
+        t if start is None else start,
+        traffic,
+        endpoint,
+        method,
+        status,
+        latency,
+        100,
+        "iad",
+        "shield, edge-iad",
+        x_cache,
+        error_node,
+        "",
+    )
+
+
+def scenario(*faults, duration=90):
+    return parse_scenario(
+        "t.yaml",
+        {
+            "name": "t",
+            "description": "d",
+            "hypothesis": "h",
+            "load": {"duration_s": duration},
+            "faults": list(faults),
+        },
+    )
+
+
+def test_one_fault_gives_before_during_after():
+    s = scenario(
+        {"kind": "latency", "at": 30, "until": 70, "link": "shield->origin", "latency_ms": 5}
+    )
+    windows = split_windows(s, 90)
+    assert [(w.label, w.start_s, w.end_s) for w in windows] == [
+        ("before", 0, 30),
+        ("during latency shield->origin", 30, 70),
+        ("after", 70, 90),
+    ]
+
+
+def test_actions_split_windows_and_are_named():
+    s = scenario(
+        {"kind": "latency", "at": 30, "until": 70, "link": "shield->origin", "latency_ms": 5},
+        {"kind": "origin_workers", "at": 50, "worker_slots": 64},
+    )
+    labels = [w.label for w in split_windows(s, 90)]
+    assert labels == [
+        "before",
+        "during latency shield->origin",
+        "during latency shield->origin [workers=64]",
+        "after [workers=64]",
+    ]
+
+
+def test_a_run_without_faults_is_one_window():
+    assert [(w.label, w.span_s) for w in split_windows(scenario(), 60)] == [("before", 60)]
+
+
+def test_exact_percentiles_interpolate_like_numpy():
+    values = [float(v) for v in range(1, 101)]
+    assert percentile(values, 0.5) == pytest.approx(50.5)
+    assert percentile(values, 0.95) == pytest.approx(95.05)
+    assert percentile(values, 0.99) == pytest.approx(99.01)
+    assert percentile([7.0], 0.99) == 7.0
+    assert math.isnan(percentile([], 0.5))
+
+
+def test_errors_are_attributed_to_the_layer_that_made_them():
+    assert error_layer(rec(status=503, error_node="shield")) == "shield"
+    assert error_layer(rec(status=503, error_node="edge-ams")) == "edge"
+    assert error_layer(rec(status=502, error_node="origin-lb")) == "origin-lb"
+    assert error_layer(rec(status=0, error_node="client")) == "client"
+    assert error_layer(rec(status=500)) == "origin"
+
+
+def test_x_cache_per_layer_and_hit_ratios():
+    assert cache_layers("MISS, HIT") == {"shield": "MISS", "edge": "HIT"}
+    assert cache_layers("PASS") == {"edge": "PASS"}
+    assert cache_layers("") == {}
+    records = [
+        rec(x_cache="MISS, HIT"),
+        rec(x_cache="HIT, MISS"),
+        rec(x_cache="MISS, MISS"),
+        rec(x_cache="MISS, HIT", status=503),
+        rec(x_cache="PASS", method="POST"),
+    ]
+    ratios = hit_ratios(records)
+    assert ratios["edge"] == pytest.approx(1 / 3)
+    assert ratios["shield"] == pytest.approx(1 / 3)
+
+
+def test_window_metrics_count_what_falls_inside():
+    s = scenario({"kind": "down", "at": 10, "until": 20, "link": "shield->origin"}, duration=30)
+    during = split_windows(s, 30)[1]
+    records = [
+        rec(t=5),
+        rec(t=12, status=503, error_node="shield", latency=15000),
+        rec(t=15, latency=20),
+        rec(t=18, traffic="mirror", status=0, error_node="client"),
+        rec(t=25),
+    ]
+    busy = [(9.0, 1.0), (11.0, 3.0), (19.0, 5.0), (21.0, 9.0)]
+    slots = [(11.0, 16.0)]
+    m = measure(during, records, busy, slots)
+    assert m.requests == 3
+    assert m.rate_per_s == pytest.approx(0.3)
+    assert m.error_ratio == pytest.approx(2 / 3)
+    assert m.errors_by_status == {"0": 1, "503": 1}
+    assert m.errors_by_layer == {"client": 1, "shield": 1}
+    assert m.latency_ms["pip"]["p50"] == pytest.approx(7510)
+    assert (m.origin_busy_mean, m.origin_busy_max, m.origin_slots) == (4.0, 5.0, 16.0)
+
+
+def test_the_load_generator_check_flags_late_starts():
+    s = scenario(duration=10)  # asks pip 8/s and browser 3/s: 80 and 30 flows
+    on_time = [rec(t=i / 8, start=i / 8 + 0.001) for i in range(80)]
+    on_time += [
+        rec(t=i / 3, start=i / 3 + 0.001, traffic="browser", endpoint="project_json")
+        for i in range(30)
+    ]
+    assert load_generator_check(s, on_time)["kept_up"] is True
+    late = [
+        rec(t=r.intended_s, start=r.intended_s + 0.5, traffic=r.traffic, endpoint=r.endpoint)
+        for r in on_time
+    ]
+    check = load_generator_check(s, late)
+    assert check["kept_up"] is False
+    assert check["pip"]["start_lag_p99_ms"] == pytest.approx(500, abs=1)
+    assert load_generator_check(s, on_time[:40])["pip"]["kept_up"] is False  # half the asked flows
