@@ -2,7 +2,8 @@
 
 results/.<run-id>.partial/  while running
 results/<run-id>/           complete
-results/<run-id>.interrupted/  stopped early (Ctrl-C, a failure); its faults were still removed
+results/<run-id>.interrupted/  stopped by Ctrl-C or SIGTERM; its faults were still removed
+results/<run-id>.failed/  the infrastructure failed; run.json says why
 """
 
 from __future__ import annotations

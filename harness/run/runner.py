@@ -18,7 +18,7 @@ import httpx
 import yaml
 
 from harness.analysis.summary import summarize
-from harness.errors import InfrastructureError
+from harness.errors import InfrastructureError, ShieldlabError
 from harness.faults.backend import OriginAdmin, ToxiproxyBackend
 from harness.load.driver import LocustProcess
 from harness.load.plan import build_plan, read_records
@@ -33,7 +33,13 @@ from harness.topology.supervisor import topology_up
 from harness.toxiproxy_api import ToxiproxyApi
 from proxies import contract
 
-LOCUST_START_MARGIN_S = 5.0  # Locust needs a few seconds to import and spawn its users
+LOCUST_START_MARGIN_S = 5.0
+
+
+class RunInterrupted(ShieldlabError):
+    """Ctrl-C or SIGTERM during a run: everything was cleaned up, the records kept."""
+
+    exit_code = 130  # Locust needs a few seconds to import and spawn its users
 
 
 @dataclass
@@ -84,7 +90,6 @@ def run_scenario(
     scenario: Scenario, results_dir: Path, state_dir: Path, progress: ProgressSink
 ) -> Path:
     run = RunDir.create(results_dir, scenario.name)
-    status = "interrupted"
     try:
         (run.file(files.SCENARIO_FILE)).write_text(
             yaml.safe_dump(scenario.model_dump(mode="json"), sort_keys=False)
@@ -109,10 +114,16 @@ def run_scenario(
         run.write_json(
             files.SUMMARY_FILE, summarize(scenario, records, run.file(files.SAMPLES_FILE))
         )
-        status = "complete"
-    finally:
-        final = run.finish(status)
-    return final
+    except KeyboardInterrupt:
+        kept = run.finish("interrupted")
+        raise RunInterrupted(
+            f"interrupted; faults removed, topology down; partial records in {kept}"
+        ) from None
+    except BaseException as error:
+        run.update_info(error=str(error))
+        run.finish("failed")
+        raise
+    return run.finish("complete")
 
 
 def _drive(
@@ -157,6 +168,7 @@ def _drive(
         plan, run.file(files.PLAN_FILE), run.file(files.LOCUST_LOG), LOCUST_START_MARGIN_S
     )
     run.update_info(t0_epoch=t0_epoch)
+    finished = False
     try:
         scraper.start()
         shown.phase = "starting load"
@@ -173,18 +185,21 @@ def _drive(
             progress(shown)
 
         timeline.run(scenario.load.duration_s, on_tick=tick)
+        finished = True
     finally:
+        # Faults first, whatever happened: the topology must be left as it was found.
         timeline.remove_all()
         publisher.stop()
-    shown.phase = "draining in-flight requests"
-    progress(shown)
-    try:
-        locust.wait()
-    finally:
-        locust.stop()
-        scraper.stop()
-        origin_admin.close()
-        toxiproxy.close()
+        try:
+            if finished:
+                shown.phase = "draining in-flight requests"
+                progress(shown)
+                locust.wait()
+        finally:
+            locust.stop()
+            scraper.stop()
+            origin_admin.close()
+            toxiproxy.close()
     shown.phase = "steady state after"
     progress(shown)
     run.update_info(steady_state_after=steady_state(state))

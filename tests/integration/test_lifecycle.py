@@ -135,3 +135,69 @@ def test_a_broken_config_file_is_exit_2_and_starts_nothing(cli, tmp_path):
     assert f"{bad}: origin.worker_slot: unknown setting" in result.stderr
     assert "did you mean 'worker_slots'" in result.stderr
     assert read_state(cli.state_dir) is None
+
+
+def test_ctrl_c_during_a_run_removes_faults_keeps_records_and_leaves_nothing(tmp_path):
+    state_dir, results = tmp_path / "state", tmp_path / "results"
+    argv = [
+        sys.executable,
+        "-m",
+        "harness.cli",
+        "--state-dir",
+        str(state_dir),
+        "run",
+        "shield-origin-latency",
+        "--duration",
+        "60",
+        "--out",
+        str(results),
+    ]
+    process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 90
+        events = None
+        while time.monotonic() < deadline:
+            found = list(results.glob(".*.partial/events.jsonl"))
+            if found and '"applied"' in found[0].read_text():
+                events = found[0]
+                break
+            assert process.poll() is None, process.stderr.read()
+            time.sleep(0.2)
+        assert events is not None, "the fault was never applied"
+        state = read_state(state_dir)
+        assert state is not None
+        run_json = json.loads((events.parent / "run.json").read_text())
+        children = child_pids(process.pid)  # the nodes, Toxiproxy and Locust
+        assert len(children) >= len(state.pids()) + 1
+        os.kill(process.pid, signal.SIGINT)
+        _, stderr = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 130
+    assert "interrupted; faults removed" in stderr
+    (kept,) = results.glob("*.interrupted")
+    assert json.loads((kept / "run.json").read_text())["status"] == "interrupted"
+    lines = [json.loads(line) for line in (kept / "events.jsonl").read_text().splitlines()]
+    assert [e["event"] for e in lines if e["event"] in ("applied", "removed")] == [
+        "applied",
+        "removed",
+    ]
+    assert wait_gone(state.pids() + children) == []
+    assert read_state(state_dir) is None
+    assert run_json["scenario"] == "shield-origin-latency"
+
+
+def child_pids(pid: int) -> list[int]:
+    """Direct children of `pid`, read from /proc."""
+    children = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            children.append(int(entry.name))
+    return children
