@@ -28,6 +28,7 @@ from harness.model_file import deep_merge
 from harness.topology.config import TopologyConfig
 from harness.topology.state import TopologyState
 from harness.topology.supervisor import topology_up
+from harness.toxiproxy_api import ToxiproxyApi
 from proxies.contract import EndpointClass
 
 console = Console(stderr=True)
@@ -37,6 +38,9 @@ THROUGHPUT_CONNECTIONS = 16
 LATENCY_RATE_PER_S = 50.0
 LATENCY_COUNT = 1000
 WARMUP_COUNT = 100
+FIDELITY_INJECTED_MS = (50, 200, 1000)
+FIDELITY_RATE_PER_S = 20.0
+FIDELITY_COUNT = 150
 
 
 def bench_config(config: TopologyConfig) -> TopologyConfig:
@@ -146,6 +150,55 @@ def measure_hops(state: TopologyState, path: str) -> list[dict[str, Any]]:
     return rows
 
 
+def _shield_misses_p50(target: Target, path: str, salt: str) -> float:
+    tallies = uvloop.run(
+        paced(
+            FIDELITY_RATE_PER_S, FIDELITY_COUNT, lambda i: (target, f"{path}?fidelity={salt}-{i}")
+        )
+    )
+    _check(tallies[target], f"fidelity {salt}")
+    return percentile_ms(tallies[target].latencies_s, 0.5)
+
+
+def measure_fidelity(state: TopologyState, path: str) -> list[dict[str, Any]]:
+    """Latency injected on shield->origin against the latency shield misses gain (p50)."""
+    api = ToxiproxyApi(state.toxiproxy.api)
+    proxy = state.links["shield->origin"].proxy
+    target = Target.parse(state.nodes["shield"].url + path)
+    rows = []
+    try:
+        for injected in FIDELITY_INJECTED_MS:
+            base = _shield_misses_p50(target, path, f"base{injected}")
+            api.add_toxic(
+                proxy,
+                {
+                    "name": "fidelity",
+                    "type": "latency",
+                    "stream": "downstream",
+                    "toxicity": 1.0,
+                    "attributes": {"latency": injected, "jitter": 0},
+                },
+            )
+            try:
+                faulted = _shield_misses_p50(target, path, f"toxic{injected}")
+            finally:
+                api.remove_toxic(proxy, "fidelity")
+            added = faulted - base
+            rows.append(
+                {
+                    "injected_ms": injected,
+                    "baseline_p50_ms": round(base, 3),
+                    "faulted_p50_ms": round(faulted, 3),
+                    "measured_added_p50_ms": round(added, 3),
+                    "error_ms": round(added - injected, 3),
+                    "within_target": abs(added - injected) <= 2 + 0.02 * injected,
+                }
+            )
+    finally:
+        api.close()
+    return rows
+
+
 def run(config: TopologyConfig, state_dir: Path, as_json: bool) -> int:
     config = bench_config(config)
     results: dict[str, Any] = {
@@ -169,6 +222,8 @@ def run(config: TopologyConfig, state_dir: Path, as_json: bool) -> int:
             results["throughput"] = measure_throughput(state, path)
             status.update(f"bench: latency per hop, {LATENCY_COUNT} misses per layer")
             results["hops"] = measure_hops(state, path)
+            status.update("bench: fault fidelity, latency injected on shield->origin")
+            results["fidelity"] = measure_fidelity(state, path)
     link_p50 = [r["added_p50_ms"] for r in results["hops"] if r.get("hop", "").startswith("link")]
     node_p50 = [r["added_p50_ms"] for r in results["hops"] if r.get("hop", "").startswith("node")]
     results["mean_added_p50_ms"] = {
@@ -221,3 +276,25 @@ def _print(results: dict[str, Any]) -> None:
     out.print(table)
     mean = results["mean_added_p50_ms"]
     out.print(f"mean added p50 per hop: link {mean['link']} ms, node {mean['node']} ms")
+    fidelity = Table(
+        title=f"fault fidelity: latency on shield->origin, shield misses, {FIDELITY_RATE_PER_S:g} req/s"
+    )
+    for column in (
+        "injected ms",
+        "baseline p50",
+        "faulted p50",
+        "added p50",
+        "error ms",
+        "within 2 ms + 2%",
+    ):
+        fidelity.add_column(column)
+    for row in results["fidelity"]:
+        fidelity.add_row(
+            str(row["injected_ms"]),
+            f"{row['baseline_p50_ms']:.3f}",
+            f"{row['faulted_p50_ms']:.3f}",
+            f"{row['measured_added_p50_ms']:.3f}",
+            f"{row['error_ms']:+.3f}",
+            "yes" if row["within_target"] else "no",
+        )
+    out.print(fidelity)

@@ -65,6 +65,7 @@ def new_session(settings: BackendSettings) -> aiohttp.ClientSession:
     timeout = aiohttp.ClientTimeout(total=None, sock_connect=settings.connect_timeout_s)
     return aiohttp.ClientSession(
         connector=connector,
+        cookie_jar=aiohttp.DummyCookieJar(),  # a CDN keeps no cookies; the jar costs per request
         timeout=timeout,
         auto_decompress=False,
         skip_auto_headers=("User-Agent",),
