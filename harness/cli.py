@@ -145,6 +145,37 @@ def cmd_run(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    from harness.analysis.report import write_report
+
+    with err.status("drawing the report"):
+        path = write_report(args.run_dir)
+    print(path)
+    return EXIT_OK
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    from harness.analysis.compare import write_comparison
+
+    out_dir = args.out or Path("results") / "compare"
+    with err.status("drawing the comparison"):
+        path = write_comparison(args.run_dirs, out_dir)
+    print(path)
+    return EXIT_OK
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    from harness import validate
+
+    out_dir = args.out or Path("results") / "validate"
+    path = validate.run(args.quick, out_dir, args.state_dir, out, err)
+    out.print(
+        f"report: {path}  (open it in a browser; {path.with_suffix('.md')} is the same as Markdown)"
+    )
+    print(path)
+    return EXIT_OK
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
     from harness import bench  # the benchmark pulls in the load client only when asked
 
@@ -195,6 +226,21 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--seed", type=int, help="the traffic's seed (default: the scenario's)")
     run.add_argument("--out", type=Path, default=Path("results"), help="results directory")
     run.set_defaults(func=cmd_run)
+    report = commands.add_parser("report", help="report.md and report.html with plots for a run")
+    report.add_argument("run_dir", type=Path, help="a directory `shieldlab run` printed")
+    report.set_defaults(func=cmd_report)
+    compare = commands.add_parser("compare", help="overlay runs and tabulate their differences")
+    compare.add_argument(
+        "run_dirs", type=Path, nargs="+", help="run directories; deltas vs the first"
+    )
+    compare.add_argument("--out", type=Path, help="where to write (default results/compare)")
+    compare.set_defaults(func=cmd_compare)
+    validate = commands.add_parser(
+        "validate", help="run every hypothesis and score it against the incident"
+    )
+    validate.add_argument("--quick", action="store_true", help="shorter runs, under 5 minutes here")
+    validate.add_argument("--out", type=Path, help="where to write (default results/validate)")
+    validate.set_defaults(func=cmd_validate)
     bench = commands.add_parser("bench", help="measure throughput, per-hop latency, startup")
     with_topology(bench)
     bench.add_argument("--json", action="store_true")

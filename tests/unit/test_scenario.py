@@ -133,3 +133,16 @@ def test_models_are_frozen():
     with pytest.raises(Exception):  # noqa: B017 - pydantic's frozen error
         scenario.name = "x"  # type: ignore[misc]
     assert isinstance(scenario, Scenario)
+
+
+def test_compressing_the_network_clock_keeps_the_order_of_timeouts():
+    from harness.scenario import compress_network
+
+    scenario = load_scenario("shield-origin-latency")
+    fast = compress_network(scenario, 3)
+    assert fast.topology.shield.backend.first_byte_timeout_s == 5
+    assert fast.topology.edge.backend.first_byte_timeout_s == 20
+    assert fast.load.client_timeout_s == 10
+    assert fast.faults[0].latency_ms == pytest.approx(20000 / 3)
+    assert fast.faults[0].at == scenario.faults[0].at  # the timeline is --duration's business
+    assert fast.topology.origin.service_times == scenario.topology.origin.service_times

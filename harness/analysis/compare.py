@@ -1,0 +1,178 @@
+"""`shieldlab compare RUN_DIR...`: the same panels overlaid across runs, and a table of deltas.
+
+Runs of different scenarios have different windows, so the table compares three phases every
+run has: before the first fault, during any fault, after the last one.
+"""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass
+from pathlib import Path
+
+from harness.analysis import series as ts
+from harness.analysis.report import (
+    PanelSpec,
+    RunData,
+    bin_size_s,
+    load_run,
+    panel_specs,
+    render,
+    write_document,
+)
+from harness.analysis.series import Series
+from harness.analysis.windows import (
+    TRAFFIC_CLASSES,
+    hit_ratios,
+    is_error,
+    percentile,
+    split_windows,
+)
+from harness.errors import BadInput
+
+LINE_STYLES = ["-", "--", ":", "-."]
+
+
+@dataclass(frozen=True)
+class PhaseMetrics:
+    requests: int
+    error_ratio: float | None
+    p95_ms: dict[str, float | None]
+    edge_hit: float | None
+
+
+def phases(run: RunData) -> dict[str, tuple[float, float] | list[tuple[float, float]]]:
+    windows = split_windows(run.scenario, run.duration_s)
+    faulty = [(w.start_s, w.end_s) for w in windows if w.label.startswith("during")]
+    before = windows[0]
+    after = windows[-1]
+    return {
+        "before": (before.start_s, before.end_s)
+        if not before.label.startswith("during")
+        else (0.0, 0.0),
+        "during": faulty,
+        "after": (after.start_s, after.end_s) if after.label.startswith("after") else (0.0, 0.0),
+    }
+
+
+def phase_metrics(run: RunData, spans: list[tuple[float, float]]) -> PhaseMetrics:
+    inside = [r for r in run.records if any(a <= r.intended_s < b for a, b in spans)]
+    p95: dict[str, float | None] = {}
+    for traffic in TRAFFIC_CLASSES:
+        values = [r.latency_ms for r in inside if r.traffic == traffic]
+        p95[traffic] = percentile(values, 0.95) if values else None
+    return PhaseMetrics(
+        requests=len(inside),
+        error_ratio=sum(is_error(r) for r in inside) / len(inside) if inside else None,
+        p95_ms=p95,
+        edge_hit=hit_ratios(inside)["edge"],
+    )
+
+
+def _delta(value: float | None, first: float | None, scale: float, unit: str) -> str:
+    if value is None:
+        return "-"  # no request of that kind fell in the phase
+    text = f"{value * scale:.1f}{unit}"
+    if first is not None and value is not first:
+        text += f" ({(value - first) * scale:+.1f})"
+    return text
+
+
+def comparison_table(runs: list[RunData]) -> tuple[list[str], list[list[str]]]:
+    header = ["phase", "metric"] + [f"{i + 1}: {run.label}" for i, run in enumerate(runs)]
+    # A run without faults (a baseline) is cut where the first run with faults has them.
+    reference = next((phases(run) for run in runs if phases(run)["during"]), None)
+    rows = []
+    for phase in ("before", "during", "after"):
+        metrics = []
+        for run in runs:
+            own = phases(run)
+            spans = (reference if reference is not None and not own["during"] else own)[phase]
+            metrics.append(phase_metrics(run, spans if isinstance(spans, list) else [spans]))
+        first = metrics[0]
+        rows.append(
+            [phase, "errors"]
+            + [_delta(m.error_ratio, first.error_ratio, 100, "%") for m in metrics]
+        )
+        for traffic in TRAFFIC_CLASSES:
+            rows.append(
+                [phase, f"p95 {traffic} ms"]
+                + [_delta(m.p95_ms[traffic], first.p95_ms[traffic], 1, "") for m in metrics]
+            )
+        rows.append(
+            [phase, "edge hit ratio"]
+            + [_delta(m.edge_hit, first.edge_hit, 100, "%") for m in metrics]
+        )
+    return header, rows
+
+
+def overlay_specs(runs: list[RunData]) -> list[PanelSpec]:
+    """Each panel of a single-run report, with every run's lines on it, aligned on scenario time."""
+    per_run = [{spec.key: spec for spec in panel_specs(run)} for run in runs]
+    keys = list(dict.fromkeys(key for specs in per_run for key in specs))
+    overlays = []
+    for key in keys:
+        lines: list[Series] = []
+        template = next(specs[key] for specs in per_run if key in specs)
+        for index, specs in enumerate(per_run):
+            if key in specs:
+                lines += [
+                    Series(f"{index + 1}: {runs[index].label} · {s.name}", s.values)
+                    for s in specs[key].series
+                ]
+        overlays.append(
+            PanelSpec(key, template.title, template.ylabel, lines, template.log_y, template.percent)
+        )
+    return overlays
+
+
+def write_comparison(run_dirs: list[Path], out_dir: Path) -> Path:
+    if not run_dirs:
+        raise BadInput("compare: give at least one run directory")
+    runs = [load_run(path) for path in run_dirs]
+    duration = max(run.duration_s for run in runs)
+    bin_s = max(bin_size_s(run.duration_s) for run in runs)
+    aligned = [
+        RunData(
+            r.path,
+            r.scenario.model_copy(
+                update={"load": r.scenario.load.model_copy(update={"duration_s": duration})}
+            ),
+            r.records,
+            r.samples,
+            r.spans,
+            r.summary,
+        )
+        for r in runs
+    ]
+    times = ts.bin_starts(duration, bin_s)
+    spans = runs[0].spans  # the first run's faults are the reference; the others are listed
+    panels = []
+    for spec in overlay_specs(aligned):
+        styles = {
+            line.name: LINE_STYLES[i % len(LINE_STYLES)] for i, line in enumerate(spec.series)
+        }
+        panels.append((spec.key, spec.title, render(spec, times, spans, styles)))
+    header, rows = comparison_table(runs)
+    listing = [
+        f"{i + 1}. `{run.path}` ({run.label}): {run.scenario.hypothesis}"
+        for i, run in enumerate(runs)
+    ]
+    intro = "Deltas are against run 1; shaded windows are run 1's faults.\n\n" + "\n".join(listing)
+    intro_html = (
+        "<p>Deltas are against run 1; shaded windows are run 1's faults.</p><ol>"
+        + "".join(
+            f"<li><code>{html.escape(str(run.path))}</code> ({html.escape(run.label)}): {html.escape(run.scenario.hypothesis)}</li>"
+            for run in runs
+        )
+        + "</ol>"
+    )
+    return write_document(
+        out_dir,
+        "compare",
+        "shieldlab comparison",
+        intro,
+        intro_html,
+        [("Before / during / after, side by side", header, rows)],
+        panels,
+    )

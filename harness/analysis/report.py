@@ -1,0 +1,276 @@
+"""`shieldlab report RUN_DIR`: report.md and a self-contained report.html for one run.
+
+The panels are described as data first (`panel_specs`), then drawn; tests check the data.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from harness.analysis import series as ts
+from harness.analysis.series import Series, Span
+from harness.errors import BadInput
+from harness.load.plan import Record, read_records
+from harness.model_file import validate
+from harness.run import run_dir as files
+from harness.scenario import Scenario
+
+
+@dataclass(frozen=True)
+class RunData:
+    path: Path
+    scenario: Scenario
+    records: list[Record]
+    samples: list[ts.Sample]
+    spans: list[Span]
+    summary: dict[str, Any]
+
+    @property
+    def duration_s(self) -> float:
+        return self.scenario.load.duration_s
+
+    @property
+    def label(self) -> str:
+        return self.scenario.name
+
+
+def load_run(path: Path) -> RunData:
+    summary_path = path / files.SUMMARY_FILE
+    if not summary_path.is_file():
+        raise BadInput(
+            f"{path}: not a complete run directory (no {files.SUMMARY_FILE}); give a directory that `shieldlab run` printed"
+        )
+    scenario_data = yaml.safe_load((path / files.SCENARIO_FILE).read_text())
+    scenario = validate(str(path / files.SCENARIO_FILE), Scenario, scenario_data)
+    return RunData(
+        path=path,
+        scenario=scenario,
+        records=read_records(path / files.REQUESTS_FILE),
+        samples=ts.read_samples(path / files.SAMPLES_FILE),
+        spans=ts.spans_from_events(path / files.EVENTS_FILE, scenario.load.duration_s),
+        summary=json.loads(summary_path.read_text()),
+    )
+
+
+def bin_size_s(duration_s: float) -> float:
+    """About 60 points across a run, never finer than 1 s."""
+    return max(1.0, round(duration_s / 60))
+
+
+@dataclass(frozen=True)
+class PanelSpec:
+    key: str
+    title: str
+    ylabel: str
+    series: list[Series]
+    log_y: bool = False
+    percent: bool = False
+
+
+def panel_specs(run: RunData) -> list[PanelSpec]:
+    d, b = run.duration_s, bin_size_s(run.duration_s)
+    specs = [
+        PanelSpec(
+            "requests",
+            "Request rate per traffic class",
+            "requests/s",
+            ts.request_rate(run.records, d, b),
+        ),
+        PanelSpec(
+            "errors_status",
+            "Error rate by status (client: no HTTP answer)",
+            "share of requests",
+            ts.error_rate_by_status(run.records, d, b),
+            percent=True,
+        ),
+        PanelSpec(
+            "errors_layer",
+            "Error rate by the layer that produced the error",
+            "share of requests",
+            ts.error_rate_by_layer(run.records, d, b),
+            percent=True,
+        ),
+    ]
+    for traffic, lines in ts.latency_percentiles(run.records, d, b).items():
+        specs.append(
+            PanelSpec(
+                f"latency_{traffic}",
+                f"Latency of {traffic} requests, from intended start",
+                "ms (log)",
+                lines,
+                log_y=True,
+            )
+        )
+    specs += [
+        PanelSpec(
+            "hit_ratio",
+            "Cache hit ratio per layer (GETs answered 200)",
+            "hit ratio",
+            ts.hit_ratio(run.records, d, b),
+            percent=True,
+        ),
+        PanelSpec(
+            "origin_slots",
+            "Origin worker slots and queue",
+            "count",
+            [
+                Series(
+                    "busy slots",
+                    ts.gauge(run.samples, "origin", "shieldlab_origin_busy_slots", d, b),
+                ),
+                Series(
+                    "worker slots",
+                    ts.gauge(run.samples, "origin", "shieldlab_origin_worker_slots", d, b),
+                ),
+                Series(
+                    "queue length",
+                    ts.gauge(run.samples, "origin", "shieldlab_origin_queue_length", d, b),
+                ),
+            ],
+        ),
+        PanelSpec(
+            "queue_wait",
+            "Origin: mean wait for a worker slot",
+            "ms",
+            [Series("queue wait (ms)", ts.mean_queue_wait_ms(run.samples, d, b))],
+        ),
+    ]
+    return specs
+
+
+def render(
+    spec: PanelSpec, times: list[float], spans: list[Span], styles: dict[str, str] | None = None
+) -> bytes:
+    from harness.analysis import plots  # matplotlib loads only when something is drawn
+
+    return plots.line_panel(
+        spec.title, spec.ylabel, times, spec.series, spans, spec.log_y, spec.percent, styles
+    )
+
+
+def _pct(value: float | None) -> str:
+    return "-" if value is None else f"{value * 100:.1f}%"
+
+
+def window_table(summary: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
+    header = [
+        "window",
+        "s",
+        "req/s",
+        "errors",
+        "by status",
+        "by layer",
+        "hit edge",
+        "hit shield",
+        "origin busy max",
+        "p95 pip ms",
+        "p95 browser ms",
+        "p95 mirror ms",
+    ]
+    rows = []
+    for w in summary["windows"]:
+
+        def p95(cls: str, w: dict[str, Any] = w) -> str:
+            value = w["latency_ms"].get(cls)
+            return "-" if value is None else f"{value['p95']:.0f}"
+
+        rows.append(
+            [
+                w["label"],
+                f"{w['start_s']:g}-{w['end_s']:g}",
+                f"{w['rate_per_s']:.1f}",
+                _pct(w["error_ratio"]),
+                " ".join(f"{k}:{v}" for k, v in w["errors_by_status"].items()) or "-",
+                " ".join(f"{k}:{v}" for k, v in w["errors_by_layer"].items()) or "-",
+                _pct(w["hit_ratio"]["edge"]),
+                _pct(w["hit_ratio"]["shield"]),
+                "-"
+                if w["origin_busy_max"] is None
+                else f"{w['origin_busy_max']:.0f} of {w['origin_slots']:.0f}",
+                p95("pip"),
+                p95("browser"),
+                p95("mirror"),
+            ]
+        )
+    return header, rows
+
+
+def markdown_table(header: list[str], rows: list[list[str]]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(cell.replace("|", "/") for cell in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def html_table(header: list[str], rows: list[list[str]]) -> str:
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
+    body = "".join(
+        "<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>" for row in rows
+    )
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+HTML_STYLE = (
+    "body{font-family:sans-serif;max-width:1200px;margin:2em auto;color:#222}"
+    "table{border-collapse:collapse;font-size:13px;margin:1em 0}"
+    "td,th{border:1px solid #ccc;padding:3px 7px;text-align:left}th{background:#f3f3f3}"
+    "img{max-width:100%;display:block;margin:1em 0}.pass{color:#2a7a2a}.fail{color:#b22}"
+)
+
+
+def write_document(
+    out_dir: Path,
+    stem: str,
+    title: str,
+    intro_md: str,
+    intro_html: str,
+    tables: list[tuple[str, list[str], list[list[str]]]],
+    panels: list[tuple[str, str, bytes]],
+) -> Path:
+    """report.md (PNG files beside it) and a self-contained HTML with the same content."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    md = [f"# {title}", "", intro_md, ""]
+    body = [f"<h1>{html.escape(title)}</h1>", intro_html]
+    for heading, header, rows in tables:
+        md += [f"## {heading}", "", markdown_table(header, rows), ""]
+        body += [f"<h2>{html.escape(heading)}</h2>", html_table(header, rows)]
+    md.append("## Panels\n")
+    body.append("<h2>Panels</h2>")
+    for key, panel_title, png in panels:
+        image = out_dir / f"{stem}-{key}.png"
+        image.write_bytes(png)
+        md += [f"![{panel_title}]({image.name})", ""]
+        encoded = base64.b64encode(png).decode()
+        body.append(
+            f'<img alt="{html.escape(panel_title)}" data-panel="{key}" src="data:image/png;base64,{encoded}">'
+        )
+    (out_dir / f"{stem}.md").write_text("\n".join(md))
+    page = f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title><style>{HTML_STYLE}</style></head><body>{''.join(body)}</body></html>"
+    target = out_dir / f"{stem}.html"
+    target.write_text(page)
+    return target
+
+
+def write_report(run_dir: Path) -> Path:
+    run = load_run(run_dir)
+    times = ts.bin_starts(run.duration_s, bin_size_s(run.duration_s))
+    panels = [(spec.key, spec.title, render(spec, times, run.spans)) for spec in panel_specs(run)]
+    header, rows = window_table(run.summary)
+    intro = f"{run.scenario.description}\n\nHypothesis: {run.scenario.hypothesis}\n\nRun: `{run_dir.name}`, seed {run.scenario.load.seed}, {len(run.records)} requests."
+    intro_html = "".join(f"<p>{html.escape(p)}</p>" for p in intro.split("\n\n"))
+    write_document(
+        run_dir,
+        "report",
+        f"shieldlab run: {run.scenario.name}",
+        intro,
+        intro_html,
+        [("Windows (before / during / after each fault)", header, rows)],
+        panels,
+    )
+    return run_dir / "report.html"

@@ -1,0 +1,244 @@
+"""`shieldlab validate`: run every hypothesis, score each against the incident signature, decide.
+
+Full mode runs each network and overload hypothesis twice (as is, and with the mid-run scale-up).
+`--quick` runs only the scaled variant, whose fault window before the scale-up stands in for
+the plain run, shortens every run, and compresses the network clock three times (timeouts and
+injected latencies together, so what times out first is unchanged).
+"""
+
+from __future__ import annotations
+
+import html
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from harness.analysis import series as ts
+from harness.analysis.compare import overlay_specs
+from harness.analysis.report import RunData, bin_size_s, load_run, render, write_document
+from harness.analysis.summary import read_series
+from harness.analysis.verdict import (
+    SYMPTOM_TEXT,
+    SYMPTOMS,
+    Cell,
+    Hypothesis,
+    RunView,
+    Thresholds,
+    consistent,
+    score,
+    verdict,
+)
+from harness.run.progress import LiveProgress
+from harness.run.runner import Progress, run_scenario
+from harness.scenario import Scenario, compress_network, load_scenario, with_duration
+
+QUICK_NETWORK_FACTOR = 3.0
+QUICK_FAULT_RUN_S = 30.0
+QUICK_STEADY_RUN_S = 20.0
+KEY_PANELS = ("errors_layer", "errors_status", "latency_pip", "latency_mirror", "origin_slots")
+
+
+@dataclass(frozen=True)
+class HypothesisPlan:
+    name: str
+    main: str
+    scaled: str | None = None
+    fixed: str | None = None
+
+
+FULL_PLAN = [
+    HypothesisPlan("baseline (control)", "baseline"),
+    HypothesisPlan(
+        "edge-to-shield network", "edge-shield-latency", scaled="edge-shield-latency-scaled"
+    ),
+    HypothesisPlan(
+        "shield-to-origin network", "shield-origin-latency", scaled="shield-origin-latency-scaled"
+    ),
+    HypothesisPlan("over-eager mirror", "mirror-storm", scaled="mirror-storm-scaled"),
+    HypothesisPlan("serial-log slowness", "xmlrpc-unindexed", fixed="xmlrpc-indexed"),
+]
+QUICK_PLAN = [
+    HypothesisPlan("baseline (control)", "baseline"),
+    HypothesisPlan("edge-to-shield network", "edge-shield-latency-scaled"),
+    HypothesisPlan("shield-to-origin network", "shield-origin-latency-scaled"),
+    HypothesisPlan("over-eager mirror", "mirror-storm-scaled"),
+    HypothesisPlan("serial-log slowness", "xmlrpc-unindexed", fixed="xmlrpc-indexed"),
+]
+
+
+def scenario_for(name: str, quick: bool) -> Scenario:
+    scenario = load_scenario(name)
+    if not quick:
+        return scenario
+    faulty = any(True for _ in scenario.faults)
+    scenario = with_duration(scenario, QUICK_FAULT_RUN_S if faulty else QUICK_STEADY_RUN_S)
+    return compress_network(scenario, QUICK_NETWORK_FACTOR)
+
+
+def view(run: RunData) -> RunView:
+    samples = run.path / "samples.csv"
+    return RunView(
+        run.scenario,
+        run.records,
+        read_series(samples, "origin", "shieldlab_origin_busy_slots"),
+        read_series(samples, "origin", "shieldlab_origin_worker_slots"),
+    )
+
+
+def run_all(
+    plan: list[HypothesisPlan], quick: bool, out_dir: Path, state_dir: Path, console: Console
+) -> dict[str, RunData]:
+    names = list(dict.fromkeys(n for h in plan for n in (h.main, h.scaled, h.fixed) if n))
+    runs: dict[str, RunData] = {}
+    for index, name in enumerate(names, start=1):
+        scenario = scenario_for(name, quick)
+        with LiveProgress(console) as live:
+
+            def update(progress: Progress, index: int = index, name: str = name) -> None:
+                live.update(
+                    Progress(
+                        f"[{index}/{len(names)}] {name}: {progress.phase}"[:60],
+                        progress.elapsed_s,
+                        progress.total_s,
+                        progress.live,
+                    )
+                )
+
+            run_dir = run_scenario(scenario, out_dir / "runs", state_dir, update)
+        console.print(f"[{index}/{len(names)}] {name}: {run_dir}")
+        runs[name] = load_run(run_dir)
+    return runs
+
+
+def matrix_for(
+    plan: list[HypothesisPlan], runs: dict[str, RunData], thresholds: Thresholds
+) -> dict[str, dict[str, Cell]]:
+    baseline = view(runs["baseline"])
+    matrix = {}
+    for h in plan:
+        hypothesis = Hypothesis(
+            h.name,
+            view(runs[h.main]),
+            view(runs[h.scaled]) if h.scaled else None,
+            view(runs[h.fixed]) if h.fixed else None,
+        )
+        matrix[h.name] = score(hypothesis, baseline, thresholds)
+    return matrix
+
+
+def _cell_text(cell: Cell) -> str:
+    word = {True: "pass", False: "fail", None: "n/a"}[cell.passed]
+    return f"{word}: {cell.evidence}"
+
+
+def matrix_rows(matrix: dict[str, dict[str, Cell]]) -> tuple[list[str], list[list[str]]]:
+    header = ["hypothesis"] + [f"{s} {SYMPTOM_TEXT[s]}" for s in SYMPTOMS] + ["consistent"]
+    rows = [
+        [name] + [_cell_text(cells[s]) for s in SYMPTOMS] + ["yes" if consistent(cells) else "no"]
+        for name, cells in matrix.items()
+    ]
+    return header, rows
+
+
+def write_validation(
+    out_dir: Path,
+    plan: list[HypothesisPlan],
+    runs: dict[str, RunData],
+    matrix: dict[str, dict[str, Cell]],
+    thresholds: Thresholds,
+    quick: bool,
+    took_s: float,
+) -> Path:
+    header, rows = matrix_rows(matrix)
+    threshold_rows = [
+        [name, str(value), str(field.description or "")]
+        for name, field in Thresholds.model_fields.items()
+        for value in [getattr(thresholds, name)]
+    ]
+    ordered = [runs["baseline"]] + [runs[h.main] for h in plan if h.main != "baseline"]
+    duration = max(r.duration_s for r in ordered)
+    aligned = [
+        RunData(
+            r.path,
+            r.scenario.model_copy(
+                update={"load": r.scenario.load.model_copy(update={"duration_s": duration})}
+            ),
+            r.records,
+            r.samples,
+            r.spans,
+            r.summary,
+        )
+        for r in ordered
+    ]
+    times = ts.bin_starts(duration, bin_size_s(duration))
+    panels = [
+        (spec.key, spec.title + " (all hypotheses)", render(spec, times, []))
+        for spec in overlay_specs(aligned)
+        if spec.key in KEY_PANELS
+    ]
+    mode = "quick (shorter runs, network clock x3)" if quick else "full"
+    text = verdict(matrix)
+    intro = f"**Verdict:** {text}\n\nMode: {mode}; took {took_s:.0f} s. Runs:\n\n" + "\n".join(
+        f"- {name}: `{run.path}`" for name, run in runs.items()
+    )
+    intro_html = (
+        f"<p><b>Verdict:</b> {html.escape(text)}</p><p>Mode: {html.escape(mode)}; took {took_s:.0f} s.</p><ul>"
+        + "".join(
+            f"<li>{html.escape(n)}: <code>{html.escape(str(r.path))}</code></li>"
+            for n, r in runs.items()
+        )
+        + "</ul>"
+    )
+    return write_document(
+        out_dir,
+        "validate",
+        "shieldlab validate: which hypothesis fits 2014-07-20",
+        intro,
+        intro_html,
+        [
+            ("Symptom matrix", header, rows),
+            ("Thresholds", ["setting", "value", "meaning"], threshold_rows),
+        ],
+        panels,
+    )
+
+
+def print_matrix(
+    matrix: dict[str, dict[str, Cell]], thresholds: Thresholds, console: Console
+) -> None:
+    table = Table(title="symptom matrix (thresholds below)", title_justify="left", show_lines=True)
+    table.add_column("hypothesis")
+    for s in SYMPTOMS:
+        table.add_column(f"{s}\n{SYMPTOM_TEXT[s]}", overflow="fold")
+    table.add_column("consistent")
+    for name, cells in matrix.items():
+        table.add_row(
+            name,
+            *[
+                {True: "[green]pass[/]", False: "[red]fail[/]", None: "n/a"}[cells[s].passed]
+                + "\n"
+                + cells[s].evidence
+                for s in SYMPTOMS
+            ],
+            "yes" if consistent(cells) else "no",
+        )
+    console.print(table)
+    console.print(
+        "thresholds: " + ", ".join(f"{k}={v}" for k, v in thresholds.model_dump().items())
+    )
+    console.print(f"[bold]verdict:[/] {verdict(matrix)}")
+
+
+def run(quick: bool, out_dir: Path, state_dir: Path, out: Console, err: Console) -> Path:
+    started = time.monotonic()
+    plan = QUICK_PLAN if quick else FULL_PLAN
+    thresholds = Thresholds()
+    runs = run_all(plan, quick, out_dir, state_dir, err)
+    matrix = matrix_for(plan, runs, thresholds)
+    print_matrix(matrix, thresholds, out)
+    return write_validation(
+        out_dir, plan, runs, matrix, thresholds, quick, time.monotonic() - started
+    )

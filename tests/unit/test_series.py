@@ -1,0 +1,111 @@
+import json
+
+import pytest
+
+from harness.analysis import series as ts
+from harness.analysis.series import Sample, Span
+from harness.load.plan import Record
+
+
+def rec(
+    t, traffic="pip", status=200, latency=10.0, x_cache="MISS, HIT", error_node="", method="GET"
+):
+    return Record(
+        t,
+        t,
+        traffic,
+        "simple_project",
+        method,
+        status,
+        latency,
+        100,
+        "iad",
+        "",
+        x_cache,
+        error_node,
+        "",
+    )
+
+
+def test_request_rate_per_class_per_bin():
+    records = [rec(0.5), rec(1.5), rec(1.7, traffic="mirror"), rec(3.2, traffic="browser")]
+    rates = {s.name: s.values for s in ts.request_rate(records, 4, 2)}
+    assert rates == {"pip": [1.0, 0.0], "browser": [0.0, 0.5], "mirror": [0.5, 0.0]}
+
+
+def test_error_rates_by_status_and_layer_are_shares_of_all_requests():
+    records = [
+        rec(0.1),
+        rec(0.2, status=503, error_node="shield"),
+        rec(0.3, status=502, error_node="origin-lb"),
+        rec(0.4, status=0, error_node="client"),
+    ]
+    by_status = {s.name: s.values[0] for s in ts.error_rate_by_status(records, 1, 1)}
+    assert by_status == {"502": 0.25, "503": 0.25, "504": 0.0, "client": 0.25}
+    by_layer = {s.name: s.values[0] for s in ts.error_rate_by_layer(records, 1, 1)}
+    assert by_layer["shield"] == 0.25 and by_layer["origin-lb"] == 0.25 and by_layer["edge"] == 0.0
+    assert ts.error_rate_by_status([], 1, 1)[0].values == [None]  # no requests: no data, not 0
+
+
+def test_latency_percentiles_are_exact_per_bin():
+    records = [rec(0.5, latency=float(v)) for v in range(1, 101)]
+    lines = {s.name: s.values[0] for s in ts.latency_percentiles(records, 1, 1)["pip"]}
+    assert lines["p50"] == pytest.approx(50.5)
+    assert lines["p99"] == pytest.approx(99.01)
+
+
+def test_hit_ratio_per_layer():
+    records = [
+        rec(0.1, x_cache="MISS, HIT"),
+        rec(0.2, x_cache="HIT, MISS"),
+        rec(0.3, x_cache="MISS, MISS"),
+    ]
+    ratios = {s.name: s.values[0] for s in ts.hit_ratio(records, 1, 1)}
+    assert ratios["edge"] == pytest.approx(1 / 3) and ratios["shield"] == pytest.approx(1 / 3)
+
+
+def test_gauges_and_queue_wait_from_samples():
+    samples = [
+        Sample(0.5, "origin", "shieldlab_origin_busy_slots", "", 4),
+        Sample(0.9, "origin", "shieldlab_origin_busy_slots", "", 8),
+        Sample(1.5, "shield", "shieldlab_origin_busy_slots", "", 99),
+    ]
+    assert ts.gauge(samples, "origin", "shieldlab_origin_busy_slots", 2, 1) == [6.0, None]
+    waits = [
+        Sample(0.0, "origin", "shieldlab_origin_queue_wait_seconds_sum", "", 0.0),
+        Sample(0.0, "origin", "shieldlab_origin_queue_wait_seconds_count", "", 0.0),
+        Sample(1.0, "origin", "shieldlab_origin_queue_wait_seconds_sum", "", 2.0),
+        Sample(1.0, "origin", "shieldlab_origin_queue_wait_seconds_count", "", 4.0),
+    ]
+    assert ts.mean_queue_wait_ms(waits, 2, 1) == [None, 500.0]
+
+
+def test_spans_come_from_the_events_as_applied(tmp_path):
+    events = [
+        {
+            "event": "applied",
+            "step": 0,
+            "kind": "latency",
+            "link": "shield->origin",
+            "latency_ms": 2000,
+            "t_s": 20.1,
+        },
+        {"event": "action", "step": 1, "kind": "origin_workers", "worker_slots": 64, "t_s": 45.0},
+        {"event": "published", "name": "x", "t_s": 46.0},
+        {
+            "event": "removed",
+            "step": 0,
+            "kind": "latency",
+            "link": "shield->origin",
+            "latency_ms": 2000,
+            "t_s": 75.2,
+        },
+        {"event": "applied", "step": 2, "kind": "down", "link": "edge-iad->shield", "t_s": 80.0},
+    ]
+    path = tmp_path / "events.jsonl"
+    path.write_text("\n".join(json.dumps(e) for e in events))
+    assert ts.spans_from_events(path, 90) == [
+        Span("latency 2000 ms shield->origin", 20.1, 75.2),
+        Span("workers=64", 45.0, 45.0),
+        Span("down edge-iad->shield", 80.0, 90),
+    ]
