@@ -22,8 +22,12 @@ $(TOXIPROXY):
 	mv $(VENV)/gobin/server $@
 	rmdir $(VENV)/gobin
 
+# The main job: every hypothesis run and scored against the incident, in under 5 minutes.
 demo: setup
-	$(VENV)/bin/shieldlab demo
+	$(VENV)/bin/shieldlab validate --quick --out results/validate
+	@echo
+	@echo "Open the report: results/validate/validate.html in a browser (or read results/validate/validate.md)."
+	@echo "One run's own report: .venv/bin/shieldlab report results/validate/runs/<run-id>"
 
 test: setup lint
 	$(PY) -m pytest -q tests/unit tests/integration

@@ -168,11 +168,43 @@ def cmd_validate(args: argparse.Namespace) -> int:
     from harness import validate
 
     out_dir = args.out or Path("results") / "validate"
-    path = validate.run(args.quick, out_dir, args.state_dir, out, err)
+    path = validate.run(args.quick, out_dir, args.state_dir, out, err, args.thresholds)
     out.print(
         f"report: {path}  (open it in a browser; {path.with_suffix('.md')} is the same as Markdown)"
     )
     print(path)
+    return EXIT_OK
+
+
+def cmd_diagnose(args: argparse.Namespace) -> int:
+    from harness.analysis.diagnose import diagnose
+
+    result = diagnose(args.run_dir)
+    if args.json:
+        print(
+            json.dumps(
+                {
+                    "segment": result.segment,
+                    "onset_s": result.onset_s,
+                    "confidence": round(result.confidence, 3),
+                    "evidence": result.evidence,
+                    "ranking": [
+                        {"segment": f.segment, "score": round(f.score, 2), "onset_s": f.onset_s}
+                        for f in result.ranking
+                    ],
+                },
+                indent=2,
+            )
+        )
+        return EXIT_OK
+    out.print(result.text())
+    for line in result.evidence:
+        out.print(f"  - {line}")
+    if len(result.ranking) > 1:
+        out.print(
+            "  other candidates: "
+            + ", ".join(f"{f.segment} ({f.score:.1f})" for f in result.ranking[1:4])
+        )
     return EXIT_OK
 
 
@@ -240,7 +272,14 @@ def _parser() -> argparse.ArgumentParser:
     )
     validate.add_argument("--quick", action="store_true", help="shorter runs, under 5 minutes here")
     validate.add_argument("--out", type=Path, help="where to write (default results/validate)")
+    validate.add_argument("--thresholds", type=Path, help="YAML overriding the symptom thresholds")
     validate.set_defaults(func=cmd_validate)
+    diagnose = commands.add_parser(
+        "diagnose", help="name the likely faulty segment from a run's records"
+    )
+    diagnose.add_argument("run_dir", type=Path)
+    diagnose.add_argument("--json", action="store_true")
+    diagnose.set_defaults(func=cmd_diagnose)
     bench = commands.add_parser("bench", help="measure throughput, per-hop latency, startup")
     with_topology(bench)
     bench.add_argument("--json", action="store_true")

@@ -9,6 +9,7 @@ injected latencies together, so what times out first is unchanged).
 from __future__ import annotations
 
 import html
+import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +32,7 @@ from harness.analysis.verdict import (
     score,
     verdict,
 )
+from harness.model_file import load_model
 from harness.run.progress import LiveProgress
 from harness.run.runner import Progress, run_scenario
 from harness.scenario import Scenario, compress_network, load_scenario, with_duration
@@ -181,6 +183,27 @@ def write_validation(
     ]
     mode = "quick (shorter runs, network clock x3)" if quick else "full"
     text = verdict(matrix)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / "validate.json").write_text(
+        json.dumps(
+            {
+                "mode": "quick" if quick else "full",
+                "took_s": round(took_s, 1),
+                "verdict": text,
+                "consistent": [name for name, cells in matrix.items() if consistent(cells)],
+                "thresholds": thresholds.model_dump(),
+                "runs": {name: str(run.path) for name, run in runs.items()},
+                "matrix": {
+                    name: {
+                        s: {"passed": c.passed, "evidence": c.evidence} for s, c in cells.items()
+                    }
+                    for name, cells in matrix.items()
+                },
+            },
+            indent=2,
+        )
+        + "\n"
+    )
     intro = f"**Verdict:** {text}\n\nMode: {mode}; took {took_s:.0f} s. Runs:\n\n" + "\n".join(
         f"- {name}: `{run.path}`" for name, run in runs.items()
     )
@@ -232,10 +255,21 @@ def print_matrix(
     console.print(f"[bold]verdict:[/] {verdict(matrix)}")
 
 
-def run(quick: bool, out_dir: Path, state_dir: Path, out: Console, err: Console) -> Path:
+def load_thresholds(path: Path | None) -> Thresholds:
+    return Thresholds() if path is None else load_model(path, Thresholds)
+
+
+def run(
+    quick: bool,
+    out_dir: Path,
+    state_dir: Path,
+    out: Console,
+    err: Console,
+    thresholds_path: Path | None = None,
+) -> Path:
     started = time.monotonic()
     plan = QUICK_PLAN if quick else FULL_PLAN
-    thresholds = Thresholds()
+    thresholds = load_thresholds(thresholds_path)  # a bad file fails before any run starts
     runs = run_all(plan, quick, out_dir, state_dir, err)
     matrix = matrix_for(plan, runs, thresholds)
     print_matrix(matrix, thresholds, out)

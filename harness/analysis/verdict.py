@@ -28,6 +28,7 @@ from harness.load.plan import Record
 from harness.scenario import OriginWorkersAction, Scenario
 
 SYMPTOMS = ("S1", "S2", "S3", "S4", "S5")
+WARMUP_SHARE = 0.25  # the first quarter of a run without faults is its warm-up
 SYMPTOM_TEXT = {
     "S1": "503s well above baseline, some 502s",
     "S2": "latency up for every traffic class",
@@ -122,8 +123,10 @@ class RunView:
     def phase(self, spans: list[tuple[float, float]]) -> Phase:
         return cut(self.records, self.busy, self.slots, spans)
 
-    def whole(self) -> Phase:
-        return self.phase([(0.0, self.scenario.load.duration_s)])
+    def steady(self) -> Phase:
+        """The run after its warm-up (cold caches, the mirrors' first sync): its steady state."""
+        duration = self.scenario.load.duration_s
+        return self.phase([(duration * WARMUP_SHARE, duration)])
 
 
 @dataclass(frozen=True)
@@ -201,9 +204,9 @@ def s5(without: Phase | None, with_fix: Phase | None, t: Thresholds) -> Cell:
 
 
 def score(h: Hypothesis, baseline: RunView, t: Thresholds) -> dict[str, Cell]:
-    base = baseline.whole()
+    base = baseline.steady()
     before_scale, after_scale = h.main.fault_spans()
-    fault = h.main.phase(before_scale) if before_scale else h.main.whole()
+    fault = h.main.phase(before_scale) if before_scale else h.main.steady()
     scaled_after = None
     if h.scaled is not None:
         scaled_after = h.scaled.phase(h.scaled.fault_spans()[1])
@@ -214,7 +217,7 @@ def score(h: Hypothesis, baseline: RunView, t: Thresholds) -> dict[str, Cell]:
         "S2": s2(fault, base, t),
         "S3": s3(fault, t),
         "S4": s4(scaled_after, base, t),
-        "S5": s5(fault, h.fixed.whole() if h.fixed else None, t),
+        "S5": s5(fault, h.fixed.steady() if h.fixed else None, t),
     }
 
 

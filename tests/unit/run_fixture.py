@@ -38,12 +38,16 @@ def make_records(
             if traffic == "mirror" and rng.random() < 0.3
             else ("GET", "simple_project")
         )
-        hit = rng.random() < 0.6
+        roll = rng.random()
+        hit, shield_hit = roll < 0.6, 0.6 <= roll < 0.8  # edge hit, shield hit, or both miss
         status, latency, node, reason = 200, rng.uniform(5, 40), "", ""
         served = f"shield, edge-{pop}" if method == "GET" else f"edge-{pop}"
-        x_cache = ("MISS, HIT" if hit else "MISS, MISS") if method == "GET" else "PASS"
+        if method != "GET":
+            x_cache = "PASS"
+        else:
+            x_cache = "MISS, HIT" if hit else ("HIT, MISS" if shield_hit else "MISS, MISS")
         inside = fault is not None and fault[0] <= t < fault[1]
-        if inside and segment == "shield-origin" and method == "GET" and not hit:
+        if inside and segment == "shield-origin" and method == "GET" and not hit and not shield_hit:
             status, latency, node, reason = (
                 503,
                 15000 + rng.uniform(0, 20),
@@ -71,7 +75,7 @@ def make_records(
                 if rng.random() < 0.5
                 else (200, 8000 + rng.uniform(0, 500), "", "")
             )
-        elif inside and segment == "origin" and not hit:
+        elif inside and segment == "origin" and not hit and not shield_hit:
             if rng.random() < 0.5:
                 status, latency, node, reason = (
                     502,

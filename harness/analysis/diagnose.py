@@ -1,0 +1,277 @@
+"""`shieldlab diagnose RUN_DIR`: the likely faulty segment, from request records and node samples.
+
+It never reads the scenario's faults or events.jsonl: it reads what an operator would have,
+client-side request logs with the CDN's headers and the nodes' metrics.
+
+Each request's path tells which segments it crossed (X-Cache says how far it went):
+  edge HIT            client -> edge
+  edge MISS, shield HIT   client -> edge -> shield
+  MISS, MISS          client -> edge -> shield -> origin
+  PASS (POST)         client -> edge -> origin
+A segment is suspect when requests that cross it go bad (slow or failing) while requests that
+stop just before it stay well. Errors name their producer (X-Shieldlab-Error-Node), which
+narrows it further; origin saturation in the samples separates a slow backend from a slow link.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from harness.analysis.series import read_samples
+from harness.analysis.windows import percentile
+from harness.errors import BadInput
+from harness.load.plan import Record, read_records
+from harness.run import run_dir as files
+
+BIN_S = 2.0
+SLOW_FACTOR = 4.0  # a bin is bad when its median is this many times the quiet level ...
+SLOW_MIN_MS = 250.0  # ... and at least this much above it
+ERROR_SHARE = 0.05  # or when this share of its requests failed
+MIN_REQUESTS = 3
+
+
+@dataclass(frozen=True)
+class Finding:
+    segment: str
+    score: float
+    onset_s: float | None
+    evidence: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Diagnosis:
+    segment: str | None  # None: no fault found
+    onset_s: float | None
+    confidence: float
+    evidence: list[str]
+    ranking: list[Finding]
+
+    def text(self) -> str:
+        if self.segment is None:
+            return "no fault found: every path stayed as fast and as healthy as its own quiet level"
+        when = f" from about {self.onset_s:.0f} s" if self.onset_s is not None else ""
+        return (
+            f"most likely faulty segment: {self.segment}{when} (confidence {self.confidence:.0%})"
+        )
+
+
+def path_of(record: Record) -> str:
+    """hit | shield | origin | pass | failed: how far into the CDN the request went."""
+    if record.method == "POST":
+        return "pass"
+    parts = [p.strip() for p in record.x_cache.split(",") if p.strip()]
+    if not parts:
+        return "failed"
+    if parts[-1].startswith("HIT"):
+        return "hit"
+    if len(parts) >= 2 and parts[0].startswith("HIT"):
+        return "shield"
+    return "origin"
+
+
+@dataclass(frozen=True)
+class Badness:
+    """How bad one group of requests went, bin by bin, against its own quiet level."""
+
+    bad_bins: list[int]
+    peak_ratio: float
+    quiet_ms: float
+
+    @property
+    def score(self) -> float:
+        return len(self.bad_bins) * math.log2(max(1.0, self.peak_ratio))
+
+    @property
+    def onset_s(self) -> float | None:
+        return self.bad_bins[0] * BIN_S if self.bad_bins else None
+
+
+def badness(records: list[Record], failed: Callable[[Record], bool]) -> Badness:
+    bins: dict[int, list[Record]] = {}
+    for r in records:
+        bins.setdefault(int(r.intended_s // BIN_S), []).append(r)
+    medians = {
+        i: percentile([r.latency_ms for r in rs], 0.5)
+        for i, rs in bins.items()
+        if len(rs) >= MIN_REQUESTS
+    }
+    if not medians:
+        return Badness([], 1.0, 0.0)
+    quiet = percentile(sorted(medians.values()), 0.25)  # most of a run is not faulty
+    bad, peak = [], 1.0
+    for i in sorted(bins):
+        rs = bins[i]
+        if len(rs) < MIN_REQUESTS:
+            continue
+        share = sum(failed(r) for r in rs) / len(rs)
+        median = medians[i]
+        slow = median >= max(quiet * SLOW_FACTOR, quiet + SLOW_MIN_MS)
+        if slow or share >= ERROR_SHARE:
+            bad.append(i)
+            peak = max(peak, median / max(quiet, 1.0), 1 + 10 * share)
+    return Badness(bad, peak, quiet)
+
+
+def _failed_by(node_prefix: str) -> Callable[[Record], bool]:
+    return lambda r: (r.status == 0 or r.status >= 500) and r.error_node.startswith(node_prefix)
+
+
+def _any_failure(r: Record) -> bool:
+    return r.status == 0 or r.status >= 500
+
+
+def diagnose_records(
+    records: list[Record], origin_busy: list[float], origin_slots: list[float]
+) -> Diagnosis:
+    pops = sorted({r.pop for r in records})
+    findings: list[Finding] = []
+    by_path: dict[str, list[Record]] = {}
+    for r in records:
+        by_path.setdefault(path_of(r), []).append(r)
+
+    # The two gauges are scraped together, so they pair up sample by sample.
+    saturated = any(
+        slots > 0 and busy >= slots for busy, slots in zip(origin_busy, origin_slots, strict=False)
+    )
+    origin_lb = [r for r in records if r.error_node == "origin-lb"]
+
+    # The origin's capacity: its balancer answered, or every slot was busy.
+    if origin_lb or saturated:
+        b = badness(by_path.get("origin", []) + by_path.get("pass", []), _failed_by("origin-lb"))
+        evidence = (
+            [f"{len(origin_lb)} answers from the origin's balancer (502/503)"] if origin_lb else []
+        )
+        if saturated:
+            evidence.append("every origin worker slot was busy at times")
+        findings.append(
+            Finding("origin capacity", b.score + 2 * len(evidence), b.onset_s, evidence)
+        )
+
+    # shield -> origin: the shield's own fetches fail or slow down; edges' shield hits stay well.
+    shield_errors = [r for r in records if r.error_node == "shield"]
+    b = badness(by_path.get("origin", []) + shield_errors, _failed_by("shield"))
+    if b.bad_bins and not saturated:
+        findings.append(
+            Finding(
+                "shield->origin",
+                b.score + (3 if shield_errors else 0),
+                b.onset_s,
+                [
+                    f"cache misses at the shield slowed (quiet median {b.quiet_ms:.0f} ms, peak x{b.peak_ratio:.0f})",
+                    f"{len(shield_errors)} 503s made by the shield",
+                ],
+            )
+        )
+
+    for pop in pops:
+        at_pop = [r for r in records if r.pop == pop]
+        hits = [r for r in at_pop if path_of(r) == "hit" or (r.status == 0 and r.method == "GET")]
+        b = badness(hits, lambda r: r.status == 0)
+        if b.bad_bins:
+            findings.append(
+                Finding(
+                    f"client->edge-{pop}",
+                    b.score + 1,
+                    b.onset_s,
+                    [
+                        f"even requests the {pop} edge answered from its cache slowed or timed out "
+                        f"(quiet {b.quiet_ms:.0f} ms, peak x{b.peak_ratio:.0f})",
+                    ],
+                )
+            )
+        edge_get_errors = [r for r in at_pop if r.error_node == f"edge-{pop}" and r.method == "GET"]
+        # Shield hits cross this link and nothing behind it: the link's own signature.
+        via_shield = [r for r in at_pop if path_of(r) == "shield"] + edge_get_errors
+        b = badness(via_shield, _failed_by(f"edge-{pop}"))
+        if b.bad_bins:
+            findings.append(
+                Finding(
+                    f"edge-{pop}->shield",
+                    b.score + (3 if edge_get_errors else 0),
+                    b.onset_s,
+                    [
+                        f"{pop} requests the shield answered from its cache slowed (quiet {b.quiet_ms:.0f} ms, peak x{b.peak_ratio:.0f})",
+                        f"{len(edge_get_errors)} GET errors made by edge-{pop}",
+                    ],
+                )
+            )
+        passes = [r for r in at_pop if r.method == "POST"]
+        b = badness(passes, _failed_by(f"edge-{pop}"))
+        if b.bad_bins and not saturated:
+            findings.append(
+                Finding(
+                    f"edge-{pop}->origin",
+                    b.score,
+                    b.onset_s,
+                    [
+                        f"{pop} POSTs (edge straight to origin) slowed or failed (peak x{b.peak_ratio:.0f})",
+                    ],
+                )
+            )
+
+    findings = _merge_edges(_explain_away(findings), pops)
+    ranking = sorted(findings, key=lambda f: f.score, reverse=True)
+    if not ranking or ranking[0].score < 2.0:
+        return Diagnosis(None, None, 0.0, ["no path went bad against its own quiet level"], ranking)
+    top = ranking[0]
+    runner_up = ranking[1].score if len(ranking) > 1 else 0.0
+    confidence = top.score / (top.score + runner_up)
+    return Diagnosis(top.segment, top.onset_s, confidence, top.evidence, ranking)
+
+
+def _explain_away(findings: list[Finding]) -> list[Finding]:
+    """A slow segment slows every path through it: keep the one nearest the origin that explains it.
+
+    A shield->origin fault also slows every edge's misses; an origin overload also slows POSTs.
+    """
+    names = {f.segment for f in findings}
+    kept = []
+    for f in findings:
+        if f.segment.endswith("->shield") and "shield->origin" in names:
+            shield = next(x for x in findings if x.segment == "shield->origin")
+            if shield.score >= f.score * 0.5:
+                continue
+        if (
+            f.segment.endswith("->origin")
+            and f.segment.startswith("edge-")
+            and "origin capacity" in names
+        ):
+            continue
+        kept.append(f)
+    return kept
+
+
+def _merge_edges(findings: list[Finding], pops: list[str]) -> list[Finding]:
+    """The same fault on every POP's link is one finding: `edge-*->shield`."""
+    for suffix in ("->shield", "->origin"):
+        same = [f for f in findings if f.segment.startswith("edge-") and f.segment.endswith(suffix)]
+        if len(pops) > 1 and len(same) == len(pops):
+            merged = Finding(
+                f"edge-*{suffix} (every POP)",
+                sum(f.score for f in same),
+                min((f.onset_s for f in same if f.onset_s is not None), default=None),
+                same[0].evidence,
+            )
+            findings = [f for f in findings if f not in same] + [merged]
+    return findings
+
+
+def diagnose(run_dir: Path) -> Diagnosis:
+    requests = run_dir / files.REQUESTS_FILE
+    if not requests.is_file():
+        raise BadInput(
+            f"{run_dir}: no {files.REQUESTS_FILE}; give a directory that `shieldlab run` wrote"
+        )
+    samples = read_samples(run_dir / files.SAMPLES_FILE)
+    busy = [
+        s.value for s in samples if s.node == "origin" and s.metric == "shieldlab_origin_busy_slots"
+    ]
+    slots = [
+        s.value
+        for s in samples
+        if s.node == "origin" and s.metric == "shieldlab_origin_worker_slots"
+    ]
+    return diagnose_records(read_records(requests), busy, slots)

@@ -1,0 +1,59 @@
+import pytest
+
+from harness.analysis.diagnose import diagnose, diagnose_records, path_of
+from tests.unit.run_fixture import make_records, write_run
+
+QUIET_BUSY = [2.0] * 60
+SLOTS = [16.0] * 60
+
+
+def test_paths_follow_x_cache():
+    from harness.load.plan import Record
+
+    def rec(x_cache, method="GET"):
+        return Record(0, 0, "pip", "simple_project", method, 200, 1, 1, "iad", "", x_cache, "", "")
+
+    assert path_of(rec("MISS, HIT")) == "hit"
+    assert path_of(rec("HIT, MISS")) == "shield"
+    assert path_of(rec("MISS, MISS")) == "origin"
+    assert path_of(rec("PASS", "POST")) == "pass"
+    assert path_of(rec("")) == "failed"
+
+
+def test_a_clean_run_has_no_fault():
+    result = diagnose_records(make_records(60, None, None), QUIET_BUSY, SLOTS)
+    assert result.segment is None
+    assert result.text().startswith("no fault found")
+
+
+@pytest.mark.parametrize(
+    ("segment", "expected"),
+    [
+        ("shield-origin", "shield->origin"),
+        ("edge-iad-shield", "edge-iad->shield"),
+        ("edge-iad-origin", "edge-iad->origin"),
+        ("client-edge-iad", "client->edge-iad"),
+    ],
+)
+def test_each_faulty_segment_is_named_with_its_onset(segment, expected):
+    records = make_records(60, (20, 40), segment, seed=3)
+    result = diagnose_records(records, QUIET_BUSY, SLOTS)
+    assert result.segment == expected, result.ranking
+    assert result.onset_s is not None and 16 <= result.onset_s <= 24
+    assert result.confidence > 0.5
+    assert result.evidence
+
+
+def test_an_overloaded_origin_is_told_from_a_slow_link_by_its_saturation():
+    records = make_records(60, (20, 40), "origin", seed=5)
+    busy = [16.0 if 20 <= t < 40 else 3.0 for t in range(60)]
+    result = diagnose_records(records, busy, SLOTS)
+    assert result.segment == "origin capacity"
+    assert any("balancer" in line for line in result.evidence)
+
+
+def test_diagnose_reads_only_records_and_samples(tmp_path):
+    run = write_run(tmp_path / "run", "anything", make_records(60, (20, 40), "shield-origin"), 60)
+    (run / "events.jsonl").unlink()
+    (run / "scenario.yaml").unlink()
+    assert diagnose(run).segment == "shield->origin"
