@@ -17,9 +17,8 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from harness.analysis import series as ts
-from harness.analysis.compare import overlay_specs
-from harness.analysis.report import RunData, bin_size_s, load_run, render, write_document
+from harness.analysis.compare import draw, multiples, on_one_clock
+from harness.analysis.report import RunData, load_run, write_document
 from harness.analysis.summary import read_series
 from harness.analysis.verdict import (
     SYMPTOM_TEXT,
@@ -161,25 +160,11 @@ def write_validation(
         for value in [getattr(thresholds, name)]
     ]
     ordered = [runs["baseline"]] + [runs[h.main] for h in plan if h.main != "baseline"]
-    duration = max(r.duration_s for r in ordered)
-    aligned = [
-        RunData(
-            r.path,
-            r.scenario.model_copy(
-                update={"load": r.scenario.load.model_copy(update={"duration_s": duration})}
-            ),
-            r.records,
-            r.samples,
-            r.spans,
-            r.summary,
-        )
-        for r in ordered
-    ]
-    times = ts.bin_starts(duration, bin_size_s(duration))
+    aligned, times = on_one_clock(ordered)
     panels = [
-        (spec.key, spec.title + " (all hypotheses)", render(spec, times, []))
-        for spec in overlay_specs(aligned)
-        if spec.key in KEY_PANELS
+        (m.key, m.title + " (every hypothesis)", draw(m, times))
+        for m in multiples(aligned)
+        if m.key in KEY_PANELS
     ]
     mode = "quick (shorter runs, network clock x3)" if quick else "full"
     text = verdict(matrix)

@@ -12,12 +12,10 @@ from pathlib import Path
 
 from harness.analysis import series as ts
 from harness.analysis.report import (
-    PanelSpec,
     RunData,
     bin_size_s,
     load_run,
     panel_specs,
-    render,
     write_document,
 )
 from harness.analysis.series import Series
@@ -29,8 +27,6 @@ from harness.analysis.windows import (
     split_windows,
 )
 from harness.errors import BadInput
-
-LINE_STYLES = ["-", "--", ":", "-."]
 
 
 @dataclass(frozen=True)
@@ -106,32 +102,46 @@ def comparison_table(runs: list[RunData]) -> tuple[list[str], list[list[str]]]:
     return header, rows
 
 
-def overlay_specs(runs: list[RunData]) -> list[PanelSpec]:
-    """Each panel of a single-run report, with every run's lines on it, aligned on scenario time."""
+@dataclass(frozen=True)
+class Multiple:
+    """One panel across runs: a row per run, aligned on scenario time."""
+
+    key: str
+    title: str
+    ylabel: str
+    rows: list[tuple[str, list[Series], list[ts.Span]]]
+    log_y: bool
+    percent: bool
+
+
+def multiples(runs: list[RunData]) -> list[Multiple]:
     per_run = [{spec.key: spec for spec in panel_specs(run)} for run in runs]
     keys = list(dict.fromkeys(key for specs in per_run for key in specs))
-    overlays = []
+    result = []
     for key in keys:
-        lines: list[Series] = []
         template = next(specs[key] for specs in per_run if key in specs)
-        for index, specs in enumerate(per_run):
-            if key in specs:
-                lines += [
-                    Series(f"{index + 1}: {runs[index].label} · {s.name}", s.values)
-                    for s in specs[key].series
-                ]
-        overlays.append(
-            PanelSpec(key, template.title, template.ylabel, lines, template.log_y, template.percent)
+        rows = [
+            (f"{i + 1}: {runs[i].label}", specs[key].series, runs[i].spans)
+            for i, specs in enumerate(per_run)
+            if key in specs
+        ]
+        result.append(
+            Multiple(key, template.title, template.ylabel, rows, template.log_y, template.percent)
         )
-    return overlays
+    return result
 
 
-def write_comparison(run_dirs: list[Path], out_dir: Path) -> Path:
-    if not run_dirs:
-        raise BadInput("compare: give at least one run directory")
-    runs = [load_run(path) for path in run_dirs]
+def draw(multiple: Multiple, times: list[float]) -> bytes:
+    from harness.analysis import plots
+
+    return plots.small_multiples(
+        multiple.title, multiple.ylabel, times, multiple.rows, multiple.log_y, multiple.percent
+    )
+
+
+def on_one_clock(runs: list[RunData]) -> tuple[list[RunData], list[float]]:
+    """Every run binned on the longest run's time axis, so the rows line up."""
     duration = max(run.duration_s for run in runs)
-    bin_s = max(bin_size_s(run.duration_s) for run in runs)
     aligned = [
         RunData(
             r.path,
@@ -145,14 +155,15 @@ def write_comparison(run_dirs: list[Path], out_dir: Path) -> Path:
         )
         for r in runs
     ]
-    times = ts.bin_starts(duration, bin_s)
-    spans = runs[0].spans  # the first run's faults are the reference; the others are listed
-    panels = []
-    for spec in overlay_specs(aligned):
-        styles = {
-            line.name: LINE_STYLES[i % len(LINE_STYLES)] for i, line in enumerate(spec.series)
-        }
-        panels.append((spec.key, spec.title, render(spec, times, spans, styles)))
+    return aligned, ts.bin_starts(duration, bin_size_s(duration))
+
+
+def write_comparison(run_dirs: list[Path], out_dir: Path) -> Path:
+    if not run_dirs:
+        raise BadInput("compare: give at least one run directory")
+    runs = [load_run(path) for path in run_dirs]
+    aligned, times = on_one_clock(runs)
+    panels = [(m.key, m.title, draw(m, times)) for m in multiples(aligned)]
     header, rows = comparison_table(runs)
     listing = [
         f"{i + 1}. `{run.path}` ({run.label}): {run.scenario.hypothesis}"

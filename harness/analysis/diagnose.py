@@ -59,12 +59,14 @@ class Diagnosis:
 
 
 def path_of(record: Record) -> str:
-    """hit | shield | origin | pass | failed: how far into the CDN the request went."""
+    """hit | shield | origin | pass | collapsed | failed: how far into the CDN it went."""
     if record.method == "POST":
         return "pass"
     parts = [p.strip() for p in record.x_cache.split(",") if p.strip()]
     if not parts:
         return "failed"
+    if parts[-1] == "HIT-COLLAPSED":
+        return "collapsed"  # it waited on another request's fetch, however deep that went
     if parts[-1].startswith("HIT"):
         return "hit"
     if len(parts) >= 2 and parts[0].startswith("HIT"):
@@ -161,7 +163,9 @@ def diagnose_records(
                 b.onset_s,
                 [
                     f"cache misses at the shield slowed (quiet median {b.quiet_ms:.0f} ms, peak x{b.peak_ratio:.0f})",
-                    f"{len(shield_errors)} 503s made by the shield",
+                    f"{len(shield_errors)} 503s made by the shield"
+                    if shield_errors
+                    else "0 503s made by the shield",
                 ],
             )
         )
@@ -223,17 +227,18 @@ def diagnose_records(
 
 
 def _explain_away(findings: list[Finding]) -> list[Finding]:
-    """A slow segment slows every path through it: keep the one nearest the origin that explains it.
+    """A slow segment slows every path through it: keep the segment that explains the rest.
 
-    A shield->origin fault also slows every edge's misses; an origin overload also slows POSTs.
+    Requests past the shield cross the edge->shield link too, so slow shield misses with slow
+    shield hits point at the link in front of the shield, unless the shield itself failed its
+    fetches (its 503s). An origin overload also slows the POSTs that go edge -> origin.
     """
     names = {f.segment for f in findings}
+    edge_links = any(n.startswith("edge-") and n.endswith("->shield") for n in names)
     kept = []
     for f in findings:
-        if f.segment.endswith("->shield") and "shield->origin" in names:
-            shield = next(x for x in findings if x.segment == "shield->origin")
-            if shield.score >= f.score * 0.5:
-                continue
+        if f.segment == "shield->origin" and edge_links and "0 503s" in " ".join(f.evidence):
+            continue
         if (
             f.segment.endswith("->origin")
             and f.segment.startswith("edge-")
@@ -245,12 +250,12 @@ def _explain_away(findings: list[Finding]) -> list[Finding]:
 
 
 def _merge_edges(findings: list[Finding], pops: list[str]) -> list[Finding]:
-    """The same fault on every POP's link is one finding: `edge-*->shield`."""
+    """The same fault on most POPs' links is one finding: `edge-*->shield`."""
     for suffix in ("->shield", "->origin"):
         same = [f for f in findings if f.segment.startswith("edge-") and f.segment.endswith(suffix)]
-        if len(pops) > 1 and len(same) == len(pops):
+        if len(pops) > 1 and len(same) >= max(2, math.ceil(len(pops) / 2)):
             merged = Finding(
-                f"edge-*{suffix} (every POP)",
+                f"edge-*{suffix} ({len(same)} of {len(pops)} POPs)",
                 sum(f.score for f in same),
                 min((f.onset_s for f in same if f.onset_s is not None), default=None),
                 same[0].evidence,

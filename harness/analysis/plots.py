@@ -137,3 +137,50 @@ def line_panel(
             0.5, 0.5, "no data", transform=ax.transAxes, ha="center", va="center", color="#777777"
         )
     return _finish(fig)
+
+
+def small_multiples(
+    title: str,
+    ylabel: str,
+    times: list[float],
+    rows: list[tuple[str, list[Series], list[Span]]],
+    log_y: bool = False,
+    percent: bool = False,
+) -> bytes:
+    """The same panel once per run, stacked on one time axis, each with its own fault windows."""
+    fig, axes = plt.subplots(
+        len(rows), 1, figsize=(10, 1.9 * len(rows) + 0.6), sharex=True, squeeze=False
+    )
+    handles: dict[str, object] = {}
+    for ax, (label, series, spans) in zip(axes[:, 0], rows, strict=True):
+        for index, line in enumerate(series):
+            points = [(t, v) for t, v in zip(times, line.values, strict=False) if v is not None]
+            if not points or not any(v > 0 for _, v in points):
+                continue  # an all-zero line adds nothing but clutter
+            xs, ys = zip(*points, strict=True)
+            (drawn,) = ax.plot(xs, ys, color=color_for(line.name, index), lw=1.3, label=line.name)
+            handles.setdefault(line.name, drawn)
+        shade(ax, spans)
+        ax.set_ylabel(label, fontsize=8, rotation=0, ha="right", va="center")
+        if log_y:
+            ax.set_yscale("log")
+        else:
+            ax.set_ylim(bottom=0)
+            if percent:
+                ax.yaxis.set_major_formatter(PercentFormatter(1.0))
+        ax.grid(alpha=0.3)
+        ax.tick_params(labelsize=7)
+    axes[0, 0].set_title(f"{title} ({ylabel})", fontsize=11, loc="left")
+    axes[-1, 0].set_xlabel("scenario time (s)")
+    if times:
+        axes[-1, 0].set_xlim(0, times[-1] + (times[1] - times[0] if len(times) > 1 else 1))
+    if handles:
+        axes[0, 0].legend(
+            handles.values(),
+            handles.keys(),
+            loc="upper left",
+            bbox_to_anchor=(1.01, 1.0),
+            fontsize=8,
+            frameon=False,
+        )
+    return _finish(fig)

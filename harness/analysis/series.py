@@ -212,7 +212,7 @@ def spans_from_events(path: Path, duration_s: float) -> list[Span]:
 def _label(event: dict[str, object]) -> str:
     kind = str(event["kind"])
     if "link" in event:
-        detail = f" {event['latency_ms']:g} ms" if kind == "latency" else ""
+        detail = f" {float(event['latency_ms']):.0f} ms" if kind == "latency" else ""
         return f"{kind}{detail} {event['link']}"
     if kind == "origin_workers":
         return f"workers={event['worker_slots']}"

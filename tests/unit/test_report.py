@@ -1,6 +1,6 @@
 import re
 
-from harness.analysis.compare import comparison_table, overlay_specs, write_comparison
+from harness.analysis.compare import comparison_table, multiples, write_comparison
 from harness.analysis.report import load_run, panel_specs, write_report
 from tests.unit.run_fixture import make_records, write_run
 
@@ -52,9 +52,13 @@ def test_compare_overlays_runs_and_tabulates_deltas_against_the_first(tmp_path):
     baseline = write_run(tmp_path / "baseline", "baseline", make_records(60, None, None), 60)
     faulty = fault_run(tmp_path)
     runs = [load_run(baseline), load_run(faulty)]
-    overlays = {spec.key: spec for spec in overlay_specs(runs)}
-    names = [s.name for s in overlays["errors_layer"].series]
-    assert "1: baseline · shield" in names and "2: shield-origin-latency · shield" in names
+    overlays = {m.key: m for m in multiples(runs)}
+    rows = overlays["errors_layer"].rows
+    assert [label for label, _, _ in rows] == ["1: baseline", "2: shield-origin-latency"]
+    shield = {label: next(s for s in series if s.name == "shield") for label, series, _ in rows}
+    assert max(v or 0 for v in shield["1: baseline"].values) == 0
+    assert max(v or 0 for v in shield["2: shield-origin-latency"].values) > 0.2
+    assert rows[1][2] and not rows[0][2]  # each run shades its own faults
     header, rows = comparison_table(runs)
     assert header == ["phase", "metric", "1: baseline", "2: shield-origin-latency"]
     errors_during = next(row for row in rows if row[:2] == ["during", "errors"])
