@@ -31,6 +31,7 @@ SLOW_FACTOR = 4.0  # a bin is bad when its median is this many times the quiet l
 SLOW_MIN_MS = 250.0  # ... and at least this much above it
 ERROR_SHARE = 0.05  # or when this share of its requests failed
 MIN_REQUESTS = 3
+MIN_BAD_BINS = 2  # a fault shows in at least two bad bins in a row
 
 
 @dataclass(frozen=True)
@@ -92,29 +93,37 @@ class Badness:
 
 
 def badness(records: list[Record], failed: Callable[[Record], bool]) -> Badness:
+    """The longest stretch of bad bins (a fault lasts; one slow request is not a fault).
+
+    Empty bins do not break a stretch: a slow link makes closed-loop clients send less.
+    """
     bins: dict[int, list[Record]] = {}
     for r in records:
         bins.setdefault(int(r.intended_s // BIN_S), []).append(r)
-    medians = {
-        i: percentile([r.latency_ms for r in rs], 0.5)
-        for i, rs in bins.items()
-        if len(rs) >= MIN_REQUESTS
-    }
-    if not medians:
+    medians = {i: percentile([r.latency_ms for r in rs], 0.5) for i, rs in bins.items()}
+    busy_bins = [m for i, m in medians.items() if len(bins[i]) >= MIN_REQUESTS] or list(
+        medians.values()
+    )
+    if not busy_bins:
         return Badness([], 1.0, 0.0)
-    quiet = percentile(sorted(medians.values()), 0.25)  # most of a run is not faulty
-    bad, peak = [], 1.0
+    quiet = percentile(sorted(busy_bins), 0.25)  # most of a run is not faulty
+    best: tuple[list[int], float] = ([], 1.0)
+    stretch: list[int] = []
+    peak = 1.0
     for i in sorted(bins):
-        rs = bins[i]
-        if len(rs) < MIN_REQUESTS:
-            continue
-        share = sum(failed(r) for r in rs) / len(rs)
-        median = medians[i]
-        slow = median >= max(quiet * SLOW_FACTOR, quiet + SLOW_MIN_MS)
-        if slow or share >= ERROR_SHARE:
-            bad.append(i)
-            peak = max(peak, median / max(quiet, 1.0), 1 + 10 * share)
-    return Badness(bad, peak, quiet)
+        share = sum(failed(r) for r in bins[i]) / len(bins[i])
+        slow = medians[i] >= max(quiet * SLOW_FACTOR, quiet + SLOW_MIN_MS)
+        if slow or (share >= ERROR_SHARE and len(bins[i]) >= MIN_REQUESTS):
+            stretch.append(i)
+            peak = max(peak, medians[i] / max(quiet, 1.0), 1 + 10 * share)
+            if len(stretch) > len(best[0]):
+                best = (list(stretch), peak)
+        else:
+            stretch, peak = [], 1.0
+    bad, top = best
+    if len(bad) < MIN_BAD_BINS:
+        return Badness([], 1.0, quiet)
+    return Badness(bad, top, quiet)
 
 
 def _failed_by(node_prefix: str) -> Callable[[Record], bool]:
