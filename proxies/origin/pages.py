@@ -59,7 +59,8 @@ def simple_project_json(name: str, files: list[FileRow], serial: int) -> bytes:
     return json.dumps(body).encode()
 
 
-def _file_json(row: FileRow, base_url: str) -> dict[str, object]:
+def file_json(row: FileRow, base_url: str) -> dict[str, object]:
+    """A release file as the JSON API and XML-RPC's release_urls describe it."""
     return {
         "filename": row.filename,
         "url": base_url + row.path,
@@ -77,7 +78,7 @@ def project_json(
     latest = releases[-1]
     by_version: dict[str, list[dict[str, object]]] = {r.version: [] for r in releases}
     for row in files:
-        by_version.setdefault(row.version, []).append(_file_json(row, base_url))
+        by_version.setdefault(row.version, []).append(file_json(row, base_url))
     body = {
         "info": {"name": name, "version": latest.version, "summary": latest.summary},
         "last_serial": serial,

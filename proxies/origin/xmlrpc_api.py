@@ -7,22 +7,11 @@ import xmlrpc.client
 from collections.abc import Callable
 from typing import Any
 
-from proxies.origin import queries
+from proxies.origin import pages, queries
 
 
 def _release_urls(conn: sqlite3.Connection, base_url: str, name: str, version: str) -> list[Any]:
-    return [
-        {
-            "filename": f.filename,
-            "url": base_url + f.path,
-            "digests": {"sha256": f.sha256},
-            "size": f.size,
-            "packagetype": "bdist_wheel",
-            "python_version": "py3",
-            "upload_time": f.uploaded,
-        }
-        for f in queries.files(conn, name, version)
-    ]
+    return [pages.file_json(f, base_url) for f in queries.files(conn, name, version)]
 
 
 def _package_releases(conn: sqlite3.Connection, name: str, show_hidden: bool = False) -> list[str]:
