@@ -12,6 +12,7 @@ import math
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from harness.analysis.windows import (
     TRAFFIC_CLASSES,
@@ -209,7 +210,7 @@ def spans_from_events(path: Path, duration_s: float) -> list[Span]:
     return sorted(spans, key=lambda s: s.start_s)
 
 
-def _label(event: dict[str, object]) -> str:
+def _label(event: dict[str, Any]) -> str:
     kind = str(event["kind"])
     if "link" in event:
         detail = f" {float(event['latency_ms']):.0f} ms" if kind == "latency" else ""
