@@ -121,13 +121,14 @@ def panel_specs(run: RunData) -> list[PanelSpec]:
             "Origin worker slots and queue",
             "count",
             [
-                Series(
-                    "busy slots",
-                    ts.gauge(run.samples, "origin", "shieldlab_origin_busy_slots", d, b),
-                ),
+                # The limit first, so the busy line is drawn over it where they meet.
                 Series(
                     "worker slots",
                     ts.gauge(run.samples, "origin", "shieldlab_origin_worker_slots", d, b),
+                ),
+                Series(
+                    "busy slots",
+                    ts.gauge(run.samples, "origin", "shieldlab_origin_busy_slots", d, b),
                 ),
                 Series(
                     "queue length",
