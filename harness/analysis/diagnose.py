@@ -32,6 +32,7 @@ SLOW_MIN_MS = 250.0  # ... and at least this much above it
 ERROR_SHARE = 0.05  # or when this share of its requests failed
 MIN_REQUESTS = 3
 MIN_BAD_BINS = 2  # a fault shows in at least two bad bins in a row
+MAX_GOOD_GAP = 1  # good bins a stretch may contain before it ends
 
 
 @dataclass(frozen=True)
@@ -66,7 +67,7 @@ def path_of(record: Record) -> str:
     parts = [p.strip() for p in record.x_cache.split(",") if p.strip()]
     if not parts:
         return "failed"
-    if parts[-1] == "HIT-COLLAPSED":
+    if "HIT-COLLAPSED" in parts:
         return "collapsed"  # it waited on another request's fetch, however deep that went
     if parts[-1].startswith("HIT"):
         return "hit"
@@ -109,17 +110,20 @@ def badness(records: list[Record], failed: Callable[[Record], bool]) -> Badness:
     quiet = percentile(sorted(busy_bins), 0.25)  # most of a run is not faulty
     best: tuple[list[int], float] = ([], 1.0)
     stretch: list[int] = []
-    peak = 1.0
+    peak, gap = 1.0, 0
     for i in sorted(bins):
         share = sum(failed(r) for r in bins[i]) / len(bins[i])
         slow = medians[i] >= max(quiet * SLOW_FACTOR, quiet + SLOW_MIN_MS)
         if slow or (share >= ERROR_SHARE and len(bins[i]) >= MIN_REQUESTS):
             stretch.append(i)
+            gap = 0
             peak = max(peak, medians[i] / max(quiet, 1.0), 1 + 10 * share)
             if len(stretch) > len(best[0]):
                 best = (list(stretch), peak)
+        elif stretch and gap < MAX_GOOD_GAP:
+            gap += 1  # an erratic fault lets a few requests through: one good bin is no recovery
         else:
-            stretch, peak = [], 1.0
+            stretch, peak, gap = [], 1.0, 0
     bad, top = best
     if len(bad) < MIN_BAD_BINS:
         return Badness([], 1.0, quiet)
@@ -134,24 +138,31 @@ def _any_failure(r: Record) -> bool:
     return r.status == 0 or r.status >= 500
 
 
-def diagnose_records(
-    records: list[Record], origin_busy: list[float], origin_slots: list[float]
-) -> Diagnosis:
+def diagnose_records(records: list[Record], origin: list[tuple[float, float, float]]) -> Diagnosis:
+    """`origin` holds (t_s, busy slots, worker slots) as scraped from the origin's metrics."""
     pops = sorted({r.pop for r in records})
     findings: list[Finding] = []
     by_path: dict[str, list[Record]] = {}
     for r in records:
         by_path.setdefault(path_of(r), []).append(r)
 
-    # The two gauges are scraped together, so they pair up sample by sample.
-    saturated = any(
-        slots > 0 and busy >= slots for busy, slots in zip(origin_busy, origin_slots, strict=False)
-    )
+    saturated_bins = {int(t // BIN_S) for t, busy, slots in origin if slots > 0 and busy >= slots}
+    saturated = bool(saturated_bins)
+
+    def outside_saturation(rs: list[Record]) -> list[Record]:
+        """While the backend was the bottleneck, slowness says nothing about the links."""
+        return [r for r in rs if int(r.intended_s // BIN_S) not in saturated_bins]
+
     origin_lb = [r for r in records if r.error_node == "origin-lb"]
 
     # The origin's capacity: its balancer answered, or every slot was busy.
     if origin_lb or saturated:
-        b = badness(by_path.get("origin", []) + by_path.get("pass", []), _failed_by("origin-lb"))
+        during = [
+            r
+            for r in by_path.get("origin", []) + by_path.get("pass", [])
+            if int(r.intended_s // BIN_S) in saturated_bins
+        ]
+        b = badness(during + origin_lb, _failed_by("origin-lb"))
         evidence = (
             [f"{len(origin_lb)} answers from the origin's balancer (502/503)"] if origin_lb else []
         )
@@ -163,8 +174,8 @@ def diagnose_records(
 
     # shield -> origin: the shield's own fetches fail or slow down; edges' shield hits stay well.
     shield_errors = [r for r in records if r.error_node == "shield"]
-    b = badness(by_path.get("origin", []) + shield_errors, _failed_by("shield"))
-    if b.bad_bins and not saturated:
+    b = badness(outside_saturation(by_path.get("origin", []) + shield_errors), _failed_by("shield"))
+    if b.bad_bins:
         findings.append(
             Finding(
                 "shield->origin",
@@ -212,8 +223,8 @@ def diagnose_records(
                 )
             )
         passes = [r for r in at_pop if r.method == "POST"]
-        b = badness(passes, _failed_by(f"edge-{pop}"))
-        if b.bad_bins and not saturated:
+        b = badness(outside_saturation(passes), _failed_by(f"edge-{pop}"))
+        if b.bad_bins:
             findings.append(
                 Finding(
                     f"edge-{pop}->origin",
@@ -279,13 +290,15 @@ def diagnose(run_dir: Path) -> Diagnosis:
         raise BadInput(
             f"{run_dir}: no {files.REQUESTS_FILE}; give a directory that `shieldlab run` wrote"
         )
-    samples = read_samples(run_dir / files.SAMPLES_FILE)
-    busy = [
-        s.value for s in samples if s.node == "origin" and s.metric == "shieldlab_origin_busy_slots"
+    gauges: dict[float, dict[str, float]] = {}
+    for sample in read_samples(run_dir / files.SAMPLES_FILE):
+        if sample.node == "origin" and sample.metric in (
+            "shieldlab_origin_busy_slots",
+            "shieldlab_origin_worker_slots",
+        ):
+            gauges.setdefault(sample.t_s, {})[sample.metric] = sample.value
+    origin = [
+        (t, g.get("shieldlab_origin_busy_slots", 0.0), g.get("shieldlab_origin_worker_slots", 0.0))
+        for t, g in sorted(gauges.items())
     ]
-    slots = [
-        s.value
-        for s in samples
-        if s.node == "origin" and s.metric == "shieldlab_origin_worker_slots"
-    ]
-    return diagnose_records(read_records(requests), busy, slots)
+    return diagnose_records(read_records(requests), origin)

@@ -3,8 +3,7 @@ import pytest
 from harness.analysis.diagnose import diagnose, diagnose_records, path_of
 from tests.unit.run_fixture import make_records, write_run
 
-QUIET_BUSY = [2.0] * 60
-SLOTS = [16.0] * 60
+QUIET = [(float(t), 2.0, 16.0) for t in range(60)]
 
 
 def test_paths_follow_x_cache():
@@ -18,10 +17,12 @@ def test_paths_follow_x_cache():
     assert path_of(rec("MISS, MISS")) == "origin"
     assert path_of(rec("PASS", "POST")) == "pass"
     assert path_of(rec("")) == "failed"
+    assert path_of(rec("HIT-COLLAPSED, MISS")) == "collapsed"  # waited at the shield on a fetch
+    assert path_of(rec("MISS, HIT-COLLAPSED")) == "collapsed"
 
 
 def test_a_clean_run_has_no_fault():
-    result = diagnose_records(make_records(60, None, None), QUIET_BUSY, SLOTS)
+    result = diagnose_records(make_records(60, None, None), QUIET)
     assert result.segment is None
     assert result.text().startswith("no fault found")
 
@@ -37,7 +38,7 @@ def test_a_clean_run_has_no_fault():
 )
 def test_each_faulty_segment_is_named_with_its_onset(segment, expected):
     records = make_records(60, (20, 40), segment, seed=3)
-    result = diagnose_records(records, QUIET_BUSY, SLOTS)
+    result = diagnose_records(records, QUIET)
     assert result.segment == expected, result.ranking
     assert result.onset_s is not None and 16 <= result.onset_s <= 24
     assert result.confidence > 0.5
@@ -46,8 +47,8 @@ def test_each_faulty_segment_is_named_with_its_onset(segment, expected):
 
 def test_an_overloaded_origin_is_told_from_a_slow_link_by_its_saturation():
     records = make_records(60, (20, 40), "origin", seed=5)
-    busy = [16.0 if 20 <= t < 40 else 3.0 for t in range(60)]
-    result = diagnose_records(records, busy, SLOTS)
+    origin = [(float(t), 16.0 if 20 <= t < 40 else 3.0, 16.0) for t in range(60)]
+    result = diagnose_records(records, origin)
     assert result.segment == "origin capacity"
     assert any("balancer" in line for line in result.evidence)
 
@@ -57,3 +58,10 @@ def test_diagnose_reads_only_records_and_samples(tmp_path):
     (run / "events.jsonl").unlink()
     (run / "scenario.yaml").unlink()
     assert diagnose(run).segment == "shield->origin"
+
+
+def test_a_brief_overload_does_not_hide_a_long_link_fault():
+    records = make_records(60, (15, 55), "shield-origin", seed=7)
+    origin = [(float(t), 16.0 if 10 <= t < 14 else 3.0, 16.0) for t in range(60)]
+    result = diagnose_records(records, origin)
+    assert result.segment == "shield->origin"
