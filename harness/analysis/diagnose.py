@@ -20,11 +20,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from harness import run_files as files
 from harness.analysis.series import read_samples
 from harness.analysis.windows import percentile
 from harness.errors import BadInput
 from harness.load.plan import Record, read_records
-from harness.run import run_dir as files
 
 BIN_S = 2.0
 SLOW_FACTOR = 4.0  # a bin is bad when its median is this many times the quiet level ...

@@ -14,12 +14,12 @@ from typing import Any
 
 import yaml
 
+from harness import run_files as files
 from harness.analysis import series as ts
 from harness.analysis.series import Series, Span
 from harness.errors import BadInput
 from harness.load.plan import Record, read_records
 from harness.model_file import validate
-from harness.run import run_dir as files
 from harness.scenario import Scenario
 
 

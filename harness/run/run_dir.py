@@ -16,14 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-RUN_FILE = "run.json"
-EVENTS_FILE = "events.jsonl"
-REQUESTS_FILE = "requests.csv"
-SAMPLES_FILE = "samples.csv"
-SUMMARY_FILE = "summary.json"
-SCENARIO_FILE = "scenario.yaml"
-PLAN_FILE = "load-plan.json"
-LOCUST_LOG = "locust.log"
+from harness.run_files import EVENTS_FILE, RUN_FILE
 
 
 class RunDir:

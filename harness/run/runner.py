@@ -17,12 +17,12 @@ from pathlib import Path
 import httpx
 import yaml
 
+from harness import run_files as files
 from harness.analysis.summary import summarize
 from harness.errors import InfrastructureError, ShieldlabError
 from harness.faults.backend import OriginAdmin, ToxiproxyBackend
 from harness.load.driver import LocustProcess
 from harness.load.plan import build_plan, read_records
-from harness.run import run_dir as files
 from harness.run.publisher import Publisher
 from harness.run.run_dir import RunDir
 from harness.run.scraper import LiveRates, Scraper
