@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from enum import StrEnum
 
 import aiohttp
 from aiohttp import web
@@ -24,8 +25,8 @@ from proxies.cdn.cache import (
     variant_key,
 )
 from proxies.cdn.collapse import Collapser
-from proxies.cdn.upstream import FetchFailed, UpstreamResponse, fetch, new_session
-from proxies.contract import CdnNodeSettings
+from proxies.cdn.upstream import FetchFailed, fetch, new_session
+from proxies.contract import BackendSettings, CdnNodeSettings
 
 
 @dataclass
@@ -45,6 +46,23 @@ class NodeMetrics:
         self.cache_bytes = Gauge(f"{p}_cache_bytes", "Bytes in the cache", registry=r)
 
 
+class Route(StrEnum):
+    """Which backend a request goes to (the value labels the fetch metric)."""
+
+    CACHE_FILL = "upstream"  # GET and HEAD: the next cache towards the origin
+    PASS = "pass"  # POST: straight to the origin
+
+
+@dataclass
+class Backend:
+    url: str
+    settings: BackendSettings
+    session: aiohttp.ClientSession = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.session = new_session(self.settings)
+
+
 class CdnNode:
     def __init__(
         self, name: str, settings: CdnNodeSettings, upstream_url: str, pass_url: str
@@ -55,21 +73,21 @@ class CdnNode:
         self.pass_url = pass_url.rstrip("/")
         self.cache = ObjectCache(settings.cache_max_bytes, settings.grace_s)
         self.rules = TtlRules(settings.cache_rules)
-        self.collapser: Collapser[UpstreamResponse] = Collapser()
+        self.collapser: Collapser[StoredResponse] = Collapser()
         self.metrics = NodeMetrics()
         self.metrics.objects.set_function(lambda: len(self.cache))
         self.metrics.cache_bytes.set_function(lambda: self.cache.bytes)
-        self._sessions: dict[str, aiohttp.ClientSession] = {}
+        self._backends: dict[Route, Backend] = {}
 
     async def start(self, _: web.Application) -> None:
-        self._sessions = {
-            "upstream": new_session(self.settings.backend),
-            "pass": new_session(self.settings.pass_backend),
+        self._backends = {
+            Route.CACHE_FILL: Backend(self.upstream_url, self.settings.backend),
+            Route.PASS: Backend(self.pass_url, self.settings.pass_backend),
         }
 
     async def stop(self, _: web.Application) -> None:
-        for session in self._sessions.values():
-            await session.close()
+        for backend in self._backends.values():
+            await backend.session.close()
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         started = time.time()
@@ -88,10 +106,9 @@ class CdnNode:
         self.metrics.cache.labels("pass").inc()
         body = await request.read()
         try:
-            upstream = await self._fetch("pass", request, body, request.method)
+            stored = await self._fetch(Route.PASS, request, body, request.method)
         except FetchFailed as failed:
             return self._synthetic_error(failed, started)
-        stored = StoredResponse(upstream.status, upstream.headers, upstream.body)
         return self._answer(request, stored, "PASS", hits=0, age_s=0.0, started=started)
 
     async def _cached(self, request: web.Request, started: float) -> web.Response:
@@ -107,9 +124,9 @@ class CdnNode:
             )
         try:
             # Collapse per Accept variant: a follower must never get another variant's body.
-            upstream, led = await self.collapser.run(
+            stored, led = await self.collapser.run(
                 variant_key(request.path_qs, accept),
-                lambda: self._fetch("upstream", request, None, "GET"),
+                lambda: self._fetch(Route.CACHE_FILL, request, None, "GET"),
             )
         except FetchFailed as failed:
             if found.freshness is Freshness.STALE and found.entry is not None:
@@ -119,9 +136,8 @@ class CdnNode:
                     request, entry.response, "HIT-STALE", entry.hits, entry.age_s(now), started
                 )
             return self._synthetic_error(failed, started)
-        stored = StoredResponse(upstream.status, upstream.headers, upstream.body)
         ttl_s = self.rules.ttl_for(request.path)
-        cacheable = is_cacheable(request.method, upstream.status, ttl_s)
+        cacheable = is_cacheable(request.method, stored.status, ttl_s)
         if led and cacheable and ttl_s is not None:
             self.cache.store(request.path_qs, accept, stored, ttl_s, time.monotonic())
         if not led and cacheable:
@@ -131,18 +147,17 @@ class CdnNode:
         return self._answer(request, stored, "MISS", 0, 0.0, started)
 
     async def _fetch(
-        self, backend: str, request: web.Request, body: bytes | None, method: str
-    ) -> UpstreamResponse:
+        self, route: Route, request: web.Request, body: bytes | None, method: str
+    ) -> StoredResponse:
         """Fetch from a backend; cache fills are always GETs, as Varnish turns HEAD into GET."""
-        self.metrics.fetches.labels(backend).inc()
-        base = self.upstream_url if backend == "upstream" else self.pass_url
-        settings = self.settings.backend if backend == "upstream" else self.settings.pass_backend
+        self.metrics.fetches.labels(route.value).inc()
+        backend = self._backends[route]
         try:
             return await fetch(
-                self._sessions[backend],
-                settings,
+                backend.session,
+                backend.settings,
                 method,
-                base + request.path_qs,
+                backend.url + request.path_qs,
                 list(request.headers.items()),
                 body,
             )

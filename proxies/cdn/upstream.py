@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
 from enum import Enum
 
 import aiohttp
 
+from proxies.cdn.cache import StoredResponse
 from proxies.contract import BackendSettings, FetchFailure
 
 HOP_BY_HOP = frozenset(
@@ -53,13 +53,6 @@ def failure_for(error: BaseException, phase: Phase) -> FetchFailure:
     return FetchFailure.READ_ERROR
 
 
-@dataclass(frozen=True)
-class UpstreamResponse:
-    status: int
-    headers: tuple[tuple[str, str], ...]
-    body: bytes
-
-
 def new_session(settings: BackendSettings) -> aiohttp.ClientSession:
     connector = aiohttp.TCPConnector(limit=settings.max_connections, limit_per_host=0)
     timeout = aiohttp.ClientTimeout(total=None, sock_connect=settings.connect_timeout_s)
@@ -85,7 +78,7 @@ async def fetch(
     url: str,
     headers: list[tuple[str, str]],
     body: bytes | None,
-) -> UpstreamResponse:
+) -> StoredResponse:
     """One upstream request, the body buffered whole; raises FetchFailed with a reason."""
     phase = Phase.FIRST_BYTE
     try:
@@ -102,7 +95,7 @@ async def fetch(
                 if not chunk:
                     break
                 chunks.append(chunk)
-        return UpstreamResponse(
+        return StoredResponse(
             response.status, tuple(_forwardable(list(response.headers.items()))), b"".join(chunks)
         )
     except (aiohttp.ClientError, TimeoutError, OSError) as error:
