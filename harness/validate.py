@@ -19,7 +19,7 @@ from rich.table import Table
 
 from harness.analysis.compare import draw, multiples, on_one_clock
 from harness.analysis.report import RunData, load_run, write_document
-from harness.analysis.summary import read_series
+from harness.analysis.series import points
 from harness.analysis.verdict import (
     SYMPTOM_TEXT,
     SYMPTOMS,
@@ -80,12 +80,12 @@ def scenario_for(name: str, quick: bool) -> Scenario:
 
 
 def view(run: RunData) -> RunView:
-    samples = run.path / "samples.csv"
+    """The run as scoring needs it, from the samples load_run already read."""
     return RunView(
         run.scenario,
         run.records,
-        read_series(samples, "origin", "shieldlab_origin_busy_slots"),
-        read_series(samples, "origin", "shieldlab_origin_worker_slots"),
+        points(run.samples, "origin", "shieldlab_origin_busy_slots"),
+        points(run.samples, "origin", "shieldlab_origin_worker_slots"),
     )
 
 

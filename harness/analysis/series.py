@@ -151,6 +151,11 @@ def read_samples(path: Path) -> list[Sample]:
         ]
 
 
+def points(samples: list[Sample], node: str, metric: str) -> list[tuple[float, float]]:
+    """(t_s, value) of one node's metric, in scrape order."""
+    return [(s.t_s, s.value) for s in samples if s.node == node and s.metric == metric]
+
+
 def gauge(
     samples: list[Sample], node: str, metric: str, duration_s: float, bin_s: float
 ) -> list[float | None]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import math
 from dataclasses import asdict
 from pathlib import Path
@@ -11,6 +10,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from harness.analysis.series import points, read_samples
 from harness.analysis.windows import (
     TRAFFIC_CLASSES,
     WindowMetrics,
@@ -24,17 +24,6 @@ from harness.scenario import Scenario
 SCHEMA_VERSION = 1
 LAG_LIMIT_S = 0.1  # arrivals starting later than this behind schedule: the generator fell behind
 FIRST_OF_FLOW = {"pip": "simple_project", "browser": "project_json"}
-
-
-def read_series(samples_path: Path, node: str, metric: str) -> list[tuple[float, float]]:
-    if not samples_path.exists():
-        return []
-    with open(samples_path, newline="") as handle:
-        return [
-            (float(row["t_s"]), float(row["value"]))
-            for row in csv.DictReader(handle)
-            if row["node"] == node and row["metric"] == metric
-        ]
 
 
 def load_generator_check(scenario: Scenario, records: list[Record]) -> dict[str, Any]:
@@ -83,8 +72,9 @@ def window_dict(metrics: WindowMetrics) -> dict[str, Any]:
 
 def summarize(scenario: Scenario, records: list[Record], samples_path: Path) -> dict[str, Any]:
     duration = scenario.load.duration_s
-    busy = read_series(samples_path, "origin", "shieldlab_origin_busy_slots")
-    slots = read_series(samples_path, "origin", "shieldlab_origin_worker_slots")
+    samples = read_samples(samples_path)
+    busy = points(samples, "origin", "shieldlab_origin_busy_slots")
+    slots = points(samples, "origin", "shieldlab_origin_worker_slots")
     windows = [measure(w, records, busy, slots) for w in split_windows(scenario, duration)]
     return {
         "schema_version": SCHEMA_VERSION,
