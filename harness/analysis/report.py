@@ -17,6 +17,7 @@ import yaml
 from harness import run_files as files
 from harness.analysis import series as ts
 from harness.analysis.series import Series, Span
+from harness.analysis.summary import latency_table, traffic_table
 from harness.errors import BadInput
 from harness.load.plan import Record, read_records
 from harness.model_file import validate
@@ -156,53 +157,6 @@ def render(
     )
 
 
-def _pct(value: float | None) -> str:
-    return "-" if value is None else f"{value * 100:.1f}%"
-
-
-def window_table(summary: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
-    header = [
-        "window",
-        "s",
-        "req/s",
-        "errors",
-        "by status",
-        "by layer",
-        "hit edge",
-        "hit shield",
-        "origin busy max",
-        "p95 pip ms",
-        "p95 browser ms",
-        "p95 mirror ms",
-    ]
-    rows = []
-    for w in summary["windows"]:
-
-        def p95(cls: str, w: dict[str, Any] = w) -> str:
-            value = w["latency_ms"].get(cls)
-            return "-" if value is None else f"{value['p95']:.0f}"
-
-        rows.append(
-            [
-                w["label"],
-                f"{w['start_s']:g}-{w['end_s']:g}",
-                f"{w['rate_per_s']:.1f}",
-                _pct(w["error_ratio"]),
-                " ".join(f"{k}:{v}" for k, v in w["errors_by_status"].items()) or "-",
-                " ".join(f"{k}:{v}" for k, v in w["errors_by_layer"].items()) or "-",
-                _pct(w["hit_ratio"]["edge"]),
-                _pct(w["hit_ratio"]["shield"]),
-                "-"
-                if w["origin_busy_max"] is None
-                else f"{w['origin_busy_max']:.0f} of {w['origin_slots']:.0f}",
-                p95("pip"),
-                p95("browser"),
-                p95("mirror"),
-            ]
-        )
-    return header, rows
-
-
 def markdown_table(header: list[str], rows: list[list[str]]) -> str:
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(cell.replace("|", "/") for cell in row) + " |" for row in rows]
@@ -262,7 +216,6 @@ def write_report(run_dir: Path) -> Path:
     run = load_run(run_dir)
     times = ts.bin_starts(run.duration_s, bin_size_s(run.duration_s))
     panels = [(spec.key, spec.title, render(spec, times, run.spans)) for spec in panel_specs(run)]
-    header, rows = window_table(run.summary)
     intro = f"{run.scenario.description}\n\nHypothesis: {run.scenario.hypothesis}\n\nRun: `{run_dir.name}`, seed {run.scenario.load.seed}, {len(run.records)} requests."
     intro_html = "".join(f"<p>{html.escape(p)}</p>" for p in intro.split("\n\n"))
     write_document(
@@ -271,7 +224,13 @@ def write_report(run_dir: Path) -> Path:
         f"shieldlab run: {run.scenario.name}",
         intro,
         intro_html,
-        [("Windows (before / during / after each fault)", header, rows)],
+        [
+            ("Windows (before / during / after each fault)", *traffic_table(run.summary)),
+            (
+                "Latency per window, ms from the intended start (p50 / p95 / p99)",
+                *latency_table(run.summary),
+            ),
+        ],
         panels,
     )
     return run_dir / "report.html"

@@ -95,11 +95,12 @@ def _counts(counts: dict[str, int]) -> str:
     return " ".join(f"{k}:{v}" for k, v in counts.items()) or "-"
 
 
-def print_summary(summary: dict[str, Any], console: Console) -> None:
-    traffic = Table(
-        title=f"{summary['scenario']}: traffic and errors per window", title_justify="left"
-    )
-    for column in (
+TableRows = tuple[list[str], list[list[str]]]
+
+
+def traffic_table(summary: dict[str, Any]) -> TableRows:
+    """Traffic, errors, caches and the origin per window: the console's and the report's table."""
+    header = [
         "window",
         "s",
         "req/s",
@@ -108,38 +109,60 @@ def print_summary(summary: dict[str, Any], console: Console) -> None:
         "by layer",
         "hit edge",
         "hit shield",
-        "origin busy",
-    ):
-        traffic.add_column(column)
+        "origin busy mean / max",
+    ]
+    rows = []
     for w in summary["windows"]:
         busy = (
             "-"
             if w["origin_busy_mean"] is None
             else f"{w['origin_busy_mean']:.1f} / {w['origin_busy_max']:.0f} of {w['origin_slots']:.0f}"
         )
-        traffic.add_row(
-            w["label"],
-            f"{w['start_s']:g}-{w['end_s']:g}",
-            f"{w['rate_per_s']:.1f}",
-            _pct(w["error_ratio"]),
-            _counts(w["errors_by_status"]),
-            _counts(w["errors_by_layer"]),
-            _pct(w["hit_ratio"]["edge"]),
-            _pct(w["hit_ratio"]["shield"]),
-            busy,
+        rows.append(
+            [
+                w["label"],
+                f"{w['start_s']:g}-{w['end_s']:g}",
+                f"{w['rate_per_s']:.1f}",
+                _pct(w["error_ratio"]),
+                _counts(w["errors_by_status"]),
+                _counts(w["errors_by_layer"]),
+                _pct(w["hit_ratio"]["edge"]),
+                _pct(w["hit_ratio"]["shield"]),
+                busy,
+            ]
         )
-    console.print(traffic)
-    latency = Table(title="latency from intended start, ms (p50 / p95 / p99)", title_justify="left")
-    latency.add_column("window")
-    for cls in TRAFFIC_CLASSES:
-        latency.add_column(cls)
+    return header, rows
+
+
+def latency_table(summary: dict[str, Any]) -> TableRows:
+    """p50 / p95 / p99 per traffic class per window, in ms from the intended start."""
+    rows = []
     for w in summary["windows"]:
         cells = []
         for cls in TRAFFIC_CLASSES:
             p = w["latency_ms"].get(cls)
             cells.append("-" if p is None else f"{p['p50']:.0f} / {p['p95']:.0f} / {p['p99']:.0f}")
-        latency.add_row(w["label"], *cells)
-    console.print(latency)
+        rows.append([w["label"], *cells])
+    return ["window", *TRAFFIC_CLASSES], rows
+
+
+def _rich_table(title: str, table_rows: TableRows) -> Table:
+    header, rows = table_rows
+    table = Table(title=title, title_justify="left")
+    for column in header:
+        table.add_column(column)
+    for row in rows:
+        table.add_row(*row)
+    return table
+
+
+def print_summary(summary: dict[str, Any], console: Console) -> None:
+    console.print(
+        _rich_table(f"{summary['scenario']}: traffic and errors per window", traffic_table(summary))
+    )
+    console.print(
+        _rich_table("latency from intended start, ms (p50 / p95 / p99)", latency_table(summary))
+    )
     check = summary["load_generator"]
     if not check["kept_up"]:
         console.print(
