@@ -22,7 +22,7 @@ from pathlib import Path
 
 from harness import run_files as files
 from harness.analysis.series import read_samples
-from harness.analysis.windows import percentile
+from harness.analysis.windows import is_error, percentile
 from harness.errors import BadInput
 from harness.load.plan import Record, read_records
 
@@ -131,11 +131,7 @@ def badness(records: list[Record], failed: Callable[[Record], bool]) -> Badness:
 
 
 def _failed_by(node_prefix: str) -> Callable[[Record], bool]:
-    return lambda r: (r.status == 0 or r.status >= 500) and r.error_node.startswith(node_prefix)
-
-
-def _any_failure(r: Record) -> bool:
-    return r.status == 0 or r.status >= 500
+    return lambda r: is_error(r) and r.error_node.startswith(node_prefix)
 
 
 def diagnose_records(records: list[Record], origin: list[tuple[float, float, float]]) -> Diagnosis:
@@ -236,7 +232,7 @@ def diagnose_records(records: list[Record], origin: list[tuple[float, float, flo
                 )
             )
 
-    findings = _merge_edges(_explain_away(findings), pops)
+    findings = _merge_edges(_explain_away(findings, shield_failed=bool(shield_errors)), pops)
     ranking = sorted(findings, key=lambda f: f.score, reverse=True)
     if not ranking or ranking[0].score < 2.0:
         return Diagnosis(None, None, 0.0, ["no path went bad against its own quiet level"], ranking)
@@ -246,7 +242,7 @@ def diagnose_records(records: list[Record], origin: list[tuple[float, float, flo
     return Diagnosis(top.segment, top.onset_s, confidence, top.evidence, ranking)
 
 
-def _explain_away(findings: list[Finding]) -> list[Finding]:
+def _explain_away(findings: list[Finding], shield_failed: bool) -> list[Finding]:
     """A slow segment slows every path through it: keep the segment that explains the rest.
 
     Requests past the shield cross the edge->shield link too, so slow shield misses with slow
@@ -257,7 +253,7 @@ def _explain_away(findings: list[Finding]) -> list[Finding]:
     edge_links = any(n.startswith("edge-") and n.endswith("->shield") for n in names)
     kept = []
     for f in findings:
-        if f.segment == "shield->origin" and edge_links and "0 503s" in " ".join(f.evidence):
+        if f.segment == "shield->origin" and edge_links and not shield_failed:
             continue
         if (
             f.segment.endswith("->origin")
