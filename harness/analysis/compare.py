@@ -37,21 +37,21 @@ class PhaseMetrics:
     edge_hit: float | None
 
 
-def phases(run: RunData) -> dict[str, tuple[float, float] | list[tuple[float, float]]]:
+Spans = list[tuple[float, float]]
+
+
+def phases(run: RunData) -> dict[str, Spans]:
+    """before / during / after as lists of spans; empty when the run has no such phase."""
     windows = split_windows(run.scenario, run.duration_s)
-    faulty = [(w.start_s, w.end_s) for w in windows if w.label.startswith("during")]
-    before = windows[0]
-    after = windows[-1]
+    first, last = windows[0], windows[-1]
     return {
-        "before": (before.start_s, before.end_s)
-        if not before.label.startswith("during")
-        else (0.0, 0.0),
-        "during": faulty,
-        "after": (after.start_s, after.end_s) if after.label.startswith("after") else (0.0, 0.0),
+        "before": [] if first.label.startswith("during") else [(first.start_s, first.end_s)],
+        "during": [(w.start_s, w.end_s) for w in windows if w.label.startswith("during")],
+        "after": [(last.start_s, last.end_s)] if last.label.startswith("after") else [],
     }
 
 
-def phase_metrics(run: RunData, spans: list[tuple[float, float]]) -> PhaseMetrics:
+def phase_metrics(run: RunData, spans: Spans) -> PhaseMetrics:
     inside = [r for r in run.records if any(a <= r.intended_s < b for a, b in spans)]
     p95: dict[str, float | None] = {}
     for traffic in TRAFFIC_CLASSES:
@@ -65,40 +65,36 @@ def phase_metrics(run: RunData, spans: list[tuple[float, float]]) -> PhaseMetric
     )
 
 
-def _delta(value: float | None, first: float | None, scale: float, unit: str) -> str:
-    if value is None:
-        return "-"  # no request of that kind fell in the phase
-    text = f"{value * scale:.1f}{unit}"
-    if first is not None and value is not first:
-        text += f" ({(value - first) * scale:+.1f})"
-    return text
+def _row(phase: str, metric: str, values: list[float | None], scale: float, unit: str) -> list[str]:
+    """One metric across runs; every run after the first shows its delta against the first."""
+    first = values[0]
+    cells = []
+    for index, value in enumerate(values):
+        if value is None:
+            cells.append("-")  # no request of that kind fell in the phase
+            continue
+        text = f"{value * scale:.1f}{unit}"
+        if index > 0 and first is not None:
+            text += f" ({(value - first) * scale:+.1f})"
+        cells.append(text)
+    return [phase, metric, *cells]
 
 
 def comparison_table(runs: list[RunData]) -> tuple[list[str], list[list[str]]]:
     header = ["phase", "metric"] + [f"{i + 1}: {run.label}" for i, run in enumerate(runs)]
+    own = [phases(run) for run in runs]
     # A run without faults (a baseline) is cut where the first run with faults has them.
-    reference = next((phases(run) for run in runs if phases(run)["during"]), None)
+    reference = next((p for p in own if p["during"]), None)
+    cuts = [reference if reference is not None and not p["during"] else p for p in own]
     rows = []
     for phase in ("before", "during", "after"):
-        metrics = []
-        for run in runs:
-            own = phases(run)
-            spans = (reference if reference is not None and not own["during"] else own)[phase]
-            metrics.append(phase_metrics(run, spans if isinstance(spans, list) else [spans]))
-        first = metrics[0]
-        rows.append(
-            [phase, "errors"]
-            + [_delta(m.error_ratio, first.error_ratio, 100, "%") for m in metrics]
-        )
+        metrics = [phase_metrics(run, cut[phase]) for run, cut in zip(runs, cuts, strict=True)]
+        rows.append(_row(phase, "errors", [m.error_ratio for m in metrics], 100, "%"))
         for traffic in TRAFFIC_CLASSES:
             rows.append(
-                [phase, f"p95 {traffic} ms"]
-                + [_delta(m.p95_ms[traffic], first.p95_ms[traffic], 1, "") for m in metrics]
+                _row(phase, f"p95 {traffic} ms", [m.p95_ms[traffic] for m in metrics], 1, "")
             )
-        rows.append(
-            [phase, "edge hit ratio"]
-            + [_delta(m.edge_hit, first.edge_hit, 100, "%") for m in metrics]
-        )
+        rows.append(_row(phase, "edge hit ratio", [m.edge_hit for m in metrics], 100, "%"))
     return header, rows
 
 
