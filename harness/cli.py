@@ -46,6 +46,14 @@ def print_topology(state: TopologyState) -> None:
     out.print(links)
 
 
+def recover_left_runs(results: Path) -> None:
+    """Runs whose harness was killed stay `.partial`; keep them as `.interrupted` and say so."""
+    from harness.run.run_dir import recover_partials
+
+    for path in recover_partials(results):
+        err.print(f"a run left by a killed harness was kept as {path}")
+
+
 def cmd_up(args: argparse.Namespace) -> int:
     config = _topology_from(args)
     if args.detach:
@@ -90,6 +98,7 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def cmd_down(args: argparse.Namespace) -> int:
+    recover_left_runs(args.results)
     state = control.stop(args.state_dir)
     if state is None:
         err.print(f"no topology is running (state dir {args.state_dir}); nothing to stop")
@@ -116,7 +125,12 @@ def cmd_list(_: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def cmd_schema(_: argparse.Namespace) -> int:
+def cmd_schema(args: argparse.Namespace) -> int:
+    if args.records:
+        from harness.records.schema import run_file_schemas
+
+        print(json.dumps(run_file_schemas(), indent=2))
+        return EXIT_OK
     from harness.scenario import json_schema
 
     print(json.dumps(json_schema(), indent=2))
@@ -125,6 +139,8 @@ def cmd_schema(_: argparse.Namespace) -> int:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from harness.analysis.summary import print_summary
+    from harness.records import files
+    from harness.records.summary import read_summary
     from harness.run.progress import LiveProgress
     from harness.run.runner import run_scenario
     from harness.scenario import load_scenario, with_duration
@@ -133,14 +149,14 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.seed is not None:
         overrides["load"] = {"seed": args.seed}
     scenario = load_scenario(args.scenario, overrides)
+    recover_left_runs(args.out)
     if args.duration is not None:
         if args.duration <= 0:
             raise BadInput(f"--duration: must be more than 0 seconds; got {args.duration:g}")
         scenario = with_duration(scenario, args.duration)
     with LiveProgress(err) as live:
         run_dir = run_scenario(scenario, args.out, args.state_dir, live.update)
-    summary_path = run_dir / "summary.json"
-    print_summary(json.loads(summary_path.read_text()), out)
+    print_summary(read_summary(run_dir / files.SUMMARY_FILE), out)
     print(run_dir)
     return EXIT_OK
 
@@ -168,6 +184,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
     from harness import validate
 
     out_dir = args.out or Path("results") / "validate"
+    recover_left_runs(out_dir / "runs")
     path = validate.run(args.quick, out_dir, args.state_dir, out, err, args.thresholds)
     out.print(
         f"report: {path}  (open it in a browser; {path.with_suffix('.md')} is the same as Markdown)"
@@ -242,16 +259,25 @@ def _parser() -> argparse.ArgumentParser:
     status = commands.add_parser("status", help="show the running topology")
     status.add_argument("--json", action="store_true")
     status.set_defaults(func=cmd_status)
-    commands.add_parser("down", help="stop the running topology").set_defaults(func=cmd_down)
+    down = commands.add_parser("down", help="stop the running topology")
+    down.add_argument(
+        "--results",
+        type=Path,
+        default=Path("results"),
+        help="where runs are kept (default results)",
+    )
+    down.set_defaults(func=cmd_down)
     commands.add_parser("defaults", help="print the topology defaults as YAML").set_defaults(
         func=cmd_defaults
     )
     commands.add_parser("list", help="the shipped scenarios and their hypotheses").set_defaults(
         func=cmd_list
     )
-    commands.add_parser("schema", help="print the scenario JSON Schema").set_defaults(
-        func=cmd_schema
+    schema = commands.add_parser("schema", help="print the scenario (or run files') JSON Schema")
+    schema.add_argument(
+        "--records", action="store_true", help="the schema of every file in a run directory"
     )
+    schema.set_defaults(func=cmd_schema)
     run = commands.add_parser("run", help="run a scenario end to end and record it")
     run.add_argument("scenario", help="a shipped scenario's name, or a YAML file")
     run.add_argument("--duration", type=float, help="seconds; the timeline is scaled to fit")

@@ -34,6 +34,17 @@ class Stream(StrEnum):
 
 class _Step(Frozen):
     at: float = Field(ge=0, description="seconds after traffic starts")
+    name: str | None = Field(
+        default=None, description="how expectations name this step; default: its label"
+    )
+
+    @property
+    def label(self) -> str:
+        """The step's name, or a description such as `latency shield->origin`."""
+        return self.name or self.describe()
+
+    def describe(self) -> str:
+        return str(getattr(self, "kind", "step"))
 
 
 class _Window(_Step):
@@ -48,6 +59,9 @@ class _Window(_Step):
 
 class _LinkFault(_Window):
     link: str = Field(description="e.g. shield->origin, edge-iad->shield, edge-*->shield")
+
+    def describe(self) -> str:
+        return f"{getattr(self, 'kind', 'fault')} {self.link}"
 
 
 class LatencyFault(_LinkFault):
@@ -89,6 +103,9 @@ class OriginWorkersAction(_Step):
     kind: Literal["origin_workers"]
     worker_slots: int = Field(ge=1)
 
+    def describe(self) -> str:
+        return f"workers={self.worker_slots}"
+
 
 class JournalsIndexAction(_Step):
     """Apply (or undo) the 2014 fix: an index on journals.id."""
@@ -96,12 +113,18 @@ class JournalsIndexAction(_Step):
     kind: Literal["journals_id_index"]
     enabled: bool = True
 
+    def describe(self) -> str:
+        return f"journals_id_index={'on' if self.enabled else 'off'}"
+
 
 class MirrorsAction(_Window):
     """Run a mirror group only inside this window (a storm starting and stopping)."""
 
     kind: Literal["mirrors"]
     group: str
+
+    def describe(self) -> str:
+        return f"mirrors {self.group}"
 
 
 LINK_FAULT_TYPES = (LatencyFault, BandwidthFault, StallFault, ResetFault, DownFault)

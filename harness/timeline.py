@@ -9,11 +9,13 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
 
 from harness.errors import ShieldlabError
 from harness.faults.backend import ActionBackend, FaultBackend
 from harness.faults.toxics import ToxiproxyChange, change_for
+from harness.records.events import ActionApplied, ActionEnded, FaultApplied, FaultRemoved
+from harness.records.events import Event as RunEvent
 from harness.scenario import (
     LINK_FAULT_TYPES,
     JournalsIndexAction,
@@ -76,7 +78,7 @@ def plan_events(steps: list[Step]) -> list[Event]:
     return sorted(events, key=lambda e: (e.t_s, e.action != "remove", e.index))
 
 
-EventSink = Callable[[dict[str, Any]], None]
+EventSink = Callable[[RunEvent], None]
 
 
 class Timeline:
@@ -124,15 +126,14 @@ class Timeline:
                     change
                 )  # registered before the call: removed even if it half-fails
                 self.faults.apply(change)
-            self._log("applied", index, step, links=links)
-        elif isinstance(step, OriginWorkersAction):
+            self.record(FaultApplied(t_s=self._now(), index=index, step=step, links=links))
+            return
+        if isinstance(step, OriginWorkersAction):
             self.actions.set_worker_slots(step.worker_slots)
-            self._log("action", index, step)
         elif isinstance(step, JournalsIndexAction):
             self.actions.set_journals_id_index(step.enabled)
-            self._log("action", index, step)
-        elif isinstance(step, MirrorsAction):
-            self._log("action", index, step)  # the load plan already runs the group in this window
+        # A mirrors window needs no call: the load plan already runs the group inside it.
+        self.record(ActionApplied(t_s=self._now(), index=index, step=step))
 
     def _remove(self, index: int) -> None:
         step = self.scenario.faults[index]
@@ -144,23 +145,14 @@ class Timeline:
                     self.faults.remove(change)
                 except ShieldlabError as error:  # keep removing the others
                     failures.append(str(error))
-            self._log("removed", index, step, **({"failures": failures} if failures else {}))
+            self.record(FaultRemoved(t_s=self._now(), index=index, step=step, failures=failures))
         elif isinstance(step, MirrorsAction):
-            self._log("action_end", index, step)
+            self.record(ActionEnded(t_s=self._now(), index=index, step=step))
 
     def remove_all(self) -> None:
         """Remove whatever is still applied (the run ended early, or a step has no `until`)."""
         for index in sorted(self._applied, reverse=True):
             self._remove(index)
 
-    def _log(self, what: str, index: int, step: Step, **extra: Any) -> None:
-        self.record(
-            {
-                "t_s": round(self.clock.now(), 3),
-                "event": what,
-                "step": index,
-                "kind": step.kind,
-                **step.model_dump(mode="json", exclude={"kind"}),
-                **extra,
-            }
-        )
+    def _now(self) -> float:
+        return round(self.clock.now(), 3)

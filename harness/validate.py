@@ -19,7 +19,6 @@ from rich.table import Table
 
 from harness.analysis.compare import draw, multiples, on_one_clock
 from harness.analysis.report import RunData, load_run, write_document
-from harness.analysis.series import points
 from harness.analysis.verdict import (
     SYMPTOM_TEXT,
     SYMPTOMS,
@@ -32,9 +31,11 @@ from harness.analysis.verdict import (
     verdict,
 )
 from harness.model_file import load_model
+from harness.records.samples import points
 from harness.run.progress import LiveProgress
 from harness.run.runner import Progress, run_scenario
 from harness.scenario import Scenario, compress_network, load_scenario, with_duration
+from proxies.contract import ORIGIN_NODE, OriginGauge
 
 QUICK_NETWORK_FACTOR = 3.0
 QUICK_FAULT_RUN_S = 30.0
@@ -84,8 +85,8 @@ def view(run: RunData) -> RunView:
     return RunView(
         run.scenario,
         run.records,
-        points(run.samples, "origin", "shieldlab_origin_busy_slots"),
-        points(run.samples, "origin", "shieldlab_origin_worker_slots"),
+        points(run.samples, ORIGIN_NODE, OriginGauge.BUSY_SLOTS),
+        points(run.samples, ORIGIN_NODE, OriginGauge.WORKER_SLOTS),
     )
 
 

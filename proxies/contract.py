@@ -32,7 +32,36 @@ SHIELD_NODE = "shield"
 EDGE_PREFIX = "edge-"
 METRIC_PREFIX = "shieldlab"
 
+
+class OriginGauge(StrEnum):
+    """The origin's gauges on /metrics: what the harness scrapes to see the backend's load."""
+
+    BUSY_SLOTS = f"{METRIC_PREFIX}_origin_busy_slots"
+    WORKER_SLOTS = f"{METRIC_PREFIX}_origin_worker_slots"
+    QUEUE_LENGTH = f"{METRIC_PREFIX}_origin_queue_length"
+    JOURNALS_ID_INDEX = f"{METRIC_PREFIX}_origin_journals_id_index"
+
+
+# Counters and histograms: the family name; a scraped counter sample ends in `_total`, a
+# histogram's in `_sum` and `_count`.
+REQUESTS_COUNTER = f"{METRIC_PREFIX}_requests"
+QUEUE_WAIT_HISTOGRAM = f"{METRIC_PREFIX}_origin_queue_wait_seconds"
+
 PEP691_JSON = "application/vnd.pypi.simple.v1+json"
+
+
+class CacheState(StrEnum):
+    """One CDN node's entry in `X-Cache`: how it answered."""
+
+    HIT = "HIT"
+    MISS = "MISS"
+    PASS = "PASS"  # POSTs: never cached, never collapsed
+    HIT_STALE = "HIT-STALE"  # served in grace after a failed fetch
+    HIT_COLLAPSED = "HIT-COLLAPSED"  # waited on another request's fetch
+
+    @property
+    def is_hit(self) -> bool:
+        return self in (CacheState.HIT, CacheState.HIT_STALE, CacheState.HIT_COLLAPSED)
 
 
 def accept_variant(accept: str) -> str:

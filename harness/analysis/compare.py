@@ -6,6 +6,7 @@ run has: before the first fault, during any fault, after the last one.
 
 from __future__ import annotations
 
+import dataclasses
 import html
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,14 +20,10 @@ from harness.analysis.report import (
     write_document,
 )
 from harness.analysis.series import Series
-from harness.analysis.windows import (
-    TRAFFIC_CLASSES,
-    hit_ratios,
-    is_error,
-    percentile,
-    split_windows,
-)
+from harness.analysis.windows import Spans, hit_ratio, inside, percentile, share, split_windows
 from harness.errors import BadInput
+from harness.records.request import Layer, TrafficClass
+from harness.records.summary import WindowPhase
 
 
 @dataclass(frozen=True)
@@ -37,31 +34,28 @@ class PhaseMetrics:
     edge_hit: float | None
 
 
-Spans = list[tuple[float, float]]
-
-
 def phases(run: RunData) -> dict[str, Spans]:
     """before / during / after as lists of spans; empty when the run has no such phase."""
     windows = split_windows(run.scenario, run.duration_s)
     first, last = windows[0], windows[-1]
     return {
-        "before": [] if first.label.startswith("during") else [(first.start_s, first.end_s)],
-        "during": [(w.start_s, w.end_s) for w in windows if w.label.startswith("during")],
-        "after": [(last.start_s, last.end_s)] if last.label.startswith("after") else [],
+        "before": [(first.start_s, first.end_s)] if first.phase == WindowPhase.BEFORE else [],
+        "during": [(w.start_s, w.end_s) for w in windows if w.phase == WindowPhase.DURING],
+        "after": [(last.start_s, last.end_s)] if last.phase == WindowPhase.AFTER else [],
     }
 
 
 def phase_metrics(run: RunData, spans: Spans) -> PhaseMetrics:
-    inside = [r for r in run.records if any(a <= r.intended_s < b for a, b in spans)]
+    within = inside(run.records, spans)
     p95: dict[str, float | None] = {}
-    for traffic in TRAFFIC_CLASSES:
-        values = [r.latency_ms for r in inside if r.traffic == traffic]
-        p95[traffic] = percentile(values, 0.95) if values else None
+    for traffic in TrafficClass:
+        values = [r.latency_ms for r in within if r.traffic == traffic]
+        p95[traffic.value] = percentile(values, 0.95) if values else None
     return PhaseMetrics(
-        requests=len(inside),
-        error_ratio=sum(is_error(r) for r in inside) / len(inside) if inside else None,
+        requests=len(within),
+        error_ratio=share(within, lambda r: r.is_error),
         p95_ms=p95,
-        edge_hit=hit_ratios(inside)["edge"],
+        edge_hit=hit_ratio(within, Layer.EDGE),
     )
 
 
@@ -90,9 +84,9 @@ def comparison_table(runs: list[RunData]) -> tuple[list[str], list[list[str]]]:
     for phase in ("before", "during", "after"):
         metrics = [phase_metrics(run, cut[phase]) for run, cut in zip(runs, cuts, strict=True)]
         rows.append(_row(phase, "errors", [m.error_ratio for m in metrics], 100, "%"))
-        for traffic in TRAFFIC_CLASSES:
+        for traffic in TrafficClass:
             rows.append(
-                _row(phase, f"p95 {traffic} ms", [m.p95_ms[traffic] for m in metrics], 1, "")
+                _row(phase, f"p95 {traffic} ms", [m.p95_ms[traffic.value] for m in metrics], 1, "")
             )
         rows.append(_row(phase, "edge hit ratio", [m.edge_hit for m in metrics], 100, "%"))
     return header, rows
@@ -139,15 +133,11 @@ def on_one_clock(runs: list[RunData]) -> tuple[list[RunData], list[float]]:
     """Every run binned on the longest run's time axis, so the rows line up."""
     duration = max(run.duration_s for run in runs)
     aligned = [
-        RunData(
-            r.path,
-            r.scenario.model_copy(
+        dataclasses.replace(
+            r,
+            scenario=r.scenario.model_copy(
                 update={"load": r.scenario.load.model_copy(update={"duration_s": duration})}
             ),
-            r.records,
-            r.samples,
-            r.spans,
-            r.summary,
         )
         for r in runs
     ]

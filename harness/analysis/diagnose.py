@@ -20,11 +20,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from harness import run_files as files
-from harness.analysis.series import read_samples
-from harness.analysis.windows import is_error, percentile
+from harness.analysis.windows import percentile
 from harness.errors import BadInput
-from harness.load.plan import Record, read_records
+from harness.records import files
+from harness.records.request import Layer, RequestRecord, read_requests
+from harness.records.samples import read_samples
+from proxies.contract import ORIGIN_NODE, CacheState, OriginGauge
 
 BIN_S = 2.0
 SLOW_FACTOR = 4.0  # a bin is bad when its median is this many times the quiet level ...
@@ -60,18 +61,18 @@ class Diagnosis:
         )
 
 
-def path_of(record: Record) -> str:
+def path_of(record: RequestRecord) -> str:
     """hit | shield | origin | pass | collapsed | failed: how far into the CDN it went."""
     if record.method == "POST":
         return "pass"
-    parts = [p.strip() for p in record.x_cache.split(",") if p.strip()]
-    if not parts:
+    edge, shield = record.edge_cache, record.shield_cache
+    if edge is None:
         return "failed"
-    if "HIT-COLLAPSED" in parts:
+    if CacheState.HIT_COLLAPSED in (edge, shield):
         return "collapsed"  # it waited on another request's fetch, however deep that went
-    if parts[-1].startswith("HIT"):
+    if edge.is_hit:
         return "hit"
-    if len(parts) >= 2 and parts[0].startswith("HIT"):
+    if shield is not None and shield.is_hit:
         return "shield"
     return "origin"
 
@@ -93,12 +94,12 @@ class Badness:
         return self.bad_bins[0] * BIN_S if self.bad_bins else None
 
 
-def badness(records: list[Record], failed: Callable[[Record], bool]) -> Badness:
+def badness(records: list[RequestRecord], failed: Callable[[RequestRecord], bool]) -> Badness:
     """The longest stretch of bad bins (a fault lasts; one slow request is not a fault).
 
     Empty bins do not break a stretch: a slow link makes closed-loop clients send less.
     """
-    bins: dict[int, list[Record]] = {}
+    bins: dict[int, list[RequestRecord]] = {}
     for r in records:
         bins.setdefault(int(r.intended_s // BIN_S), []).append(r)
     medians = {i: percentile([r.latency_ms for r in rs], 0.5) for i, rs in bins.items()}
@@ -130,26 +131,28 @@ def badness(records: list[Record], failed: Callable[[Record], bool]) -> Badness:
     return Badness(bad, top, quiet)
 
 
-def _failed_by(node_prefix: str) -> Callable[[Record], bool]:
-    return lambda r: is_error(r) and r.error_node.startswith(node_prefix)
+def _failed_by(node: str) -> Callable[[RequestRecord], bool]:
+    return lambda r: r.is_error and r.error_node == node
 
 
-def diagnose_records(records: list[Record], origin: list[tuple[float, float, float]]) -> Diagnosis:
+def diagnose_records(
+    records: list[RequestRecord], origin: list[tuple[float, float, float]]
+) -> Diagnosis:
     """`origin` holds (t_s, busy slots, worker slots) as scraped from the origin's metrics."""
     pops = sorted({r.pop for r in records})
     findings: list[Finding] = []
-    by_path: dict[str, list[Record]] = {}
+    by_path: dict[str, list[RequestRecord]] = {}
     for r in records:
         by_path.setdefault(path_of(r), []).append(r)
 
     saturated_bins = {int(t // BIN_S) for t, busy, slots in origin if slots > 0 and busy >= slots}
     saturated = bool(saturated_bins)
 
-    def outside_saturation(rs: list[Record]) -> list[Record]:
+    def outside_saturation(rs: list[RequestRecord]) -> list[RequestRecord]:
         """While the backend was the bottleneck, slowness says nothing about the links."""
         return [r for r in rs if int(r.intended_s // BIN_S) not in saturated_bins]
 
-    origin_lb = [r for r in records if r.error_node == "origin-lb"]
+    origin_lb = [r for r in records if r.error_layer == Layer.ORIGIN_LB]
 
     # The origin's capacity: its balancer answered, or every slot was busy.
     if origin_lb or saturated:
@@ -158,7 +161,7 @@ def diagnose_records(records: list[Record], origin: list[tuple[float, float, flo
             for r in by_path.get("origin", []) + by_path.get("pass", [])
             if int(r.intended_s // BIN_S) in saturated_bins
         ]
-        b = badness(during + origin_lb, _failed_by("origin-lb"))
+        b = badness(during + origin_lb, _failed_by(Layer.ORIGIN_LB))
         evidence = (
             [f"{len(origin_lb)} answers from the origin's balancer (502/503)"] if origin_lb else []
         )
@@ -169,8 +172,10 @@ def diagnose_records(records: list[Record], origin: list[tuple[float, float, flo
         )
 
     # shield -> origin: the shield's own fetches fail or slow down; edges' shield hits stay well.
-    shield_errors = [r for r in records if r.error_node == "shield"]
-    b = badness(outside_saturation(by_path.get("origin", []) + shield_errors), _failed_by("shield"))
+    shield_errors = [r for r in records if r.error_layer == Layer.SHIELD]
+    b = badness(
+        outside_saturation(by_path.get("origin", []) + shield_errors), _failed_by(Layer.SHIELD)
+    )
     if b.bad_bins:
         findings.append(
             Finding(
@@ -288,13 +293,13 @@ def diagnose(run_dir: Path) -> Diagnosis:
         )
     gauges: dict[float, dict[str, float]] = {}
     for sample in read_samples(run_dir / files.SAMPLES_FILE):
-        if sample.node == "origin" and sample.metric in (
-            "shieldlab_origin_busy_slots",
-            "shieldlab_origin_worker_slots",
+        if sample.node == ORIGIN_NODE and sample.metric in (
+            OriginGauge.BUSY_SLOTS,
+            OriginGauge.WORKER_SLOTS,
         ):
             gauges.setdefault(sample.t_s, {})[sample.metric] = sample.value
     origin = [
-        (t, g.get("shieldlab_origin_busy_slots", 0.0), g.get("shieldlab_origin_worker_slots", 0.0))
+        (t, g.get(OriginGauge.BUSY_SLOTS, 0.0), g.get(OriginGauge.WORKER_SLOTS, 0.0))
         for t, g in sorted(gauges.items())
     ]
-    return diagnose_records(read_records(requests), origin)
+    return diagnose_records(read_requests(requests), origin)

@@ -7,31 +7,34 @@ from __future__ import annotations
 
 import base64
 import html
-import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-import yaml
-
-from harness import run_files as files
 from harness.analysis import series as ts
 from harness.analysis.series import Series, Span
 from harness.analysis.summary import latency_table, traffic_table
 from harness.errors import BadInput
-from harness.load.plan import Record, read_records
-from harness.model_file import validate
+from harness.model_file import read_yaml_mapping, validate
+from harness.records import files
+from harness.records.events import Event, read_events
+from harness.records.request import RequestRecord, read_requests
+from harness.records.run_info import RunInfo, read_run_info
+from harness.records.samples import Sample, read_samples
+from harness.records.summary import Summary, read_summary
 from harness.scenario import Scenario
+from proxies.contract import ORIGIN_NODE, OriginGauge
 
 
 @dataclass(frozen=True)
 class RunData:
     path: Path
+    info: RunInfo
     scenario: Scenario
-    records: list[Record]
-    samples: list[ts.Sample]
+    records: list[RequestRecord]
+    samples: list[Sample]
+    events: list[Event]
     spans: list[Span]
-    summary: dict[str, Any]
+    summary: Summary
 
     @property
     def duration_s(self) -> float:
@@ -43,20 +46,23 @@ class RunData:
 
 
 def load_run(path: Path) -> RunData:
-    summary_path = path / files.SUMMARY_FILE
-    if not summary_path.is_file():
+    """Every file of a finished run, through its model; a half-written run is refused."""
+    if not (path / files.SUMMARY_FILE).is_file():
         raise BadInput(
-            f"{path}: not a complete run directory (no {files.SUMMARY_FILE}); give a directory that `shieldlab run` printed"
+            f"{path}: not a finished run directory (no {files.SUMMARY_FILE}); give a directory that `shieldlab run` printed"
         )
-    scenario_data = yaml.safe_load((path / files.SCENARIO_FILE).read_text())
-    scenario = validate(str(path / files.SCENARIO_FILE), Scenario, scenario_data)
+    scenario_path = path / files.SCENARIO_FILE
+    scenario = validate(str(scenario_path), Scenario, read_yaml_mapping(scenario_path))
+    events = read_events(path / files.EVENTS_FILE)
     return RunData(
         path=path,
+        info=read_run_info(path / files.RUN_FILE),
         scenario=scenario,
-        records=read_records(path / files.REQUESTS_FILE),
-        samples=ts.read_samples(path / files.SAMPLES_FILE),
-        spans=ts.spans_from_events(path / files.EVENTS_FILE, scenario.load.duration_s),
-        summary=json.loads(summary_path.read_text()),
+        records=read_requests(path / files.REQUESTS_FILE),
+        samples=read_samples(path / files.SAMPLES_FILE),
+        events=events,
+        spans=ts.spans_from_events(events, scenario.load.duration_s),
+        summary=read_summary(path / files.SUMMARY_FILE),
     )
 
 
@@ -125,15 +131,15 @@ def panel_specs(run: RunData) -> list[PanelSpec]:
                 # The limit first, so the busy line is drawn over it where they meet.
                 Series(
                     "worker slots",
-                    ts.gauge(run.samples, "origin", "shieldlab_origin_worker_slots", d, b),
+                    ts.gauge(run.samples, ORIGIN_NODE, OriginGauge.WORKER_SLOTS, d, b),
                 ),
                 Series(
                     "busy slots",
-                    ts.gauge(run.samples, "origin", "shieldlab_origin_busy_slots", d, b),
+                    ts.gauge(run.samples, ORIGIN_NODE, OriginGauge.BUSY_SLOTS, d, b),
                 ),
                 Series(
                     "queue length",
-                    ts.gauge(run.samples, "origin", "shieldlab_origin_queue_length", d, b),
+                    ts.gauge(run.samples, ORIGIN_NODE, OriginGauge.QUEUE_LENGTH, d, b),
                 ),
             ],
         ),

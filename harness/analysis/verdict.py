@@ -17,18 +17,12 @@ from dataclasses import dataclass, field
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from harness.analysis.windows import (
-    TRAFFIC_CLASSES,
-    error_layer,
-    is_error,
-    percentile,
-    split_windows,
-)
-from harness.load.plan import Record
+from harness.analysis.windows import WARMUP_SHARE, percentile, split_windows
+from harness.records.request import Layer, RequestRecord, TrafficClass
+from harness.records.summary import WindowPhase
 from harness.scenario import OriginWorkersAction, Scenario
 
 SYMPTOMS = ("S1", "S2", "S3", "S4", "S5")
-WARMUP_SHARE = 0.25  # the first quarter of a run without faults is its warm-up
 SYMPTOM_TEXT = {
     "S1": "503s well above baseline, some 502s",
     "S2": "latency up for every traffic class",
@@ -62,7 +56,7 @@ class Thresholds(BaseModel):
 class Phase:
     """The requests and origin samples of one stretch of a run."""
 
-    records: list[Record]
+    records: list[RequestRecord]
     busy: list[float]
     slots: list[float]
 
@@ -70,19 +64,19 @@ class Phase:
     def n(self) -> int:
         return len(self.records)
 
-    def share(self, predicate: Callable[[Record], bool]) -> float:
+    def share(self, predicate: Callable[[RequestRecord], bool]) -> float:
         return sum(1 for r in self.records if predicate(r)) / self.n if self.n else 0.0
 
     def count_status(self, status: int) -> int:
         return sum(1 for r in self.records if r.status == status)
 
-    def p95(self, traffic: str) -> float | None:
+    def p95(self, traffic: TrafficClass) -> float | None:
         values = [r.latency_ms for r in self.records if r.traffic == traffic]
         return percentile(values, 0.95) if values else None
 
 
 def cut(
-    records: list[Record],
+    records: list[RequestRecord],
     busy: list[tuple[float, float]],
     slots: list[tuple[float, float]],
     spans: list[tuple[float, float]],
@@ -100,7 +94,7 @@ class RunView:
     """What scoring needs of a run: its scenario, records and origin gauges."""
 
     scenario: Scenario
-    records: list[Record]
+    records: list[RequestRecord]
     busy: list[tuple[float, float]] = field(default_factory=list)
     slots: list[tuple[float, float]] = field(default_factory=list)
 
@@ -113,7 +107,7 @@ class RunView:
         before: list[tuple[float, float]] = []
         after: list[tuple[float, float]] = []
         for w in windows:
-            if not w.label.startswith("during"):
+            if w.phase != WindowPhase.DURING:
                 continue
             (after if scale_at is not None and w.start_s >= scale_at else before).append(
                 (w.start_s, w.end_s)
@@ -158,7 +152,7 @@ def s1(fault: Phase, base: Phase, t: Thresholds) -> Cell:
 def s2(fault: Phase, base: Phase, t: Thresholds) -> Cell:
     ratios = []
     passed = True
-    for traffic in TRAFFIC_CLASSES:
+    for traffic in TrafficClass:
         now, before = fault.p95(traffic), base.p95(traffic)
         if now is None or before is None or before <= 0:
             ratios.append(f"{traffic} -")
@@ -173,7 +167,7 @@ def s2(fault: Phase, base: Phase, t: Thresholds) -> Cell:
 def s3(fault: Phase, t: Thresholds) -> Cell:
     slots = max(fault.slots, default=0.0)
     busy = max(fault.busy, default=0.0)
-    origin_errors = fault.share(lambda r: is_error(r) and error_layer(r) in ("origin-lb", "origin"))
+    origin_errors = fault.share(lambda r: r.error_layer in (Layer.ORIGIN_LB, Layer.ORIGIN))
     ratio = busy / slots if slots else 0.0
     passed = ratio < t.s3_max_busy_ratio and origin_errors < t.s3_max_origin_error_share
     return Cell(
@@ -184,8 +178,8 @@ def s3(fault: Phase, t: Thresholds) -> Cell:
 def s4(after_scale: Phase | None, base: Phase, t: Thresholds) -> Cell:
     if after_scale is None or after_scale.n == 0:
         return Cell(None, "no scale-up run")
-    errors = after_scale.share(is_error)
-    base_errors = base.share(is_error)
+    errors = after_scale.share(lambda r: r.is_error)
+    base_errors = base.share(lambda r: r.is_error)
     passed = errors - base_errors >= t.s4_min_error_increase
     return Cell(passed, f"errors after scale-up {_pct(errors)} vs baseline {_pct(base_errors)}")
 
@@ -193,7 +187,7 @@ def s4(after_scale: Phase | None, base: Phase, t: Thresholds) -> Cell:
 def s5(without: Phase | None, with_fix: Phase | None, t: Thresholds) -> Cell:
     if without is None or with_fix is None:
         return Cell(None, "no run with the fix")
-    slow, fast = without.p95("mirror"), with_fix.p95("mirror")
+    slow, fast = without.p95(TrafficClass.MIRROR), with_fix.p95(TrafficClass.MIRROR)
     if slow is None or fast is None or slow <= 0:
         return Cell(False, "no mirror requests")
     reduction = 1 - fast / slow

@@ -1,4 +1,5 @@
-"""Cutting a run into windows (before / during / after each fault) and measuring each. Pure.
+"""Cutting a run into windows and measuring them: the one place that decides what "before",
+"during" and "after" a fault mean. Pure.
 
 Percentiles are exact, computed from every request record, not from histogram buckets.
 """
@@ -6,39 +7,52 @@ Percentiles are exact, computed from every request record, not from histogram bu
 from __future__ import annotations
 
 import math
+import statistics
 from collections import Counter
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from harness.load.plan import Record
+import numpy
+
+from harness.records.request import CACHE_LAYERS, Layer, RequestRecord, TrafficClass
+from harness.records.summary import LatencyPercentiles, WindowPhase, WindowSummary
 from harness.scenario import LINK_FAULT_TYPES, MirrorsAction, Scenario, Step
 
-TRAFFIC_CLASSES = ("pip", "browser", "mirror")
+Spans = list[tuple[float, float]]
+ANY_STEP = "*"  # in a window selector: any fault or action window
+WARMUP_SHARE = 0.25  # the first quarter of a run: cold caches, the mirrors' first sync
 
 
 @dataclass(frozen=True)
 class Window:
-    label: str
+    phase: WindowPhase
     start_s: float
     end_s: float
+    active: tuple[str, ...]  # labels of the faults and action windows on
+    done: tuple[str, ...]  # labels of the instant actions already taken
+
+    @property
+    def label(self) -> str:
+        text = self.phase.value
+        if self.active:
+            text += " " + ", ".join(self.active)
+        if self.done:
+            text += " [" + ", ".join(self.done) + "]"
+        return text
 
     @property
     def span_s(self) -> float:
         return self.end_s - self.start_s
 
 
-def _short(step: Step) -> str:
-    if isinstance(step, LINK_FAULT_TYPES):
-        return f"{step.kind} {step.link}"
-    if isinstance(step, MirrorsAction):
-        return f"mirrors {step.group}"
-    value = getattr(step, "worker_slots", None)
-    if value is not None:
-        return f"workers={value}"
-    return f"journals_id_index={getattr(step, 'enabled', '?')}"
-
-
-def _is_window(step: Step) -> bool:
+def has_window(step: Step) -> bool:
+    """Faults and mirror windows last; the other actions happen at an instant."""
     return isinstance(step, (*LINK_FAULT_TYPES, MirrorsAction))
+
+
+def step_end(step: Step, duration_s: float) -> float:
+    until = getattr(step, "until", None)
+    return min(until if until is not None else duration_s, duration_s)
 
 
 def split_windows(scenario: Scenario, duration_s: float) -> list[Window]:
@@ -46,127 +60,159 @@ def split_windows(scenario: Scenario, duration_s: float) -> list[Window]:
     bounds = {0.0, duration_s}
     for step in scenario.faults:
         bounds.add(min(step.at, duration_s))
-        until = getattr(step, "until", None)
-        if until is not None:
-            bounds.add(min(until, duration_s))
-    edges = sorted(b for b in bounds if b <= duration_s)
+        if has_window(step):
+            bounds.add(step_end(step, duration_s))
+    edges = sorted(bounds)
     windows = []
     for start, end in zip(edges, edges[1:], strict=False):
-        if end - start <= 0:
-            continue
-        active = [
-            _short(s)
+        active = tuple(
+            s.label
             for s in scenario.faults
-            if _is_window(s) and s.at <= start < (getattr(s, "until", None) or duration_s)
-        ]
-        done = [_short(s) for s in scenario.faults if not _is_window(s) and s.at <= start]
-        if active:
-            label = "during " + ", ".join(active)
-        elif start == 0:
-            label = "before"
-        else:
-            label = "after"
-        if done:
-            label += " [" + ", ".join(done) + "]"
-        windows.append(Window(label, start, end))
+            if has_window(s) and s.at <= start < step_end(s, duration_s)
+        )
+        done = tuple(s.label for s in scenario.faults if not has_window(s) and s.at <= start)
+        started = any(s.at <= start for s in scenario.faults)
+        phase = (
+            WindowPhase.DURING if active else (WindowPhase.AFTER if started else WindowPhase.BEFORE)
+        )
+        windows.append(Window(phase, start, end, active, done))
     return windows
 
 
+def matches(step: Step, name: str) -> bool:
+    """A selector names a step by its name or label, by its kind, or `*` for any window."""
+    if name == ANY_STEP:
+        return has_window(step)
+    return name in (step.label, step.kind)
+
+
+def named_steps(scenario: Scenario, name: str) -> list[Step]:
+    return [s for s in scenario.faults if matches(s, name)]
+
+
+def intersect(a: Spans, b: Spans) -> Spans:
+    out = []
+    for a0, a1 in a:
+        for b0, b1 in b:
+            lo, hi = max(a0, b0), min(a1, b1)
+            if hi > lo:
+                out.append((lo, hi))
+    return sorted(out)
+
+
+def during(scenario: Scenario, name: str, duration_s: float) -> Spans:
+    spans = [
+        (s.at, step_end(s, duration_s) if has_window(s) else duration_s)
+        for s in named_steps(scenario, name)
+    ]
+    return merge(spans)
+
+
+def before(scenario: Scenario, name: str, duration_s: float) -> Spans:
+    """Up to the first time a matching step starts; the whole run when none does."""
+    starts = [s.at for s in named_steps(scenario, name)]
+    return [(0.0, min(starts, default=duration_s))]
+
+
+def after(scenario: Scenario, name: str, duration_s: float) -> Spans:
+    """From the last time a matching step ends (an instant action: when it is taken)."""
+    ends = [step_end(s, duration_s) if has_window(s) else s.at for s in named_steps(scenario, name)]
+    if not ends:
+        return []
+    return [(max(ends), duration_s)] if max(ends) < duration_s else []
+
+
+def merge(spans: Spans) -> Spans:
+    merged: Spans = []
+    for start, end in sorted(spans):
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+        elif end > start:
+            merged.append((start, end))
+    return merged
+
+
+def steady(duration_s: float) -> Spans:
+    """The run after its warm-up."""
+    return [(duration_s * WARMUP_SHARE, duration_s)]
+
+
+def inside(records: Iterable[RequestRecord], spans: Spans) -> list[RequestRecord]:
+    return [r for r in records if any(a <= r.intended_s < b for a, b in spans)]
+
+
+def values_inside(points: list[tuple[float, float]], spans: Spans) -> list[float]:
+    return [v for t, v in points if any(a <= t < b for a, b in spans)]
+
+
+def total_span_s(spans: Spans) -> float:
+    return sum(b - a for a, b in spans)
+
+
 def percentile(values: list[float], q: float) -> float:
-    """Exact percentile with linear interpolation between closest ranks (numpy's default)."""
+    """Exact percentile (0 <= q <= 1), linear between closest ranks; nan without values."""
+    return float(numpy.percentile(values, q * 100)) if values else math.nan
+
+
+def latency_percentiles(values: list[float]) -> LatencyPercentiles | None:
     if not values:
-        return math.nan
-    ordered = sorted(values)
-    position = q * (len(ordered) - 1)
-    low = math.floor(position)
-    high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+        return None
+    return LatencyPercentiles(
+        p50_ms=round(percentile(values, 0.50), 3),
+        p95_ms=round(percentile(values, 0.95), 3),
+        p99_ms=round(percentile(values, 0.99), 3),
+        n=len(values),
+    )
 
 
-def is_error(record: Record) -> bool:
-    return record.status == 0 or record.status >= 500
+def share(records: list[RequestRecord], predicate: Callable[[RequestRecord], bool]) -> float | None:
+    return sum(1 for r in records if predicate(r)) / len(records) if records else None
 
 
-def error_layer(record: Record) -> str:
-    """Which layer produced an error: an edge, the shield, the origin's balancer, the client."""
-    if record.error_node.startswith("edge-"):
-        return "edge"
-    if record.error_node:
-        return record.error_node  # shield | origin-lb | client
-    return "origin"  # a 5xx the origin app itself returned
-
-
-def cache_layers(x_cache: str) -> dict[str, str]:
-    """X-Cache per layer: with two entries the first is the shield's, the last is always the edge's."""
-    parts = [p.strip() for p in x_cache.split(",") if p.strip()]
-    if not parts:
-        return {}
-    layers = {"edge": parts[-1]}
-    if len(parts) >= 2:
-        layers["shield"] = parts[0]
-    return layers
-
-
-def hit_ratios(records: list[Record]) -> dict[str, float | None]:
-    hits: Counter[str] = Counter()
-    lookups: Counter[str] = Counter()
-    for record in records:
-        if record.method != "GET" or record.status != 200:
-            continue
-        for layer, state in cache_layers(record.x_cache).items():
-            lookups[layer] += 1
-            hits[layer] += state.startswith("HIT")
-    return {
-        layer: (hits[layer] / lookups[layer] if lookups[layer] else None)
-        for layer in ("edge", "shield")
-    }
-
-
-@dataclass(frozen=True)
-class WindowMetrics:
-    window: Window
-    requests: int
-    rate_per_s: float
-    error_ratio: float
-    errors_by_status: dict[str, int]
-    errors_by_layer: dict[str, int]
-    latency_ms: dict[str, dict[str, float]]  # class -> p50/p95/p99
-    hit_ratio: dict[str, float | None]
-    origin_busy_mean: float | None
-    origin_busy_max: float | None
-    origin_slots: float | None
+def hit_ratio(records: list[RequestRecord], layer: Layer) -> float | None:
+    """Hits among the GETs answered 200 that this cache layer looked up."""
+    states = [r.cache_state(layer) for r in records if r.method == "GET" and r.status == 200]
+    looked = [s for s in states if s is not None]
+    return sum(s.is_hit for s in looked) / len(looked) if looked else None
 
 
 def measure(
     window: Window,
-    records: list[Record],
+    records: list[RequestRecord],
     busy: list[tuple[float, float]],
     slots: list[tuple[float, float]],
-) -> WindowMetrics:
-    inside = [r for r in records if window.start_s <= r.intended_s < window.end_s]
-    errors = [r for r in inside if is_error(r)]
+) -> WindowSummary:
+    spans = [(window.start_s, window.end_s)]
+    within = inside(records, spans)
+    errors = [r for r in within if r.is_error]
     latency = {}
-    for traffic in TRAFFIC_CLASSES:
-        values = [r.latency_ms for r in inside if r.traffic == traffic]
-        if values:
-            latency[traffic] = {
-                "p50": percentile(values, 0.50),
-                "p95": percentile(values, 0.95),
-                "p99": percentile(values, 0.99),
-                "n": float(len(values)),
-            }
-    busy_in = [v for t, v in busy if window.start_s <= t < window.end_s]
-    slots_in = [v for t, v in slots if window.start_s <= t < window.end_s]
-    return WindowMetrics(
-        window=window,
-        requests=len(inside),
-        rate_per_s=len(inside) / window.span_s if window.span_s else 0.0,
-        error_ratio=len(errors) / len(inside) if inside else 0.0,
-        errors_by_status=dict(sorted(Counter(str(r.status) for r in errors).items())),
-        errors_by_layer=dict(sorted(Counter(error_layer(r) for r in errors).items())),
-        latency_ms=latency,
-        hit_ratio=hit_ratios(inside),
-        origin_busy_mean=sum(busy_in) / len(busy_in) if busy_in else None,
+    for traffic in TrafficClass:
+        p = latency_percentiles([r.latency_ms for r in within if r.traffic == traffic])
+        if p is not None:
+            latency[traffic] = p
+    busy_in = values_inside(busy, spans)
+    slots_in = values_inside(slots, spans)
+    return WindowSummary(
+        label=window.label,
+        phase=window.phase,
+        start_s=window.start_s,
+        end_s=window.end_s,
+        active=list(window.active),
+        done=list(window.done),
+        requests=len(within),
+        rate_per_s=round(len(within) / window.span_s, 4) if window.span_s else 0.0,
+        error_ratio=round(len(errors) / len(within), 6) if within else 0.0,
+        errors_by_status=dict(sorted(Counter(r.status for r in errors).items())),
+        errors_by_layer={
+            layer: n for layer, n in sorted(Counter(r.error_layer for r in errors).items()) if layer
+        },
+        latency=latency,
+        hit_ratio={layer: _round(hit_ratio(within, layer)) for layer in CACHE_LAYERS},
+        origin_busy_mean=_round(statistics.fmean(busy_in)) if busy_in else None,
         origin_busy_max=max(busy_in) if busy_in else None,
         origin_slots=max(slots_in) if slots_in else None,
     )
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, 4)

@@ -7,12 +7,11 @@ the process with gevent, so the harness never imports this module).
   project (in a pool of workers) XML-RPC release look-ups, the JSON page, the files, the simple
   page (retried while its serial is stale) and the serversig page.
 
-Every request is written to the run's records file (see harness.load.plan.Record).
+Every request is written to the run's records file (see harness.records.request).
 """
 
 from __future__ import annotations
 
-import csv
 import itertools
 import json
 import os
@@ -27,7 +26,8 @@ import gevent
 from gevent.pool import Group, Pool
 from locust import FastHttpUser, events, task
 
-from harness.load.plan import RECORD_FIELDS, LoadPlan, MirrorPlan
+from harness.load.plan import LoadPlan, MirrorPlan
+from harness.records.request import Layer, RequestRecord, RequestWriter, TrafficClass
 from proxies import contract
 
 PLAN = LoadPlan.model_validate_json(Path(os.environ["SHIELDLAB_LOAD_PLAN"]).read_text())
@@ -46,11 +46,10 @@ _HTML_LINK = re.compile(r'href="(?:\.\./\.\.)?(/packages/[^"#]+)')
 class Recorder:
     def __init__(self, path: str) -> None:
         self._file = open(path, "w", newline="")  # noqa: SIM115 - open for the whole run
-        self._writer = csv.writer(self._file)
-        self._writer.writerow(RECORD_FIELDS)
+        self._writer = RequestWriter(self._file)
 
-    def write(self, row: list[Any]) -> None:
-        self._writer.writerow(row)
+    def write(self, record: RequestRecord) -> None:
+        self._writer.write(record)
 
     def close(self) -> None:
         self._file.close()
@@ -95,7 +94,7 @@ class TrafficUser(FastHttpUser):
     network_timeout = PLAN.client_timeout_s
     connection_timeout = PLAN.client_timeout_s
     max_retries = 0
-    traffic = ""
+    traffic: TrafficClass
     _instances = itertools.count()
 
     def on_start(self) -> None:
@@ -131,24 +130,24 @@ class TrafficUser(FastHttpUser):
         error_node = response_headers.get(contract.HEADER_ERROR_NODE, "")
         error_reason = response_headers.get(contract.HEADER_ERROR_REASON, "")
         if status == 0:
-            error_node = "client"
+            error_node = Layer.CLIENT.value
             error_reason = type(getattr(response, "error", None)).__name__
         RECORDER.write(
-            [
-                round(intended, 4),
-                round(start, 4),
-                self.traffic,
-                endpoint,
-                method,
-                status,
-                round((end - intended) * 1000, 3),
-                len(response.content or b"") if status else 0,
-                pop,
-                response_headers.get(contract.HEADER_SERVED_BY, ""),
-                response_headers.get(contract.HEADER_CACHE, ""),
-                error_node,
-                error_reason,
-            ]
+            RequestRecord.observed(
+                intended_s=round(intended, 4),
+                start_s=round(start, 4),
+                traffic=self.traffic,
+                endpoint=endpoint,
+                method=method,
+                status=status,
+                latency_ms=round((end - intended) * 1000, 3),
+                bytes=len(response.content or b"") if status else 0,
+                pop=pop,
+                served_by=response_headers.get(contract.HEADER_SERVED_BY, ""),
+                x_cache=response_headers.get(contract.HEADER_CACHE, ""),
+                error_node=error_node,
+                error_reason=error_reason,
+            )
         )
         return response
 
@@ -182,7 +181,7 @@ class ArrivalUser(TrafficUser):
 
 
 class PipUser(ArrivalUser):
-    traffic = "pip"
+    traffic = TrafficClass.PIP
     fixed_count = 1
 
     def rate_per_s(self) -> float:
@@ -205,7 +204,7 @@ class PipUser(ArrivalUser):
 
 
 class BrowserUser(ArrivalUser):
-    traffic = "browser"
+    traffic = TrafficClass.BROWSER
     fixed_count = 1
 
     def rate_per_s(self) -> float:
@@ -231,7 +230,7 @@ def _mirror_assignment(slot: int) -> MirrorPlan:
 class MirrorUser(TrafficUser):
     """One bandersnatch-style mirror, cron-driven, with a pool of workers."""
 
-    traffic = "mirror"
+    traffic = TrafficClass.MIRROR
     fixed_count = sum(group.count for group in PLAN.mirrors)
 
     def on_start(self) -> None:

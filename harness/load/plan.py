@@ -6,8 +6,6 @@ from `t0_epoch`, the wall-clock instant the timeline starts, shared by both proc
 
 from __future__ import annotations
 
-import csv
-from dataclasses import dataclass, fields
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -97,34 +95,3 @@ def build_plan(
         popularity_exponent=load.popularity_exponent,
         records_path=str(records_path),
     )
-
-
-@dataclass(frozen=True)
-class Record:
-    """One request as the client saw it. Times in scenario seconds, latency from intended start."""
-
-    intended_s: float
-    start_s: float
-    traffic: str  # pip | browser | mirror
-    endpoint: str  # proxies.contract.EndpointClass value
-    method: str
-    status: int  # 0: no HTTP answer (client timeout, refused, reset)
-    latency_ms: float
-    bytes: int
-    pop: str
-    served_by: str
-    x_cache: str
-    error_node: str  # edge-<pop> | shield | origin-lb | client | "" (no error)
-    error_reason: str
-
-
-RECORD_FIELDS = [f.name for f in fields(Record)]
-_NUMERIC = {"intended_s": float, "start_s": float, "status": int, "latency_ms": float, "bytes": int}
-
-
-def read_records(path: Path) -> list[Record]:
-    with open(path, newline="") as handle:
-        return [
-            Record(**{k: _NUMERIC.get(k, str)(v) for k, v in row.items()})  # type: ignore[arg-type]
-            for row in csv.DictReader(handle)
-        ]

@@ -6,11 +6,11 @@ import random
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
 
 import httpx
 
 from harness.faults.backend import OriginAdmin
+from harness.records.events import Event, PublishFailed, ReleasePublished
 
 
 class Publisher:
@@ -22,7 +22,7 @@ class Publisher:
         seed: int,
         t0_monotonic: float,
         duration_s: float,
-        record: Callable[[dict[str, Any]], None],
+        record: Callable[[Event], None],
     ) -> None:
         self.origin = origin
         self.purge_urls = purge_urls
@@ -58,14 +58,9 @@ class Publisher:
                     for url in self.purge_urls:
                         client.post(f"{url}/_admin/purge/{key}")
                 except Exception as error:  # noqa: BLE001 - a failed publish is recorded, not fatal
-                    self.record(
-                        {
-                            "t_s": round(time.monotonic() - self.t0, 3),
-                            "event": "publish_failed",
-                            "error": str(error),
-                        }
-                    )
+                    self.record(PublishFailed(t_s=self._now(), error=str(error)))
                     continue
-                self.record(
-                    {"t_s": round(time.monotonic() - self.t0, 3), "event": "published", **release}
-                )
+                self.record(ReleasePublished.model_validate({"t_s": self._now(), **release}))
+
+    def _now(self) -> float:
+        return round(time.monotonic() - self.t0, 3)

@@ -17,12 +17,17 @@ from pathlib import Path
 import httpx
 import yaml
 
-from harness import run_files as files
 from harness.analysis.summary import summarize
 from harness.errors import InfrastructureError, ShieldlabError
 from harness.faults.backend import OriginAdmin, ToxiproxyBackend
 from harness.load.driver import LocustProcess
-from harness.load.plan import build_plan, read_records
+from harness.load.plan import build_plan
+from harness.records import files
+from harness.records.base import write_json_model
+from harness.records.events import ProcessFailed
+from harness.records.request import read_requests
+from harness.records.run_info import RunStatus, RunTopology
+from harness.records.samples import read_samples
 from harness.run.publisher import Publisher
 from harness.run.run_dir import RunDir
 from harness.run.scraper import LiveRates, Scraper
@@ -33,13 +38,19 @@ from harness.topology.supervisor import topology_up
 from harness.toxiproxy_api import ToxiproxyApi
 from proxies import contract
 
-LOCUST_START_MARGIN_S = 5.0
+LOCUST_START_MARGIN_S = 5.0  # Locust needs a few seconds to import and spawn its users
+RECOVERY_TRIES = 4  # the steady state after the run: tries, RECOVERY_WAIT_S apart
+RECOVERY_WAIT_S = 5.0
 
 
 class RunInterrupted(ShieldlabError):
     """Ctrl-C or SIGTERM during a run: everything was cleaned up, the records kept."""
 
-    exit_code = 130  # Locust needs a few seconds to import and spawn its users
+    exit_code = 130
+
+
+class LabBroken(InfrastructureError):
+    """A process of the lab died or the lab did not recover: the run is void, not a result."""
 
 
 @dataclass
@@ -65,6 +76,10 @@ def _versions() -> dict[str, str]:
     return versions
 
 
+def healthy(results: dict[str, int]) -> bool:
+    return all(code == 200 for code in results.values())
+
+
 def steady_state(state: TopologyState) -> dict[str, int]:
     """The status of the simple index through every POP: all 200 means healthy."""
     with httpx.Client(timeout=20, trust_env=False) as client:
@@ -80,7 +95,8 @@ def steady_state(state: TopologyState) -> dict[str, int]:
 def project_names(state: TopologyState) -> list[str]:
     with httpx.Client(timeout=30, trust_env=False) as client:
         page = client.get(
-            state.nodes["origin"].url + "/simple/", headers={"Accept": contract.PEP691_JSON}
+            state.nodes[contract.ORIGIN_NODE].url + "/simple/",
+            headers={"Accept": contract.PEP691_JSON},
         )
         page.raise_for_status()
         return [p["name"] for p in page.json()["projects"]]
@@ -110,38 +126,44 @@ def run_scenario(
         with topology_up(scenario.topology, state_dir, report) as state:
             _drive(scenario, state, run, state_progress, progress)
         report("summarizing")
-        records = read_records(run.file(files.REQUESTS_FILE))
-        run.write_json(
-            files.SUMMARY_FILE, summarize(scenario, records, run.file(files.SAMPLES_FILE))
-        )
+        records = read_requests(run.file(files.REQUESTS_FILE))
+        samples = read_samples(run.file(files.SAMPLES_FILE))
+        write_json_model(run.file(files.SUMMARY_FILE), summarize(scenario, records, samples))
     except KeyboardInterrupt:
-        kept = run.finish("interrupted")
+        kept = run.finish(RunStatus.INTERRUPTED, "interrupted by the user")
         raise RunInterrupted(
             f"interrupted; faults removed, topology down; partial records in {kept}"
         ) from None
     except BaseException as error:
-        run.update_info(error=str(error))
-        run.finish("failed")
+        kept = run.finish(RunStatus.FAILED, str(error))
+        if isinstance(error, ShieldlabError):
+            raise type(error)(f"{error}; the run is void, its records are in {kept}") from None
         raise
-    return run.finish("complete")
+    return run.finish(RunStatus.COMPLETE)
 
 
 def _drive(
     scenario: Scenario, state: TopologyState, run: RunDir, shown: Progress, progress: ProgressSink
 ) -> None:
-    run.update_info(topology=state.status_json())
+    run.update_info(
+        topology=RunTopology(
+            nodes={name: node.url for name, node in state.nodes.items()},
+            links={name: link.listen for name, link in state.links.items()},
+            toxiproxy_api=state.toxiproxy.api,
+        )
+    )
     shown.phase = "steady state before"
     progress(shown)
     before = steady_state(state)
     run.update_info(steady_state_before=before)
-    if any(code != 200 for code in before.values()):
-        raise InfrastructureError(f"the topology is not healthy before the run: {before}")
+    if not healthy(before):
+        raise LabBroken(f"the topology is not healthy before the run: {before}")
 
     t0_epoch = time.time() + LOCUST_START_MARGIN_S
     t0_monotonic = time.monotonic() + LOCUST_START_MARGIN_S
     pops = {pop: state.client_url(pop) for pop in state.edges}
     plan = build_plan(scenario, pops, project_names(state), t0_epoch, run.file(files.REQUESTS_FILE))
-    origin_admin = OriginAdmin(str(state.nodes["origin"].admin_url))
+    origin_admin = OriginAdmin(str(state.nodes[contract.ORIGIN_NODE].admin_url))
     toxiproxy = ToxiproxyApi(state.toxiproxy.api)
     scraper = Scraper(
         {n: s.url for n, s in state.nodes.items()}, run.file(files.SAMPLES_FILE), t0_monotonic
@@ -179,6 +201,10 @@ def _drive(
         publisher.start()
 
         def tick(t_s: float) -> None:
+            dead = state.dead_process()
+            if dead is not None:
+                run.record_event(ProcessFailed(t_s=round(t_s, 3), process=dead, detail="exited"))
+                raise LabBroken(f"{dead} died at {t_s:.0f} s; its log is in {state.work_dir}")
             if t_s < scenario.load.duration_s - 1:  # near the end Locust may finish on its own
                 locust.check_alive()
             shown.phase, shown.elapsed_s, shown.live = "traffic and faults", t_s, scraper.live
@@ -202,4 +228,22 @@ def _drive(
             toxiproxy.close()
     shown.phase = "steady state after"
     progress(shown)
-    run.update_info(steady_state_after=steady_state(state))
+    check_recovered(state, run)
+
+
+def check_recovered(state: TopologyState, run: RunDir) -> None:
+    """The lab must serve again once faults are gone and load has stopped; else the run is void."""
+    after: dict[str, int] = {}
+    for attempt in range(RECOVERY_TRIES):
+        dead = state.dead_process()
+        if dead is not None:
+            raise LabBroken(f"{dead} died by the end of the run; its log is in {state.work_dir}")
+        after = steady_state(state)
+        run.update_info(steady_state_after=after)
+        if healthy(after):
+            return
+        if attempt + 1 < RECOVERY_TRIES:
+            time.sleep(RECOVERY_WAIT_S)
+    raise LabBroken(
+        f"the topology did not recover after the run (status of /simple/ per POP: {after})"
+    )

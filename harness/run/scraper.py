@@ -11,9 +11,9 @@ from pathlib import Path
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
+from harness.records.samples import COLUMNS as SAMPLE_COLUMNS
+from harness.records.samples import Sample
 from proxies import contract
-
-SAMPLE_FIELDS = ["t_s", "node", "metric", "labels", "value"]
 
 
 @dataclass(frozen=True)
@@ -43,7 +43,7 @@ def edge_totals(rows_by_node: dict[str, list[tuple[str, str, float]]]) -> tuple[
         if not node.startswith(contract.EDGE_PREFIX):
             continue
         for metric, labels, value in rows:
-            if metric == f"{contract.METRIC_PREFIX}_requests_total":
+            if metric == f"{contract.REQUESTS_COUNTER}_total":
                 total += value
                 if labels.startswith("status=5"):
                     errors += value
@@ -76,7 +76,7 @@ class Scraper:
             httpx.Client(timeout=2.0, trust_env=False) as client,
         ):
             writer = csv.writer(handle)
-            writer.writerow(SAMPLE_FIELDS)
+            writer.writerow(SAMPLE_COLUMNS)
             next_at = time.monotonic()
             while not self._stop.is_set():
                 t_s = round(time.monotonic() - self.t0, 3)
@@ -89,7 +89,10 @@ class Scraper:
                     except (httpx.HTTPError, ValueError):
                         rows_by_node[node] = []  # a node too busy to answer is itself a data point
                 for node, rows in rows_by_node.items():
-                    writer.writerows([t_s, node, m, labels, v] for m, labels, v in rows)
+                    writer.writerows(
+                        Sample(t_s=t_s, node=node, metric=m, labels=labels, value=v).to_row()
+                        for m, labels, v in rows
+                    )
                 handle.flush()
                 self._update_live(t_s, rows_by_node)
                 next_at += self.interval_s

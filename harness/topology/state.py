@@ -50,6 +50,15 @@ class TopologyState(Frozen):
     def pids(self) -> list[int]:
         return [n.pid for n in self.nodes.values()] + [self.toxiproxy.pid]
 
+    def dead_process(self) -> str | None:
+        """`name (pid N)` of the first node or toxiproxy-server no longer running, if any."""
+        named = {n.pid: name for name, n in self.nodes.items()}
+        named[self.toxiproxy.pid] = "toxiproxy-server"
+        for pid, name in named.items():
+            if not pid_alive(pid):
+                return f"{name} (pid {pid})"
+        return None
+
     def status_json(self) -> dict[str, object]:
         return {
             "nodes": {k: {"url": v.url, "pid": v.pid} for k, v in self.nodes.items()},

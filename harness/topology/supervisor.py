@@ -19,7 +19,6 @@ from types import FrameType
 from harness.errors import BadInput, ShieldlabError
 from harness.topology.config import TopologyConfig
 from harness.topology.launcher import Launcher, Report
-from harness.topology.processes import pid_alive
 from harness.topology.state import TopologyState, clear_state, live_state, write_state
 
 CONFIG_FILE = "config.json"
@@ -85,15 +84,11 @@ def supervise(
 
 
 def _watch(state: TopologyState) -> None:
-    names = {n.pid: name for name, n in state.nodes.items()}
-    names[state.toxiproxy.pid] = "toxiproxy-server"
     while True:
         time.sleep(0.5)
-        for pid, name in names.items():
-            if not pid_alive(pid):
-                raise ShieldlabError(
-                    f"{name} (pid {pid}) died; its log is in {state.work_dir}; tearing down"
-                )
+        dead = state.dead_process()
+        if dead is not None:
+            raise ShieldlabError(f"{dead} died; its log is in {state.work_dir}; tearing down")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -30,7 +30,7 @@ def _timer(started: float, finished: float) -> str:
 def compose(
     upstream: tuple[tuple[str, str], ...] | Headers,
     node: str,
-    cache_state: str,
+    cache_state: contract.CacheState,
     hits: int,
     age_s: float,
     started: float,
@@ -42,7 +42,7 @@ def compose(
     upstream_age = int(trail.get("age", "0") or 0)
     headers += [
         (contract.HEADER_SERVED_BY, _append(trail.get("x-served-by"), node)),
-        (contract.HEADER_CACHE, _append(trail.get("x-cache"), cache_state)),
+        (contract.HEADER_CACHE, _append(trail.get("x-cache"), cache_state.value)),
         (contract.HEADER_CACHE_HITS, _append(trail.get("x-cache-hits"), str(hits))),
         (contract.HEADER_AGE, str(upstream_age + int(age_s))),
         (contract.HEADER_TIMER, _timer(started, finished)),
@@ -57,7 +57,7 @@ def synthetic_error(node: str, reason: FetchFailure, started: float, finished: f
         (contract.HEADER_ERROR_NODE, node),
         (contract.HEADER_ERROR_REASON, reason.value),
         (contract.HEADER_SERVED_BY, node),
-        (contract.HEADER_CACHE, "MISS"),
+        (contract.HEADER_CACHE, contract.CacheState.MISS.value),
         (contract.HEADER_CACHE_HITS, "0"),
         (contract.HEADER_AGE, "0"),
         (contract.HEADER_TIMER, _timer(started, finished)),

@@ -26,7 +26,7 @@ from proxies.cdn.cache import (
 )
 from proxies.cdn.collapse import Collapser
 from proxies.cdn.upstream import FetchFailed, fetch, new_session
-from proxies.contract import BackendSettings, CdnNodeSettings
+from proxies.contract import BackendSettings, CacheState, CdnNodeSettings
 
 
 @dataclass
@@ -35,7 +35,9 @@ class NodeMetrics:
 
     def __post_init__(self) -> None:
         p, r = contract.METRIC_PREFIX, self.registry
-        self.requests = Counter(f"{p}_requests", "Responses by status", ["status"], registry=r)
+        self.requests = Counter(
+            contract.REQUESTS_COUNTER, "Responses by status", ["status"], registry=r
+        )
         self.cache = Counter(f"{p}_cache", "Cache results", ["result"], registry=r)
         self.upstream_errors = Counter(
             f"{p}_upstream_errors", "Failed fetches", ["reason"], registry=r
@@ -109,7 +111,7 @@ class CdnNode:
             stored = await self._fetch(Route.PASS, request, body, request.method)
         except FetchFailed as failed:
             return self._synthetic_error(failed, started)
-        return self._answer(request, stored, "PASS", hits=0, age_s=0.0, started=started)
+        return self._answer(request, stored, CacheState.PASS, hits=0, age_s=0.0, started=started)
 
     async def _cached(self, request: web.Request, started: float) -> web.Response:
         accept = request.headers.get("Accept", "")
@@ -120,7 +122,7 @@ class CdnNode:
             self.metrics.cache.labels("hit").inc()
             entry = found.entry
             return self._answer(
-                request, entry.response, "HIT", entry.hits, entry.age_s(now), started
+                request, entry.response, CacheState.HIT, entry.hits, entry.age_s(now), started
             )
         try:
             # Collapse per Accept variant: a follower must never get another variant's body.
@@ -133,7 +135,12 @@ class CdnNode:
                 self.metrics.cache.labels("stale").inc()  # grace: stale-if-error
                 entry = found.entry
                 return self._answer(
-                    request, entry.response, "HIT-STALE", entry.hits, entry.age_s(now), started
+                    request,
+                    entry.response,
+                    CacheState.HIT_STALE,
+                    entry.hits,
+                    entry.age_s(now),
+                    started,
                 )
             return self._synthetic_error(failed, started)
         ttl_s = self.rules.ttl_for(request.path)
@@ -142,9 +149,9 @@ class CdnNode:
             self.cache.store(request.path_qs, accept, stored, ttl_s, time.monotonic())
         if not led and cacheable:
             self.metrics.cache.labels("collapsed").inc()  # waited for another request's fetch
-            return self._answer(request, stored, "HIT-COLLAPSED", 1, 0.0, started)
+            return self._answer(request, stored, CacheState.HIT_COLLAPSED, 1, 0.0, started)
         self.metrics.cache.labels("miss").inc()
-        return self._answer(request, stored, "MISS", 0, 0.0, started)
+        return self._answer(request, stored, CacheState.MISS, 0, 0.0, started)
 
     async def _fetch(
         self, route: Route, request: web.Request, body: bytes | None, method: str
@@ -169,7 +176,7 @@ class CdnNode:
         self,
         request: web.Request,
         stored: StoredResponse,
-        cache_state: str,
+        cache_state: CacheState,
         hits: int,
         age_s: float,
         started: float,

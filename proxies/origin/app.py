@@ -29,19 +29,18 @@ class OriginMetrics:
     def __post_init__(self) -> None:
         p, r = contract.METRIC_PREFIX, self.registry
         self.requests = Counter(
-            f"{p}_requests", "Responses by status", ["status", "endpoint"], registry=r
+            contract.REQUESTS_COUNTER, "Responses by status", ["status", "endpoint"], registry=r
         )
         self.rejections = Counter(
             f"{p}_origin_rejections", "Balancer answers", ["reason"], registry=r
         )
         self.in_flight = Gauge(f"{p}_in_flight", "Requests being handled", registry=r)
-        self.busy = Gauge(f"{p}_origin_busy_slots", "Worker slots in use", registry=r)
-        self.slots = Gauge(f"{p}_origin_worker_slots", "Worker slots configured", registry=r)
-        self.queue = Gauge(f"{p}_origin_queue_length", "Requests waiting for a slot", registry=r)
-        self.index = Gauge(
-            f"{p}_origin_journals_id_index", "1 if journals.id is indexed", registry=r
-        )
-        self.queue_wait = Histogram(f"{p}_origin_queue_wait_seconds", "Wait for a slot", registry=r)
+        gauges = contract.OriginGauge
+        self.busy = Gauge(gauges.BUSY_SLOTS, "Worker slots in use", registry=r)
+        self.slots = Gauge(gauges.WORKER_SLOTS, "Worker slots configured", registry=r)
+        self.queue = Gauge(gauges.QUEUE_LENGTH, "Requests waiting for a slot", registry=r)
+        self.index = Gauge(gauges.JOURNALS_ID_INDEX, "1 if journals.id is indexed", registry=r)
+        self.queue_wait = Histogram(contract.QUEUE_WAIT_HISTOGRAM, "Wait for a slot", registry=r)
         self.sql = Histogram(
             f"{p}_origin_sql_seconds", "SQL time per request", ["endpoint"], registry=r
         )

@@ -11,6 +11,9 @@ from pathlib import Path
 import pytest
 import yaml
 
+from harness.records import files
+from harness.records.events import FaultApplied, FaultRemoved, read_events
+from harness.records.run_info import RunStatus, read_run_info
 from harness.topology.processes import pid_alive
 from harness.topology.state import read_state
 from tests.integration.conftest import FAST_ORIGIN
@@ -158,7 +161,7 @@ def test_ctrl_c_during_a_run_removes_faults_keeps_records_and_leaves_nothing(tmp
         events = None
         while time.monotonic() < deadline:
             found = list(results.glob(".*.partial/events.jsonl"))
-            if found and '"applied"' in found[0].read_text():
+            if found and '"fault_applied"' in found[0].read_text():
                 events = found[0]
                 break
             assert process.poll() is None, process.stderr.read()
@@ -177,11 +180,11 @@ def test_ctrl_c_during_a_run_removes_faults_keeps_records_and_leaves_nothing(tmp
     assert process.returncode == 130
     assert "interrupted; faults removed" in stderr
     (kept,) = results.glob("*.interrupted")
-    assert json.loads((kept / "run.json").read_text())["status"] == "interrupted"
-    lines = [json.loads(line) for line in (kept / "events.jsonl").read_text().splitlines()]
-    assert [e["event"] for e in lines if e["event"] in ("applied", "removed")] == [
-        "applied",
-        "removed",
+    assert read_run_info(kept / files.RUN_FILE).status == RunStatus.INTERRUPTED
+    events_kept = read_events(kept / files.EVENTS_FILE)
+    assert [e.event for e in events_kept if isinstance(e, FaultApplied | FaultRemoved)] == [
+        "fault_applied",
+        "fault_removed",
     ]
     assert wait_gone(state.pids() + children) == []
     assert read_state(state_dir) is None

@@ -1,6 +1,5 @@
 """Real short scenario runs: the whole path from `shieldlab run` to summary.json."""
 
-import json
 import subprocess
 import sys
 from pathlib import Path
@@ -8,7 +7,11 @@ from pathlib import Path
 import pytest
 
 from harness.analysis.windows import percentile
-from harness.load.plan import read_records
+from harness.records import files
+from harness.records.events import FaultApplied, FaultRemoved, read_events
+from harness.records.request import Layer, TrafficClass, read_requests
+from harness.records.run_info import RunStatus, read_run_info
+from harness.records.summary import WindowSummary, read_summary
 
 RUN_S = 30
 
@@ -35,10 +38,10 @@ def shieldlab_run(tmp: Path, scenario: str, *extra: str) -> Path:
     return run_dir
 
 
-def windows(run_dir: Path) -> dict[str, dict]:
-    summary = json.loads((run_dir / "summary.json").read_text())
-    assert summary["schema_version"] == 1
-    return {w["label"].split(" [")[0]: w for w in summary["windows"]}
+def windows(run_dir: Path) -> dict[str, WindowSummary]:
+    summary = read_summary(run_dir / files.SUMMARY_FILE)
+    assert summary.schema_version == 2
+    return {w.label.split(" [")[0]: w for w in summary.windows}
 
 
 @pytest.fixture(scope="module")
@@ -56,27 +59,34 @@ def test_shield_origin_latency_errors_come_from_the_shield_while_edge_hits_stay_
     run_dir = shield_origin_runs[0]
     w = windows(run_dir)
     before, during = w["before"], w["during latency shield->origin"]
-    assert before["error_ratio"] < 0.01
-    assert during["error_ratio"] > 0.05
-    assert during["errors_by_status"].get("503", 0) > 0
-    assert set(during["errors_by_layer"]) == {"shield"}
+    assert before.error_ratio < 0.01
+    assert during.error_ratio > 0.05
+    assert during.errors_by_status.get(503, 0) > 0
+    assert set(during.errors_by_layer) == {Layer.SHIELD}
 
-    records = read_records(run_dir / "requests.csv")
-    start, end = during["start_s"], during["end_s"]
+    records = read_requests(run_dir / files.REQUESTS_FILE)
     edge_hits = [
         r.latency_ms
         for r in records
-        if start <= r.intended_s < end and r.x_cache.endswith("HIT") and r.status == 200
+        if during.start_s <= r.intended_s < during.end_s
+        and r.edge_cache is not None
+        and r.edge_cache.is_hit
+        and r.status == 200
     ]
     assert len(edge_hits) > 20
     assert percentile(edge_hits, 0.95) < 250  # cached at the edge: untouched by the fault
 
-    events = [json.loads(line) for line in (run_dir / "events.jsonl").read_text().splitlines()]
-    faults = [e for e in events if e["event"] in ("applied", "removed")]
-    assert [e["event"] for e in faults] == ["applied", "removed"]
-    run = json.loads((run_dir / "run.json").read_text())
-    assert run["status"] == "complete"
-    for name in ("scenario.yaml", "requests.csv", "samples.csv", "events.jsonl", "summary.json"):
+    events = read_events(run_dir / files.EVENTS_FILE)
+    faults = [e for e in events if isinstance(e, FaultApplied | FaultRemoved)]
+    assert [type(e) for e in faults] == [FaultApplied, FaultRemoved]
+    assert read_run_info(run_dir / files.RUN_FILE).status == RunStatus.COMPLETE
+    for name in (
+        files.SCENARIO_FILE,
+        files.REQUESTS_FILE,
+        files.SAMPLES_FILE,
+        files.EVENTS_FILE,
+        files.SUMMARY_FILE,
+    ):
         assert (run_dir / name).stat().st_size > 0
 
 
@@ -84,20 +94,21 @@ def test_the_same_scenario_and_seed_twice_give_close_error_rates(shield_origin_r
     first, second = (windows(run)["during latency shield->origin"] for run in shield_origin_runs)
     # Measured on this machine: the during-window error rate differs by about 1 point between
     # runs (timing decides which misses fall inside the window); 5 points is the tolerance.
-    assert abs(first["error_ratio"] - second["error_ratio"]) <= 0.05
-    assert first["requests"] == pytest.approx(second["requests"], rel=0.2)
+    assert abs(first.error_ratio - second.error_ratio) <= 0.05
+    assert first.requests == pytest.approx(second.requests, rel=0.2)
 
 
 def test_the_unindexed_serial_log_makes_mirrors_slow(tmp_path):
-    slow = windows(shieldlab_run(tmp_path, "xmlrpc-unindexed"))["before"]["latency_ms"]["mirror"]
-    fast = windows(shieldlab_run(tmp_path, "xmlrpc-indexed"))["before"]["latency_ms"]["mirror"]
-    assert slow["p95"] > 2 * fast["p95"]
-    assert slow["p95"] - fast["p95"] > 50  # ms: full scans of 1.5 million journal rows
+    mirror = TrafficClass.MIRROR
+    slow = windows(shieldlab_run(tmp_path, "xmlrpc-unindexed"))["before"].latency[mirror]
+    fast = windows(shieldlab_run(tmp_path, "xmlrpc-indexed"))["before"].latency[mirror]
+    assert slow.p95_ms > 2 * fast.p95_ms
+    assert slow.p95_ms - fast.p95_ms > 50  # ms: full scans of 1.5 million journal rows
 
 
 def test_a_mirror_storm_fills_the_origin_and_its_balancer_answers(tmp_path):
     run_dir = shieldlab_run(tmp_path, "mirror-storm")
     during = windows(run_dir)["during mirrors storm"]
-    assert during["origin_busy_max"] == during["origin_slots"] == 16
-    assert during["errors_by_layer"].get("origin-lb", 0) > 0
-    assert windows(run_dir)["before"]["errors_by_layer"] == {}
+    assert during.origin_busy_max == during.origin_slots == 16
+    assert during.errors_by_layer.get(Layer.ORIGIN_LB, 0) > 0
+    assert windows(run_dir)["before"].errors_by_layer == {}

@@ -2,17 +2,52 @@
 
 from __future__ import annotations
 
-import csv
-import json
 import random
 from pathlib import Path
+from typing import Any
 
 import yaml
 
 from harness.analysis.summary import summarize
-from harness.load.plan import RECORD_FIELDS, Record
-from harness.run.scraper import SAMPLE_FIELDS
-from harness.scenario import parse_scenario
+from harness.records import files
+from harness.records.base import write_json_model
+from harness.records.events import EVENT_ADAPTER, ActionApplied, Event, FaultApplied, FaultRemoved
+from harness.records.request import RequestRecord, write_requests
+from harness.records.run_info import RunInfo, RunStatus
+from harness.records.samples import Sample, write_samples
+from harness.scenario import LINK_FAULT_TYPES, parse_scenario
+from proxies.contract import ORIGIN_NODE, OriginGauge
+
+
+def record(
+    t: float,
+    traffic: str = "pip",
+    status: int = 200,
+    latency_ms: float = 10.0,
+    pop: str = "iad",
+    x_cache: str = "MISS, HIT",
+    method: str = "GET",
+    endpoint: str = "simple_project",
+    error_node: str = "",
+    **extra: Any,
+) -> RequestRecord:
+    """One request as the client saw it, built the way the load generator builds it."""
+    fields: dict[str, Any] = {
+        "intended_s": t,
+        "start_s": t,
+        "traffic": traffic,
+        "endpoint": endpoint,
+        "method": method,
+        "status": status,
+        "latency_ms": latency_ms,
+        "bytes": 100,
+        "pop": pop,
+        "served_by": "" if status == 0 else f"shield, edge-{pop}",
+        "x_cache": "" if status == 0 else x_cache,
+        "error_node": error_node,
+        "error_reason": "",
+    }
+    return RequestRecord.observed(**(fields | extra))
 
 
 def make_records(
@@ -22,7 +57,7 @@ def make_records(
     seed: int = 1,
     rate_per_s: float = 20.0,
     pops: tuple[str, ...] = ("iad", "ams"),
-) -> list[Record]:
+) -> list[RequestRecord]:
     """Traffic for every class; inside `fault` the named segment misbehaves as it would for real."""
     rng = random.Random(seed)
     records = []
@@ -86,20 +121,20 @@ def make_records(
             else:
                 latency = rng.uniform(2000, 9000)
         records.append(
-            Record(
-                round(t, 4),
-                round(t, 4),
-                traffic,
-                endpoint,
-                method,
-                status,
-                round(latency, 3),
-                100,
-                pop,
-                served if status else "",
-                x_cache if status else "",
-                node,
-                reason,
+            RequestRecord.observed(
+                intended_s=round(t, 4),
+                start_s=round(t, 4),
+                traffic=traffic,
+                endpoint=endpoint,
+                method=method,
+                status=status,
+                latency_ms=round(latency, 3),
+                bytes=100,
+                pop=pop,
+                served_by=served if status else "",
+                x_cache=x_cache if status else "",
+                error_node=node,
+                error_reason=reason,
             )
         )
     return records
@@ -108,12 +143,13 @@ def make_records(
 def write_run(
     path: Path,
     name: str,
-    records: list[Record],
+    records: list[RequestRecord],
     duration_s: float,
     faults: list[dict] | None = None,
     busy: float = 2.0,
     saturated: tuple[float, float] | None = None,
 ) -> Path:
+    """A complete run directory, every file written through its record model."""
     path.mkdir(parents=True)
     scenario = parse_scenario(
         "fixture",
@@ -126,59 +162,35 @@ def write_run(
             "faults": faults or [],
         },
     )
-    (path / "scenario.yaml").write_text(yaml.safe_dump(scenario.model_dump(mode="json")))
-    with open(path / "requests.csv", "w", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(RECORD_FIELDS)
-        for r in records:
-            writer.writerow([getattr(r, f) for f in RECORD_FIELDS])
-    with open(path / "samples.csv", "w", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(SAMPLE_FIELDS)
-        for second in range(int(duration_s)):
-            full = saturated is not None and saturated[0] <= second < saturated[1]
-            writer.writerow(
-                [second, "origin", "shieldlab_origin_busy_slots", "", 16 if full else busy]
+    (path / files.SCENARIO_FILE).write_text(yaml.safe_dump(scenario.model_dump(mode="json")))
+    write_requests(path / files.REQUESTS_FILE, records)
+    samples = []
+    for second in range(int(duration_s)):
+        full = saturated is not None and saturated[0] <= second < saturated[1]
+        for metric, value in (
+            (OriginGauge.BUSY_SLOTS, 16 if full else busy),
+            (OriginGauge.WORKER_SLOTS, 16),
+            (OriginGauge.QUEUE_LENGTH, 80 if full else 0),
+        ):
+            samples.append(
+                Sample(t_s=second, node=ORIGIN_NODE, metric=metric, labels="", value=value)
             )
-            writer.writerow([second, "origin", "shieldlab_origin_worker_slots", "", 16])
-            writer.writerow(
-                [second, "origin", "shieldlab_origin_queue_length", "", 80 if full else 0]
-            )
-    events = []
-    for index, fault in enumerate(faults or []):
-        detail = {k: v for k, v in fault.items() if k != "kind"}
-        if "link" in fault:
+    write_samples(path / files.SAMPLES_FILE, samples)
+    events: list[Event] = []
+    for index, step in enumerate(scenario.faults):
+        if isinstance(step, LINK_FAULT_TYPES):
+            events.append(FaultApplied(t_s=step.at, index=index, step=step, links=[step.link]))
             events.append(
-                {
-                    "event": "applied",
-                    "step": index,
-                    "kind": fault["kind"],
-                    **detail,
-                    "t_s": fault["at"],
-                }
-            )
-            events.append(
-                {
-                    "event": "removed",
-                    "step": index,
-                    "kind": fault["kind"],
-                    **detail,
-                    "t_s": fault["until"],
-                }
+                FaultRemoved(t_s=step.until or duration_s, index=index, step=step, failures=[])
             )
         else:
-            events.append(
-                {
-                    "event": "action",
-                    "step": index,
-                    "kind": fault["kind"],
-                    **detail,
-                    "t_s": fault["at"],
-                }
-            )
-    (path / "events.jsonl").write_text("".join(json.dumps(e) + "\n" for e in events))
-    (path / "summary.json").write_text(
-        json.dumps(summarize(scenario, records, path / "samples.csv"))
+            events.append(ActionApplied(t_s=step.at, index=index, step=step))
+    (path / files.EVENTS_FILE).write_text(
+        "".join(EVENT_ADAPTER.dump_json(e).decode() + "\n" for e in events)
     )
-    (path / "run.json").write_text(json.dumps({"status": "complete", "scenario": name}))
+    write_json_model(path / files.SUMMARY_FILE, summarize(scenario, records, samples))
+    write_json_model(
+        path / files.RUN_FILE,
+        RunInfo(run_id=path.name, status=RunStatus.COMPLETE, scenario=name, seed=1),
+    )
     return path

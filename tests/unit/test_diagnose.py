@@ -1,16 +1,14 @@
 import pytest
 
 from harness.analysis.diagnose import diagnose, diagnose_records, path_of
-from tests.unit.run_fixture import make_records, write_run
+from tests.unit.run_fixture import make_records, record, write_run
 
 QUIET = [(float(t), 2.0, 16.0) for t in range(60)]
 
 
 def test_paths_follow_x_cache():
-    from harness.load.plan import Record
-
     def rec(x_cache, method="GET"):
-        return Record(0, 0, "pip", "simple_project", method, 200, 1, 1, "iad", "", x_cache, "", "")
+        return record(0, x_cache=x_cache, method=method)
 
     assert path_of(rec("MISS, HIT")) == "hit"
     assert path_of(rec("HIT, MISS")) == "shield"

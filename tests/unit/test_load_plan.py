@@ -1,8 +1,20 @@
 from pathlib import Path
 
+import pytest
+
+from harness.errors import BadInput
 from harness.load.driver import locust_argv, user_classes
-from harness.load.plan import build_plan, read_records
+from harness.load.plan import build_plan
+from harness.records.request import (
+    COLUMNS,
+    Layer,
+    RequestRecord,
+    TrafficClass,
+    read_requests,
+    write_requests,
+)
 from harness.scenario import load_scenario
+from proxies.contract import CacheState, EndpointClass
 
 
 def test_the_storm_only_runs_inside_its_window_and_intervals_follow_time_scale(tmp_path: Path):
@@ -36,8 +48,59 @@ def test_locust_runs_headless_with_one_user_per_class_and_mirror(tmp_path: Path)
 def test_records_read_back_typed(tmp_path: Path):
     path = tmp_path / "requests.csv"
     path.write_text(
-        "intended_s,start_s,traffic,endpoint,method,status,latency_ms,bytes,pop,served_by,x_cache,error_node,error_reason\n"
-        '1.5,1.6,pip,simple_project,GET,503,15001.2,300,iad,"shield, edge-iad","MISS, MISS",shield,first byte timeout\n'
+        ",".join(COLUMNS) + "\n"
+        '1.5,1.6,pip,simple_project,GET,503,15001.2,300,iad,"shield, edge-iad","MISS, MISS",'
+        "MISS,MISS,shield,shield,first byte timeout\n"
     )
-    (record,) = read_records(path)
-    assert record.status == 503 and record.latency_ms == 15001.2 and record.x_cache == "MISS, MISS"
+    (record,) = read_requests(path)
+    assert record.status == 503 and record.latency_ms == 15001.2
+    assert record.traffic == TrafficClass.PIP and record.endpoint == EndpointClass.SIMPLE_PROJECT
+    assert (record.edge_cache, record.shield_cache) == (CacheState.MISS, CacheState.MISS)
+    assert record.error_layer == Layer.SHIELD
+
+
+def test_records_round_trip_through_the_csv_row(tmp_path: Path):
+    written = [
+        RequestRecord.observed(
+            intended_s=1.0,
+            start_s=1.0,
+            traffic="mirror",
+            endpoint="xmlrpc",
+            method="POST",
+            status=0,
+            latency_ms=30000.0,
+            bytes=0,
+            pop="ams",
+            served_by="",
+            x_cache="",
+            error_node="client",
+            error_reason="timeout",
+        ),
+        RequestRecord.observed(
+            intended_s=2.0,
+            start_s=2.1,
+            traffic="pip",
+            endpoint="package_file",
+            method="GET",
+            status=200,
+            latency_ms=3.5,
+            bytes=999,
+            pop="iad",
+            served_by="shield, edge-iad",
+            x_cache="HIT, HIT-STALE",
+        ),
+    ]
+    write_requests(tmp_path / "requests.csv", written)
+    assert read_requests(tmp_path / "requests.csv") == written
+    assert written[0].error_layer == Layer.CLIENT and written[0].edge_cache is None
+    assert written[1].edge_cache == CacheState.HIT_STALE and written[1].error_layer is None
+
+
+def test_a_requests_file_of_another_version_is_one_line(tmp_path: Path):
+    path = tmp_path / "requests.csv"
+    path.write_text("intended_s,start_s,traffic\n1,1,pip\n")
+    with pytest.raises(BadInput, match="not a requests file of schema version 2"):
+        read_requests(path)
+    path.write_text(",".join(COLUMNS) + "\n" + "x," * (len(COLUMNS) - 1) + "x\n")
+    with pytest.raises(BadInput, match="line 2: intended_s"):
+        read_requests(path)

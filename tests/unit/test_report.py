@@ -73,5 +73,5 @@ def test_a_directory_that_is_not_a_run_is_one_clear_error(tmp_path):
 
     from harness.errors import BadInput
 
-    with pytest.raises(BadInput, match="not a complete run directory"):
+    with pytest.raises(BadInput, match="not a finished run directory"):
         load_run(tmp_path)

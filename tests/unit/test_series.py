@@ -1,30 +1,18 @@
-import json
-
 import pytest
 
 from harness.analysis import series as ts
-from harness.analysis.series import Sample, Span
-from harness.load.plan import Record
+from harness.analysis.series import Span
+from harness.records.events import EVENT_ADAPTER
+from harness.records.samples import Sample
+from tests.unit.run_fixture import record
 
 
-def rec(
-    t, traffic="pip", status=200, latency=10.0, x_cache="MISS, HIT", error_node="", method="GET"
-):
-    return Record(
-        t,
-        t,
-        traffic,
-        "simple_project",
-        method,
-        status,
-        latency,
-        100,
-        "iad",
-        "",
-        x_cache,
-        error_node,
-        "",
-    )
+def rec(t, latency=10.0, **fields):
+    return record(t, latency_ms=latency, **fields)
+
+
+def sample(t_s, node, metric, value):
+    return Sample(t_s=t_s, node=node, metric=metric, labels="", value=value)
 
 
 def test_request_rate_per_class_per_bin():
@@ -66,45 +54,58 @@ def test_hit_ratio_per_layer():
 
 def test_gauges_and_queue_wait_from_samples():
     samples = [
-        Sample(0.5, "origin", "shieldlab_origin_busy_slots", "", 4),
-        Sample(0.9, "origin", "shieldlab_origin_busy_slots", "", 8),
-        Sample(1.5, "shield", "shieldlab_origin_busy_slots", "", 99),
+        sample(0.5, "origin", "shieldlab_origin_busy_slots", 4),
+        sample(0.9, "origin", "shieldlab_origin_busy_slots", 8),
+        sample(1.5, "shield", "shieldlab_origin_busy_slots", 99),
     ]
     assert ts.gauge(samples, "origin", "shieldlab_origin_busy_slots", 2, 1) == [6.0, None]
     waits = [
-        Sample(0.0, "origin", "shieldlab_origin_queue_wait_seconds_sum", "", 0.0),
-        Sample(0.0, "origin", "shieldlab_origin_queue_wait_seconds_count", "", 0.0),
-        Sample(1.0, "origin", "shieldlab_origin_queue_wait_seconds_sum", "", 2.0),
-        Sample(1.0, "origin", "shieldlab_origin_queue_wait_seconds_count", "", 4.0),
+        sample(0.0, "origin", "shieldlab_origin_queue_wait_seconds_sum", 0.0),
+        sample(0.0, "origin", "shieldlab_origin_queue_wait_seconds_count", 0.0),
+        sample(1.0, "origin", "shieldlab_origin_queue_wait_seconds_sum", 2.0),
+        sample(1.0, "origin", "shieldlab_origin_queue_wait_seconds_count", 4.0),
     ]
     assert ts.mean_queue_wait_ms(waits, 2, 1) == [None, 500.0]
 
 
-def test_spans_come_from_the_events_as_applied(tmp_path):
-    events = [
+def test_spans_come_from_the_events_as_applied():
+    latency = {
+        "kind": "latency",
+        "at": 20,
+        "until": 75,
+        "link": "shield->origin",
+        "latency_ms": 2000,
+    }
+    workers = {"kind": "origin_workers", "at": 45, "worker_slots": 64}
+    down = {"kind": "down", "at": 80, "link": "edge-iad->shield"}
+    lines = [
         {
-            "event": "applied",
-            "step": 0,
-            "kind": "latency",
-            "link": "shield->origin",
-            "latency_ms": 2000,
+            "event": "fault_applied",
+            "index": 0,
+            "step": latency,
+            "links": ["shield->origin"],
             "t_s": 20.1,
         },
-        {"event": "action", "step": 1, "kind": "origin_workers", "worker_slots": 64, "t_s": 45.0},
-        {"event": "published", "name": "x", "t_s": 46.0},
+        {"event": "action", "index": 1, "step": workers, "t_s": 45.0},
         {
-            "event": "removed",
-            "step": 0,
-            "kind": "latency",
-            "link": "shield->origin",
-            "latency_ms": 2000,
-            "t_s": 75.2,
+            "event": "release_published",
+            "name": "x",
+            "version": "1.0",
+            "serial": 9,
+            "surrogate_key": "pkg~x",
+            "t_s": 46.0,
         },
-        {"event": "applied", "step": 2, "kind": "down", "link": "edge-iad->shield", "t_s": 80.0},
+        {"event": "fault_removed", "index": 0, "step": latency, "t_s": 75.2},
+        {
+            "event": "fault_applied",
+            "index": 2,
+            "step": down,
+            "links": ["edge-iad->shield"],
+            "t_s": 80.0,
+        },
     ]
-    path = tmp_path / "events.jsonl"
-    path.write_text("\n".join(json.dumps(e) for e in events))
-    assert ts.spans_from_events(path, 90) == [
+    events = [EVENT_ADAPTER.validate_python(line) for line in lines]
+    assert ts.spans_from_events(events, 90) == [
         Span("latency 2000 ms shield->origin", 20.1, 75.2),
         Span("workers=64", 45.0, 45.0),
         Span("down edge-iad->shield", 80.0, 90),

@@ -52,7 +52,7 @@ def test_faults_are_applied_and_removed_on_time_and_the_clock_does_not_really_sl
     assert [c[0] for c in faults.calls] == ["apply", "remove"]
     assert isinstance(faults.calls[0][1], AddToxic)
     assert faults.active == []
-    assert [(e["event"], e["t_s"]) for e in events] == [("applied", 30), ("removed", 70)]
+    assert [(e.event, e.t_s) for e in events] == [("fault_applied", 30), ("fault_removed", 70)]
     assert clock.now() == 100
 
 
@@ -61,7 +61,7 @@ def test_a_wildcard_applies_to_every_edge_link():
     faults, _, _, events = run(s)
     applied = [c[1].proxy for c in faults.calls if c[0] == "apply"]
     assert applied == ["edge-iad_to_shield", "edge-ams_to_shield"]
-    assert events[0]["links"] == ["edge-iad->shield", "edge-ams->shield"]
+    assert events[0].links == ["edge-iad->shield", "edge-ams->shield"]
     assert faults.active == []
 
 
@@ -72,7 +72,7 @@ def test_a_fault_without_until_is_removed_at_the_end():
         ("apply", DisableProxy("shield_to_origin")),
         ("remove", DisableProxy("shield_to_origin")),
     ]
-    assert events[-1]["event"] == "removed"
+    assert events[-1].event == "fault_removed"
 
 
 def test_an_interrupted_run_still_removes_what_it_applied():
@@ -101,7 +101,7 @@ def test_actions_reach_the_action_backend_in_order():
     )
     _, actions, _, events = run(s)
     assert actions.calls == [("worker_slots", 64), ("journals_id_index", True)]
-    assert [e["kind"] for e in events] == ["origin_workers", "journals_id_index"]
+    assert [e.step.kind for e in events] == ["origin_workers", "journals_id_index"]
 
 
 def test_with_duration_scales_the_timeline_to_fit():

@@ -15,29 +15,14 @@ from harness.analysis.verdict import (
     score,
     verdict,
 )
-from harness.load.plan import Record
 from harness.scenario import parse_scenario
-from tests.unit.run_fixture import make_records
+from tests.unit.run_fixture import make_records, record
 
 T = Thresholds()
 
 
 def rec(traffic="pip", status=200, latency=10.0, node=""):
-    return Record(
-        1,
-        1,
-        traffic,
-        "simple_project",
-        "GET",
-        status,
-        latency,
-        1,
-        "iad",
-        "",
-        "MISS, MISS",
-        node,
-        "",
-    )
+    return record(1, traffic, status, latency, x_cache="MISS, MISS", error_node=node)
 
 
 def phase(records, busy=(2.0,), slots=(16.0,)):

@@ -4,43 +4,23 @@ import pytest
 
 from harness.analysis.summary import load_generator_check
 from harness.analysis.windows import (
-    cache_layers,
-    error_layer,
-    hit_ratios,
+    after,
+    before,
+    during,
+    hit_ratio,
     measure,
     percentile,
     split_windows,
 )
-from harness.load.plan import Record
+from harness.records.request import Layer, TrafficClass, parse_x_cache
+from harness.records.summary import WindowPhase
 from harness.scenario import parse_scenario
+from proxies.contract import CacheState
+from tests.unit.run_fixture import record
 
 
-def rec(
-    t=1.0,
-    traffic="pip",
-    status=200,
-    latency=10.0,
-    x_cache="MISS, HIT",
-    error_node="",
-    endpoint="simple_project",
-    start=None,
-    method="GET",
-):
-    return Record(
-        t,
-        t if start is None else start,
-        traffic,
-        endpoint,
-        method,
-        status,
-        latency,
-        100,
-        "iad",
-        "shield, edge-iad",
-        x_cache,
-        error_node,
-        "",
-    )
+def rec(t=1.0, latency=10.0, start=None, **fields):
+    return record(t, latency_ms=latency, start_s=t if start is None else start, **fields)
 
 
 def scenario(*faults, duration=90):
@@ -96,17 +76,19 @@ def test_exact_percentiles_interpolate_like_numpy():
 
 
 def test_errors_are_attributed_to_the_layer_that_made_them():
-    assert error_layer(rec(status=503, error_node="shield")) == "shield"
-    assert error_layer(rec(status=503, error_node="edge-ams")) == "edge"
-    assert error_layer(rec(status=502, error_node="origin-lb")) == "origin-lb"
-    assert error_layer(rec(status=0, error_node="client")) == "client"
-    assert error_layer(rec(status=500)) == "origin"
+    assert rec(status=503, error_node="shield").error_layer == Layer.SHIELD
+    assert rec(status=503, error_node="edge-ams").error_layer == Layer.EDGE
+    assert rec(status=502, error_node="origin-lb").error_layer == Layer.ORIGIN_LB
+    assert rec(status=0, error_node="client").error_layer == Layer.CLIENT
+    assert rec(status=500).error_layer == Layer.ORIGIN
+    assert rec(status=200).error_layer is None
 
 
 def test_x_cache_per_layer_and_hit_ratios():
-    assert cache_layers("MISS, HIT") == {"shield": "MISS", "edge": "HIT"}
-    assert cache_layers("PASS") == {"edge": "PASS"}
-    assert cache_layers("") == {}
+    assert parse_x_cache("MISS, HIT") == (CacheState.HIT, CacheState.MISS)
+    assert parse_x_cache("PASS") == (CacheState.PASS, None)
+    assert parse_x_cache("") == (None, None)
+    assert parse_x_cache("MISS, WEIRD") == (None, CacheState.MISS)  # a foreign entry is absent
     records = [
         rec(x_cache="MISS, HIT"),
         rec(x_cache="HIT, MISS"),
@@ -114,9 +96,9 @@ def test_x_cache_per_layer_and_hit_ratios():
         rec(x_cache="MISS, HIT", status=503),
         rec(x_cache="PASS", method="POST"),
     ]
-    ratios = hit_ratios(records)
-    assert ratios["edge"] == pytest.approx(1 / 3)
-    assert ratios["shield"] == pytest.approx(1 / 3)
+    assert hit_ratio(records, Layer.EDGE) == pytest.approx(1 / 3)
+    assert hit_ratio(records, Layer.SHIELD) == pytest.approx(1 / 3)
+    assert hit_ratio([], Layer.EDGE) is None
 
 
 def test_window_metrics_count_what_falls_inside():
@@ -135,9 +117,10 @@ def test_window_metrics_count_what_falls_inside():
     assert m.requests == 3
     assert m.rate_per_s == pytest.approx(0.3)
     assert m.error_ratio == pytest.approx(2 / 3)
-    assert m.errors_by_status == {"0": 1, "503": 1}
-    assert m.errors_by_layer == {"client": 1, "shield": 1}
-    assert m.latency_ms["pip"]["p50"] == pytest.approx(7510)
+    assert m.errors_by_status == {0: 1, 503: 1}
+    assert m.errors_by_layer == {Layer.CLIENT: 1, Layer.SHIELD: 1}
+    assert m.latency[TrafficClass.PIP].p50_ms == pytest.approx(7510)
+    assert m.phase == WindowPhase.DURING
     assert (m.origin_busy_mean, m.origin_busy_max, m.origin_slots) == (4.0, 5.0, 16.0)
 
 
@@ -148,12 +131,29 @@ def test_the_load_generator_check_flags_late_starts():
         rec(t=i / 3, start=i / 3 + 0.001, traffic="browser", endpoint="project_json")
         for i in range(30)
     ]
-    assert load_generator_check(s, on_time)["kept_up"] is True
+    assert load_generator_check(s, on_time).kept_up is True
     late = [
         rec(t=r.intended_s, start=r.intended_s + 0.5, traffic=r.traffic, endpoint=r.endpoint)
         for r in on_time
     ]
     check = load_generator_check(s, late)
-    assert check["kept_up"] is False
-    assert check["pip"]["start_lag_p99_ms"] == pytest.approx(500, abs=1)
-    assert load_generator_check(s, on_time[:40])["pip"]["kept_up"] is False  # half the asked flows
+    assert check.kept_up is False
+    assert check.classes[TrafficClass.PIP].start_lag_p99_ms == pytest.approx(500, abs=1)
+    half = load_generator_check(s, on_time[:40])  # half the asked flows
+    assert half.classes[TrafficClass.PIP].kept_up is False
+
+
+def test_named_windows_before_during_after_a_step():
+    s = scenario(
+        {"kind": "latency", "at": 30, "until": 70, "link": "shield->origin", "latency_ms": 5},
+        {"kind": "origin_workers", "at": 50, "worker_slots": 64, "name": "scale-up"},
+        {"kind": "mirrors", "at": 10, "until": 20, "group": "mirrors"},
+    )
+    assert during(s, "latency shield->origin", 90) == [(30, 70)]
+    assert during(s, "latency", 90) == [(30, 70)]  # by kind
+    assert during(s, "*", 90) == [(10, 20), (30, 70)]  # any fault or action window
+    assert before(s, "scale-up", 90) == [(0, 50)]
+    assert after(s, "scale-up", 90) == [(50, 90)]
+    assert after(s, "origin_workers", 90) == [(50, 90)]
+    assert before(s, "no-such-step", 90) == [(0, 90)]  # nothing happened: all of it is before
+    assert after(s, "no-such-step", 90) == []

@@ -1,0 +1,149 @@
+"""requests.csv: one row per request, as the client saw it.
+
+Times are scenario seconds (0 is the start of the fault timeline); latency counts from the
+intended start, so an open-model arrival that waited is charged for its wait. The row's column
+order is the model's field order; `to_row` and `from_row` are the only ways in and out.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterable
+from enum import StrEnum
+from pathlib import Path
+from typing import Any, TextIO
+
+from pydantic import ValidationError
+
+from harness.errors import BadInput
+from harness.records.base import Record, first_error
+from proxies import contract
+from proxies.contract import CacheState, EndpointClass
+
+
+class TrafficClass(StrEnum):
+    PIP = "pip"
+    BROWSER = "browser"
+    MIRROR = "mirror"
+
+
+class Layer(StrEnum):
+    """Which layer produced an error answer (or, for cache states, which cache answered)."""
+
+    EDGE = "edge"
+    SHIELD = contract.SHIELD_NODE
+    ORIGIN_LB = contract.ORIGIN_BALANCER_NODE  # the origin's modelled nginx: 502 / 503
+    ORIGIN = contract.ORIGIN_NODE  # a 5xx the origin app itself returned
+    CLIENT = "client"  # no HTTP answer at all: timeout, refused, reset
+
+    @classmethod
+    def of_node(cls, node: str) -> Layer:
+        return cls.EDGE if node.startswith(contract.EDGE_PREFIX) else cls(node)
+
+
+CACHE_LAYERS = (Layer.EDGE, Layer.SHIELD)
+_CACHE_STATES = {state.value for state in CacheState}
+
+
+def is_error_status(status: int) -> bool:
+    return status == 0 or status >= 500
+
+
+def parse_x_cache(x_cache: str) -> tuple[CacheState | None, CacheState | None]:
+    """(edge, shield) states from X-Cache: the edge is always last; the shield, when on the
+    path, first. Unknown entries read as absent, so a foreign CDN's header cannot break a run."""
+    parts = [p.strip() for p in x_cache.split(",") if p.strip()]
+    states = [CacheState(p) if p in _CACHE_STATES else None for p in parts]
+    if not states:
+        return None, None
+    return states[-1], (states[0] if len(states) >= 2 else None)
+
+
+class RequestRecord(Record):
+    intended_s: float
+    start_s: float
+    traffic: TrafficClass
+    endpoint: EndpointClass
+    method: str
+    status: int  # 0: no HTTP answer (client timeout, refused, reset)
+    latency_ms: float
+    bytes: int
+    pop: str
+    served_by: str  # X-Served-By as sent
+    x_cache: str  # X-Cache as sent; the two columns below are its parsed form
+    edge_cache: CacheState | None = None
+    shield_cache: CacheState | None = None
+    error_layer: Layer | None = None  # set on every error, None on a success
+    error_node: str = ""  # the node that made the error: edge-<pop> | shield | origin-lb | client
+    error_reason: str = ""
+
+    @classmethod
+    def observed(cls, **fields: Any) -> RequestRecord:
+        """A record from what the client saw: cache states and error layer derived here."""
+        edge, shield = parse_x_cache(fields.get("x_cache", ""))
+        status = fields["status"]
+        node = fields.get("error_node", "")
+        layer = None
+        if is_error_status(status):
+            layer = Layer.of_node(node) if node else Layer.ORIGIN
+        return cls(**fields, edge_cache=edge, shield_cache=shield, error_layer=layer)
+
+    @property
+    def is_error(self) -> bool:
+        return is_error_status(self.status)
+
+    def cache_state(self, layer: Layer) -> CacheState | None:
+        return self.edge_cache if layer is Layer.EDGE else self.shield_cache
+
+    def to_row(self) -> list[Any]:
+        return ["" if v is None else v for v in self.model_dump(mode="json").values()]
+
+    @classmethod
+    def from_row(cls, row: dict[str, str]) -> RequestRecord:
+        return cls.model_validate(
+            {k: (None if v == "" and k in _OPTIONAL_ENUMS else v) for k, v in row.items()}
+        )
+
+
+COLUMNS = list(RequestRecord.model_fields)
+_OPTIONAL_ENUMS = ("edge_cache", "shield_cache", "error_layer")  # an empty cell is None
+
+
+class RequestWriter:
+    """Appends records to requests.csv; the header is written when the file is opened."""
+
+    def __init__(self, handle: TextIO) -> None:
+        self._writer = csv.writer(handle)
+        self._writer.writerow(COLUMNS)
+
+    def write(self, record: RequestRecord) -> None:
+        self._writer.writerow(record.to_row())
+
+
+def write_requests(path: Path, records: Iterable[RequestRecord]) -> None:
+    with open(path, "w", newline="") as handle:
+        writer = RequestWriter(handle)
+        for record in records:
+            writer.write(record)
+
+
+def read_requests(path: Path) -> list[RequestRecord]:
+    try:
+        with open(path, newline="") as handle:
+            reader = csv.DictReader(handle)
+            if reader.fieldnames != COLUMNS:
+                raise BadInput(
+                    f"{path}: (header): not a requests file of schema version 2; got columns "
+                    f"{reader.fieldnames}; re-run the scenario with this version of shieldlab"
+                )
+            records = []
+            for line, row in enumerate(reader, start=2):
+                try:
+                    records.append(RequestRecord.from_row(row))
+                except ValidationError as error:
+                    raise BadInput(f"{path}: line {line}: {first_error(error)}") from None
+            return records
+    except FileNotFoundError:
+        raise BadInput(
+            f"{path}: no such file; give a directory that `shieldlab run` wrote"
+        ) from None

@@ -1,0 +1,42 @@
+"""samples.csv: every node's /metrics, scraped about once a second during the run."""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterable
+from pathlib import Path
+
+from harness.records.base import Record
+
+
+class Sample(Record):
+    t_s: float
+    node: str
+    metric: str
+    labels: str  # k=v;k=v, sorted
+    value: float
+
+    def to_row(self) -> list[object]:
+        return [self.t_s, self.node, self.metric, self.labels, self.value]
+
+
+COLUMNS = list(Sample.model_fields)
+
+
+def write_samples(path: Path, samples: Iterable[Sample]) -> None:
+    with open(path, "w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(COLUMNS)
+        writer.writerows(s.to_row() for s in samples)
+
+
+def read_samples(path: Path) -> list[Sample]:
+    if not path.exists():
+        return []
+    with open(path, newline="") as handle:
+        return [Sample.model_validate(row) for row in csv.DictReader(handle)]
+
+
+def points(samples: list[Sample], node: str, metric: str) -> list[tuple[float, float]]:
+    """(t_s, value) of one node's metric, in scrape order."""
+    return [(s.t_s, s.value) for s in samples if s.node == node and s.metric == metric]
