@@ -5,7 +5,7 @@ GO          ?= $(shell command -v go 2>/dev/null || echo /usr/local/go/bin/go)
 TOXIPROXY_VERSION := v2.12.0
 TOXIPROXY   := $(VENV)/bin/toxiproxy-server
 
-.PHONY: setup demo test unit integration lint bench clean
+.PHONY: setup demo test unit integration lint gate bench clean
 
 setup: $(VENV)/.installed $(TOXIPROXY)
 
@@ -29,8 +29,13 @@ demo: setup
 	@echo "Open the report: results/validate/validate.html in a browser (or read results/validate/validate.md)."
 	@echo "One run's own report: .venv/bin/shieldlab report results/validate/runs/<run-id>"
 
+# The tests, then the regression gate for real (exit 0 only if every expectation holds).
 test: setup lint
 	$(PY) -m pytest -q tests/unit tests/integration
+	$(VENV)/bin/shieldlab gate ci --junit results/gate/junit.xml --out results/gate
+
+gate: setup
+	$(VENV)/bin/shieldlab gate ci --junit results/gate/junit.xml --out results/gate
 
 unit: setup
 	$(PY) -m pytest -q tests/unit

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import signal
 import sys
+import tempfile
+import time
 import traceback
 from pathlib import Path
 from typing import Any
@@ -14,6 +17,7 @@ from rich.console import Console
 from rich.table import Table
 
 from harness.errors import EXIT_INFRASTRUCTURE, EXIT_OK, BadInput, ShieldlabError
+from harness.gate.baseline import DEFAULT_BASELINE_DIR
 from harness.topology import control
 from harness.topology.config import TopologyConfig, defaults_yaml, load_topology
 from harness.topology.state import TopologyState
@@ -161,6 +165,31 @@ def cmd_run(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_gate(args: argparse.Namespace) -> int:
+    from harness.gate.run import GateOptions, run_gate
+
+    if args.repeat < 1:
+        raise BadInput(f"--repeat: must be 1 or more; got {args.repeat}")
+    out_dir = args.out or Path("results") / "gate"
+    recover_left_runs(out_dir / "runs")
+    options = GateOptions(
+        suite=args.suite,
+        out_dir=out_dir,
+        state_dir=args.state_dir,
+        baseline_dir=args.baseline,
+        junit=args.junit,
+        update_baseline=args.update_baseline,
+        repeat=args.repeat,
+    )
+    return run_gate(options, out, err)
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from harness.gate.check import check_runs
+
+    return check_runs(args.run_dirs, args.expect, args.baseline, out)
+
+
 def cmd_report(args: argparse.Namespace) -> int:
     from harness.analysis.report import write_report
 
@@ -185,7 +214,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
     out_dir = args.out or Path("results") / "validate"
     recover_left_runs(out_dir / "runs")
-    path = validate.run(args.quick, out_dir, args.state_dir, out, err, args.thresholds)
+    path = validate.run(args.quick, out_dir, args.state_dir, out, err, args.signature)
     out.print(
         f"report: {path}  (open it in a browser; {path.with_suffix('.md')} is the same as Markdown)"
     )
@@ -284,6 +313,32 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--seed", type=int, help="the traffic's seed (default: the scenario's)")
     run.add_argument("--out", type=Path, default=Path("results"), help="results directory")
     run.set_defaults(func=cmd_run)
+    gate = commands.add_parser(
+        "gate", help="run a CI suite and judge its expectations (exit 0 pass, 1 fail, 3 void)"
+    )
+    gate.add_argument(
+        "suite", nargs="?", default="ci", help="a suite name or YAML file (default ci)"
+    )
+    gate.add_argument("--junit", type=Path, help="write JUnit XML here")
+    gate.add_argument(
+        "--baseline",
+        type=Path,
+        default=DEFAULT_BASELINE_DIR,
+        help="where baselines live (default scenarios/baselines in the project)",
+    )
+    gate.add_argument(
+        "--update-baseline", action="store_true", help="store these runs as the new baseline"
+    )
+    gate.add_argument("--repeat", type=int, default=1, help="run N times, report the pass fraction")
+    gate.add_argument("--out", type=Path, help="where runs and gate.md go (default results/gate)")
+    gate.set_defaults(func=cmd_gate)
+    check = commands.add_parser("check", help="judge expectations on runs already on disk")
+    check.add_argument("run_dirs", type=Path, nargs="+", help="run directories")
+    check.add_argument("--expect", type=Path, help="a YAML file with an `expect:` list")
+    check.add_argument(
+        "--baseline", type=Path, default=DEFAULT_BASELINE_DIR, help="for relative bounds"
+    )
+    check.set_defaults(func=cmd_check)
     report = commands.add_parser("report", help="report.md and report.html with plots for a run")
     report.add_argument("run_dir", type=Path, help="a directory `shieldlab run` printed")
     report.set_defaults(func=cmd_report)
@@ -298,7 +353,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     validate.add_argument("--quick", action="store_true", help="shorter runs, under 5 minutes here")
     validate.add_argument("--out", type=Path, help="where to write (default results/validate)")
-    validate.add_argument("--thresholds", type=Path, help="YAML overriding the symptom thresholds")
+    validate.add_argument(
+        "--signature",
+        default="pypi-2014-07-20",
+        help="the incident to score against: a shipped name or a YAML file (default pypi-2014-07-20)",
+    )
     validate.set_defaults(func=cmd_validate)
     diagnose = commands.add_parser(
         "diagnose", help="name the likely faulty segment from a run's records"
@@ -320,6 +379,20 @@ def _interrupt(signum: int, _frame: object) -> None:
     raise KeyboardInterrupt(signal.Signals(signum).name)
 
 
+def write_crash_log(state_dir: Path) -> Path:
+    """The full traceback of an unexpected error, where the one-line message can point."""
+    stamp = time.strftime("%Y%m%dT%H%M%S")
+    for directory in (state_dir / "logs", Path(tempfile.gettempdir())):
+        try:
+            directory.mkdir(parents=True, exist_ok=True)
+            path = directory / f"shieldlab-crash-{stamp}-{os.getpid()}.log"
+            path.write_text(" ".join(sys.argv) + "\n\n" + traceback.format_exc())
+            return path
+        except OSError:
+            continue
+    return Path("(no writable place for the log)")
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     signal.signal(signal.SIGTERM, _interrupt)  # `kill` cleans up like Ctrl-C
@@ -333,6 +406,16 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         err.print("interrupted")
         return 130
+    except Exception as error:  # noqa: BLE001 - one line and a log, never a bare traceback
+        log = write_crash_log(args.state_dir)
+        if args.debug:
+            traceback.print_exc()
+        print(
+            f"error: `shieldlab {args.command}` failed unexpectedly: {type(error).__name__}: "
+            f"{str(error)[:200]}; full traceback in {log}",
+            file=sys.stderr,
+        )
+        return EXIT_INFRASTRUCTURE
 
 
 if __name__ == "__main__":

@@ -7,17 +7,40 @@ a "did you mean" where there is a close match.
 from __future__ import annotations
 
 import difflib
+import re
 import types
 import typing
 from pathlib import Path
 from typing import Any, TypeVar
 
 import yaml
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from harness.errors import BadInput
 
 M = TypeVar("M", bound=BaseModel)
+
+
+class Frozen(BaseModel):
+    """The base of every model read from a user's file: frozen, no unknown keys, no inf/nan."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
+
+
+def resolve_named(name_or_file: str, directory: Path, kind: str) -> Path:
+    """A shipped file's name (`baseline` for `<directory>/baseline.yaml`) or a YAML file's path."""
+    candidate = Path(name_or_file)
+    if candidate.suffix in (".yaml", ".yml") or candidate.exists():
+        if not candidate.is_file():
+            raise BadInput(f"{name_or_file}: no such {kind} file")
+        return candidate
+    path = directory / f"{name_or_file}.yaml"
+    if path.is_file():
+        return path
+    names = sorted(p.stem for p in directory.glob("*.yaml"))
+    close = difflib.get_close_matches(name_or_file, names, n=1)
+    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    raise BadInput(f"{name_or_file}: no such {kind}; shipped: {', '.join(names)}{hint}")
 
 
 def deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
@@ -31,20 +54,53 @@ def deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]
     return merged
 
 
+MAX_YAML_BYTES = 1024 * 1024  # no scenario, suite or config comes near this
+MAX_YAML_DEPTH = 32  # the deepest shipped file nests 5 levels
+
+
+def _refuse_hostile(path: Path, text: str) -> None:
+    """Deep nesting (a RecursionError later) and aliases (a "billion laughs" expansion) are
+    refused from the event stream, before any object is built."""
+    depth = 0
+    for event in yaml.parse(text, Loader=yaml.SafeLoader):
+        if isinstance(event, yaml.AliasEvent):
+            where = f"line {event.start_mark.line + 1}" if event.start_mark else "?"
+            raise BadInput(
+                f"{path}: {where}: YAML aliases (*name) are not supported; write the values out"
+            )
+        if isinstance(event, yaml.CollectionStartEvent):
+            depth += 1
+            if depth > MAX_YAML_DEPTH:
+                raise BadInput(f"{path}: nested deeper than {MAX_YAML_DEPTH} levels; got more")
+        elif isinstance(event, yaml.CollectionEndEvent):
+            depth -= 1
+
+
 def read_yaml_mapping(path: Path) -> dict[str, Any]:
     try:
-        text = path.read_text()
+        raw = path.read_bytes()
     except FileNotFoundError:
         raise BadInput(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise BadInput(f"{path}: is a directory; give a YAML file") from None
     except OSError as error:
         raise BadInput(f"{path}: cannot read: {error.strerror}") from None
+    if len(raw) > MAX_YAML_BYTES:
+        raise BadInput(f"{path}: too large for a settings file ({len(raw)} bytes); at most 1 MiB")
     try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise BadInput(f"{path}: not UTF-8 text (a binary file?); byte {error.start}") from None
+    try:
+        _refuse_hostile(path, text)
         data = yaml.safe_load(text)
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "?"
         problem = getattr(error, "problem", None) or str(error)
         raise BadInput(f"{path}: {where}: not valid YAML: {problem}") from None
+    except (ValueError, RecursionError) as error:  # e.g. an integer of 10,000 digits
+        raise BadInput(f"{path}: a value YAML cannot hold: {str(error)[:120]}") from None
     if data is None:
         return {}
     if not isinstance(data, dict):
@@ -90,7 +146,13 @@ def describe(source: str, model: type[BaseModel], error: ValidationError) -> str
     if first["type"] == "missing":
         return f"{source}: {field_path(loc)}: required setting is missing"
     if "expected" in first.get("ctx", {}):
-        problem = f"must be one of {first['ctx']['expected']}"
+        expected = str(first["ctx"]["expected"])
+        problem = f"must be one of {expected}"
+        close = difflib.get_close_matches(str(got), re.findall(r"'([^']*)'", expected), n=1)
+        if close:
+            return (
+                f"{source}: {field_path(loc)}: {problem}; got {got!r} (did you mean {close[0]!r}?)"
+            )
     if first["type"] == "union_tag_invalid":
         problem = f"unknown kind; allowed: {first['ctx']['expected_tags']}"
         got = first["ctx"]["tag"]

@@ -12,19 +12,16 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
 from harness.errors import BadInput
-from harness.model_file import deep_merge, read_yaml_mapping, validate
+from harness.expectation import Expectation
+from harness.model_file import Frozen, deep_merge, read_yaml_mapping, resolve_named, validate
 from harness.topology import plan
 from harness.topology.config import TopologyConfig, defaults_dict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SCENARIO_DIR = PROJECT_ROOT / "scenarios"
-
-
-class Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
 
 class Stream(StrEnum):
@@ -183,10 +180,6 @@ class LoadSpec(Frozen):
     )
 
 
-class Expectations(Frozen):
-    """Pass/fail thresholds for the CI gate; none are defined yet."""
-
-
 class Scenario(Frozen):
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
     description: str
@@ -194,7 +187,9 @@ class Scenario(Frozen):
     topology: TopologyConfig = TopologyConfig()
     load: LoadSpec = LoadSpec()
     faults: list[Step] = Field(default_factory=list)
-    expect: Expectations = Expectations()
+    expect: list[Expectation] = Field(
+        default_factory=list, description="what must hold for the run to pass (see expectation)"
+    )
 
     def link_faults(self) -> list[tuple[int, LinkFault]]:
         return [(i, f) for i, f in enumerate(self.faults) if isinstance(f, LINK_FAULT_TYPES)]
@@ -239,6 +234,40 @@ def _check_against_topology(source: str, scenario: Scenario) -> None:
             )
 
 
+def step_names(scenario: Scenario) -> list[str]:
+    """What a window may name: every step's label and kind, and `*` (any fault or window)."""
+    names = dict.fromkeys(["*"])
+    for step in scenario.faults:
+        names.update(dict.fromkeys([step.label, step.kind]))
+    return list(names)
+
+
+def check_expectations(
+    source: str, scenario: Scenario, expectations: list[Expectation], field: str = "expect"
+) -> None:
+    """Windows must name steps the scenario has, POPs must be in its topology."""
+    known = step_names(scenario)
+    for index, expectation in enumerate(expectations):
+        where = f"{source}: {field}[{index}]"
+        for window in expectation.windows():
+            for name in window.names():
+                if name not in known:
+                    close = difflib.get_close_matches(name, known, n=1)
+                    hint = f" (did you mean {close[0]!r}?)" if close else ""
+                    raise BadInput(
+                        f"{where}.window: no such step; got {name!r}; allowed: "
+                        f"{', '.join(repr(k) for k in known)}{hint}"
+                    )
+        for pop in expectation.pop or []:
+            if pop not in scenario.topology.edges:
+                close = difflib.get_close_matches(pop, scenario.topology.edges, n=1)
+                hint = f" (did you mean {close[0]!r}?)" if close else ""
+                raise BadInput(
+                    f"{where}.pop: unknown POP; got {pop!r}; allowed: "
+                    f"{', '.join(scenario.topology.edges)}{hint}"
+                )
+
+
 def parse_scenario(source: str, data: dict[str, Any]) -> Scenario:
     topology = data.get("topology") or {}
     if not isinstance(topology, dict):
@@ -246,23 +275,13 @@ def parse_scenario(source: str, data: dict[str, Any]) -> Scenario:
     merged = {**data, "topology": deep_merge(defaults_dict(), topology)}
     scenario = validate(source, Scenario, merged)
     _check_against_topology(source, scenario)
+    check_expectations(source, scenario, scenario.expect)
     return scenario
 
 
 def resolve(name_or_file: str) -> Path:
     """A scenario name (`baseline`) or a path to a YAML file."""
-    candidate = Path(name_or_file)
-    if candidate.suffix in (".yaml", ".yml") or candidate.exists():
-        if not candidate.is_file():
-            raise BadInput(f"{name_or_file}: no such scenario file")
-        return candidate
-    path = SCENARIO_DIR / f"{name_or_file}.yaml"
-    if path.is_file():
-        return path
-    names = shipped_names()
-    close = difflib.get_close_matches(name_or_file, names, n=1)
-    hint = f" (did you mean {close[0]!r}?)" if close else ""
-    raise BadInput(f"{name_or_file}: no such scenario; shipped: {', '.join(names)}{hint}")
+    return resolve_named(name_or_file, SCENARIO_DIR, "scenario")
 
 
 def load_scenario(name_or_file: str, overrides: dict[str, Any] | None = None) -> Scenario:

@@ -20,22 +20,17 @@ from rich.table import Table
 from harness.analysis.compare import draw, multiples, on_one_clock
 from harness.analysis.report import RunData, load_run, write_document
 from harness.analysis.verdict import (
-    SYMPTOM_TEXT,
-    SYMPTOMS,
     Cell,
     Hypothesis,
     RunView,
-    Thresholds,
     consistent,
     score,
     verdict,
 )
-from harness.model_file import load_model
-from harness.records.samples import points
 from harness.run.progress import LiveProgress
-from harness.run.runner import Progress, run_scenario
+from harness.run.runner import run_scenario
 from harness.scenario import Scenario, compress_network, load_scenario, with_duration
-from proxies.contract import ORIGIN_NODE, OriginGauge
+from harness.signature import DEFAULT_SIGNATURE, Signature, load_signature
 
 QUICK_NETWORK_FACTOR = 3.0
 QUICK_FAULT_RUN_S = 30.0
@@ -82,12 +77,7 @@ def scenario_for(name: str, quick: bool) -> Scenario:
 
 def view(run: RunData) -> RunView:
     """The run as scoring needs it, from the samples load_run already read."""
-    return RunView(
-        run.scenario,
-        run.records,
-        points(run.samples, ORIGIN_NODE, OriginGauge.BUSY_SLOTS),
-        points(run.samples, ORIGIN_NODE, OriginGauge.WORKER_SLOTS),
-    )
+    return RunView.of(run.scenario, run.records, run.samples)
 
 
 def run_all(
@@ -97,28 +87,17 @@ def run_all(
     runs: dict[str, RunData] = {}
     for index, name in enumerate(names, start=1):
         scenario = scenario_for(name, quick)
-        with LiveProgress(console) as live:
-
-            def update(progress: Progress, index: int = index, name: str = name) -> None:
-                live.update(
-                    Progress(
-                        f"[{index}/{len(names)}] {name}: {progress.phase}"[:60],
-                        progress.elapsed_s,
-                        progress.total_s,
-                        progress.live,
-                    )
-                )
-
-            run_dir = run_scenario(scenario, out_dir / "runs", state_dir, update)
+        with LiveProgress(console, f"[{index}/{len(names)}] {name}: ") as live:
+            run_dir = run_scenario(scenario, out_dir / "runs", state_dir, live.update)
         console.print(f"[{index}/{len(names)}] {name}: {run_dir}")
         runs[name] = load_run(run_dir)
     return runs
 
 
 def matrix_for(
-    plan: list[HypothesisPlan], runs: dict[str, RunData], thresholds: Thresholds
+    plan: list[HypothesisPlan], runs: dict[str, RunData], signature: Signature
 ) -> dict[str, dict[str, Cell]]:
-    baseline = view(runs["baseline"])
+    control = view(runs["baseline"])
     matrix = {}
     for h in plan:
         hypothesis = Hypothesis(
@@ -127,7 +106,7 @@ def matrix_for(
             view(runs[h.scaled]) if h.scaled else None,
             view(runs[h.fixed]) if h.fixed else None,
         )
-        matrix[h.name] = score(hypothesis, baseline, thresholds)
+        matrix[h.name] = score(signature, hypothesis, control)
     return matrix
 
 
@@ -136,13 +115,31 @@ def _cell_text(cell: Cell) -> str:
     return f"{word}: {cell.evidence}"
 
 
-def matrix_rows(matrix: dict[str, dict[str, Cell]]) -> tuple[list[str], list[list[str]]]:
-    header = ["hypothesis"] + [f"{s} {SYMPTOM_TEXT[s]}" for s in SYMPTOMS] + ["consistent"]
+def matrix_rows(
+    signature: Signature, matrix: dict[str, dict[str, Cell]]
+) -> tuple[list[str], list[list[str]]]:
+    header = ["hypothesis"] + [f"{s.id} {s.text}" for s in signature.symptoms] + ["consistent"]
     rows = [
-        [name] + [_cell_text(cells[s]) for s in SYMPTOMS] + ["yes" if consistent(cells) else "no"]
+        [name]
+        + [_cell_text(cells[s.id]) for s in signature.symptoms]
+        + ["yes" if consistent(signature, cells) else "no"]
         for name, cells in matrix.items()
     ]
     return header, rows
+
+
+def signature_rows(signature: Signature) -> list[list[str]]:
+    """Every expectation of every symptom: what the verdict was decided on."""
+    return [
+        [
+            s.id,
+            e.name or e.key,
+            f"{e.run} run, {' | '.join(w.text() for w in e.windows())}",
+            e.bound.text() + (f" ({e.against} run)" if e.against else ""),
+        ]
+        for s in signature.symptoms
+        for e in s.expect
+    ]
 
 
 def write_validation(
@@ -150,16 +147,11 @@ def write_validation(
     plan: list[HypothesisPlan],
     runs: dict[str, RunData],
     matrix: dict[str, dict[str, Cell]],
-    thresholds: Thresholds,
+    signature: Signature,
     quick: bool,
     took_s: float,
 ) -> Path:
-    header, rows = matrix_rows(matrix)
-    threshold_rows = [
-        [name, str(value), str(field.description or "")]
-        for name, field in Thresholds.model_fields.items()
-        for value in [getattr(thresholds, name)]
-    ]
+    header, rows = matrix_rows(signature, matrix)
     ordered = [runs["baseline"]] + [runs[h.main] for h in plan if h.main != "baseline"]
     aligned, times = on_one_clock(ordered)
     panels = [
@@ -168,7 +160,7 @@ def write_validation(
         if m.key in KEY_PANELS
     ]
     mode = "quick (shorter runs, network clock x3)" if quick else "full"
-    text = verdict(matrix)
+    text = verdict(signature, matrix)
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "validate.json").write_text(
         json.dumps(
@@ -176,8 +168,10 @@ def write_validation(
                 "mode": "quick" if quick else "full",
                 "took_s": round(took_s, 1),
                 "verdict": text,
-                "consistent": [name for name, cells in matrix.items() if consistent(cells)],
-                "thresholds": thresholds.model_dump(),
+                "consistent": [
+                    name for name, cells in matrix.items() if consistent(signature, cells)
+                ],
+                "signature": signature.model_dump(mode="json"),
                 "runs": {name: str(run.path) for name, run in runs.items()},
                 "matrix": {
                     name: {
@@ -204,45 +198,46 @@ def write_validation(
     return write_document(
         out_dir,
         "validate",
-        "shieldlab validate: which hypothesis fits 2014-07-20",
+        f"shieldlab validate: which hypothesis fits {signature.name}",
         intro,
         intro_html,
         [
             ("Symptom matrix", header, rows),
-            ("Thresholds", ["setting", "value", "meaning"], threshold_rows),
+            (
+                f"Signature {signature.name}: the symptoms as tested",
+                ["symptom", "expectation", "measured on", "bound"],
+                signature_rows(signature),
+            ),
         ],
         panels,
     )
 
 
 def print_matrix(
-    matrix: dict[str, dict[str, Cell]], thresholds: Thresholds, console: Console
+    matrix: dict[str, dict[str, Cell]], signature: Signature, console: Console
 ) -> None:
-    table = Table(title="symptom matrix (thresholds below)", title_justify="left", show_lines=True)
+    table = Table(
+        title=f"symptom matrix against {signature.name}", title_justify="left", show_lines=True
+    )
     table.add_column("hypothesis")
-    for s in SYMPTOMS:
-        table.add_column(f"{s}\n{SYMPTOM_TEXT[s]}", overflow="fold")
+    for s in signature.symptoms:
+        table.add_column(f"{s.id}\n{s.text}", overflow="fold")
     table.add_column("consistent")
     for name, cells in matrix.items():
         table.add_row(
             name,
             *[
-                {True: "[green]pass[/]", False: "[red]fail[/]", None: "n/a"}[cells[s].passed]
+                {True: "[green]pass[/]", False: "[red]fail[/]", None: "n/a"}[cells[s.id].passed]
                 + "\n"
-                + cells[s].evidence
-                for s in SYMPTOMS
+                + cells[s.id].evidence
+                for s in signature.symptoms
             ],
-            "yes" if consistent(cells) else "no",
+            "yes" if consistent(signature, cells) else "no",
         )
     console.print(table)
-    console.print(
-        "thresholds: " + ", ".join(f"{k}={v}" for k, v in thresholds.model_dump().items())
-    )
-    console.print(f"[bold]verdict:[/] {verdict(matrix)}")
-
-
-def load_thresholds(path: Path | None) -> Thresholds:
-    return Thresholds() if path is None else load_model(path, Thresholds)
+    for row in signature_rows(signature):
+        console.print("  " + ": ".join(row[:2]) + f" [{row[2]}] {row[3]}", highlight=False)
+    console.print(f"[bold]verdict:[/] {verdict(signature, matrix)}")
 
 
 def run(
@@ -251,14 +246,14 @@ def run(
     state_dir: Path,
     out: Console,
     err: Console,
-    thresholds_path: Path | None = None,
+    signature_name: str = DEFAULT_SIGNATURE,
 ) -> Path:
     started = time.monotonic()
     plan = QUICK_PLAN if quick else FULL_PLAN
-    thresholds = load_thresholds(thresholds_path)  # a bad file fails before any run starts
+    signature = load_signature(signature_name)  # a bad file fails before any run starts
     runs = run_all(plan, quick, out_dir, state_dir, err)
-    matrix = matrix_for(plan, runs, thresholds)
-    print_matrix(matrix, thresholds, out)
+    matrix = matrix_for(plan, runs, signature)
+    print_matrix(matrix, signature, out)
     return write_validation(
-        out_dir, plan, runs, matrix, thresholds, quick, time.monotonic() - started
+        out_dir, plan, runs, matrix, signature, quick, time.monotonic() - started
     )

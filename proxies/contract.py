@@ -125,7 +125,7 @@ def classify_path(method: str, path: str) -> EndpointClass:
 
 
 class Settings(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
 
 class ServiceTime(Settings):

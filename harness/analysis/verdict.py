@@ -1,126 +1,23 @@
-"""Scoring hypotheses against the 2014-07-20 incident signature (FACTS.md). Pure.
+"""Scoring hypotheses against an incident signature (see harness.signature). Pure.
 
-S1  user-facing 503s well above baseline, and some 502s
-S2  latency up for every traffic class, not just one
-S3  the origin not saturated: busy slots well below the limit, few origin-produced errors
-S4  adding backend workers does not bring errors back to baseline
-S5  the serial-log fix cuts mirror latency
-
-A cell is pass, fail, or n/a (the hypothesis's runs cannot test it); a hypothesis is consistent
-when no cell fails and at least S1-S3 were tested.
+Each symptom is a cell: pass, fail, or n/a (a run or a window the symptom needs is not there),
+with the numbers behind it. The expectations are judged by the one evaluator every gate uses.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-from pydantic import BaseModel, ConfigDict, Field
-
-from harness.analysis.windows import WARMUP_SHARE, percentile, split_windows
-from harness.records.request import Layer, RequestRecord, TrafficClass
-from harness.records.summary import WindowPhase
-from harness.scenario import OriginWorkersAction, Scenario
-
-SYMPTOMS = ("S1", "S2", "S3", "S4", "S5")
-SYMPTOM_TEXT = {
-    "S1": "503s well above baseline, some 502s",
-    "S2": "latency up for every traffic class",
-    "S3": "origin not saturated",
-    "S4": "more backend workers do not restore baseline",
-    "S5": "the serial-log fix cuts mirror latency",
-}
-
-
-class Thresholds(BaseModel):
-    """Every threshold a verdict uses; printed with the result."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    s1_min_503_increase: float = Field(default=0.02, description="503 share above baseline")
-    s1_min_502_count: int = Field(default=1, description="'some 502s'")
-    s2_min_p95_factor: float = Field(default=2.0, description="p95 vs baseline, every class")
-    s3_max_busy_ratio: float = Field(default=0.9, description="busy slots / slots")
-    s3_max_origin_error_share: float = Field(
-        default=0.01, description="origin-made errors / requests"
-    )
-    s4_min_error_increase: float = Field(
-        default=0.02, description="errors above baseline after scale-up"
-    )
-    s5_min_mirror_p95_cut: float = Field(
-        default=0.3, description="share of mirror p95 the fix removes"
-    )
+from harness.analysis.expectations import RunView, chosen_spans, fmt, judge, measure
+from harness.signature import Role, Signature, Symptom, SymptomExpectation
 
 
 @dataclass(frozen=True)
-class Phase:
-    """The requests and origin samples of one stretch of a run."""
-
-    records: list[RequestRecord]
-    busy: list[float]
-    slots: list[float]
-
-    @property
-    def n(self) -> int:
-        return len(self.records)
-
-    def share(self, predicate: Callable[[RequestRecord], bool]) -> float:
-        return sum(1 for r in self.records if predicate(r)) / self.n if self.n else 0.0
-
-    def count_status(self, status: int) -> int:
-        return sum(1 for r in self.records if r.status == status)
-
-    def p95(self, traffic: TrafficClass) -> float | None:
-        values = [r.latency_ms for r in self.records if r.traffic == traffic]
-        return percentile(values, 0.95) if values else None
-
-
-def cut(
-    records: list[RequestRecord],
-    busy: list[tuple[float, float]],
-    slots: list[tuple[float, float]],
-    spans: list[tuple[float, float]],
-) -> Phase:
-    inside = lambda t: any(a <= t < b for a, b in spans)  # noqa: E731
-    return Phase(
-        [r for r in records if inside(r.intended_s)],
-        [v for t, v in busy if inside(t)],
-        [v for t, v in slots if inside(t)],
-    )
-
-
-@dataclass(frozen=True)
-class RunView:
-    """What scoring needs of a run: its scenario, records and origin gauges."""
-
-    scenario: Scenario
-    records: list[RequestRecord]
-    busy: list[tuple[float, float]] = field(default_factory=list)
-    slots: list[tuple[float, float]] = field(default_factory=list)
-
-    def fault_spans(self) -> tuple[list[tuple[float, float]], list[tuple[float, float]]]:
-        """(during a fault before any scale-up, during a fault after it)."""
-        windows = split_windows(self.scenario, self.scenario.load.duration_s)
-        scale_at = min(
-            (s.at for s in self.scenario.faults if isinstance(s, OriginWorkersAction)), default=None
-        )
-        before: list[tuple[float, float]] = []
-        after: list[tuple[float, float]] = []
-        for w in windows:
-            if w.phase != WindowPhase.DURING:
-                continue
-            (after if scale_at is not None and w.start_s >= scale_at else before).append(
-                (w.start_s, w.end_s)
-            )
-        return before, after
-
-    def phase(self, spans: list[tuple[float, float]]) -> Phase:
-        return cut(self.records, self.busy, self.slots, spans)
-
-    def steady(self) -> Phase:
-        """The run after its warm-up (cold caches, the mirrors' first sync): its steady state."""
-        duration = self.scenario.load.duration_s
-        return self.phase([(duration * WARMUP_SHARE, duration)])
+class Hypothesis:
+    name: str
+    main: RunView  # the cause as hypothesised (or its scaled variant, standing in)
+    scaled: RunView | None = None  # the same with the mid-run scale-up
+    fixed: RunView | None = None  # the same traffic with the fix applied
 
 
 @dataclass(frozen=True)
@@ -129,100 +26,61 @@ class Cell:
     evidence: str
 
 
-@dataclass(frozen=True)
-class Hypothesis:
-    name: str
-    main: RunView  # the fault run (or the scaled one, whose pre-scale-up part stands in)
-    scaled: RunView | None = None  # the same fault with the mid-run scale-up
-    fixed: RunView | None = None  # the same traffic with the serial-log fix
-
-
-def _pct(value: float) -> str:
-    return f"{value * 100:.1f}%"
-
-
-def s1(fault: Phase, base: Phase, t: Thresholds) -> Cell:
-    share503 = fault.share(lambda r: r.status == 503)
-    base503 = base.share(lambda r: r.status == 503)
-    n502 = fault.count_status(502)
-    passed = share503 - base503 >= t.s1_min_503_increase and n502 >= t.s1_min_502_count
-    return Cell(passed, f"503 {_pct(share503)} vs {_pct(base503)}; 502s: {n502}")
-
-
-def s2(fault: Phase, base: Phase, t: Thresholds) -> Cell:
-    ratios = []
-    passed = True
-    for traffic in TrafficClass:
-        now, before = fault.p95(traffic), base.p95(traffic)
-        if now is None or before is None or before <= 0:
-            ratios.append(f"{traffic} -")
-            passed = False
-            continue
-        ratio = now / before
-        passed = passed and ratio >= t.s2_min_p95_factor
-        ratios.append(f"{traffic} x{ratio:.1f}")
-    return Cell(passed, "p95 " + ", ".join(ratios))
-
-
-def s3(fault: Phase, t: Thresholds) -> Cell:
-    slots = max(fault.slots, default=0.0)
-    busy = max(fault.busy, default=0.0)
-    origin_errors = fault.share(lambda r: r.error_layer in (Layer.ORIGIN_LB, Layer.ORIGIN))
-    ratio = busy / slots if slots else 0.0
-    passed = ratio < t.s3_max_busy_ratio and origin_errors < t.s3_max_origin_error_share
-    return Cell(
-        passed, f"busy max {busy:.0f}/{slots:.0f}; origin-made errors {_pct(origin_errors)}"
-    )
-
-
-def s4(after_scale: Phase | None, base: Phase, t: Thresholds) -> Cell:
-    if after_scale is None or after_scale.n == 0:
-        return Cell(None, "no scale-up run")
-    errors = after_scale.share(lambda r: r.is_error)
-    base_errors = base.share(lambda r: r.is_error)
-    passed = errors - base_errors >= t.s4_min_error_increase
-    return Cell(passed, f"errors after scale-up {_pct(errors)} vs baseline {_pct(base_errors)}")
-
-
-def s5(without: Phase | None, with_fix: Phase | None, t: Thresholds) -> Cell:
-    if without is None or with_fix is None:
-        return Cell(None, "no run with the fix")
-    slow, fast = without.p95(TrafficClass.MIRROR), with_fix.p95(TrafficClass.MIRROR)
-    if slow is None or fast is None or slow <= 0:
-        return Cell(False, "no mirror requests")
-    reduction = 1 - fast / slow
-    return Cell(
-        reduction >= t.s5_min_mirror_p95_cut,
-        f"mirror p95 {slow:.0f} -> {fast:.0f} ms ({_pct(reduction)} less)",
-    )
-
-
-def score(h: Hypothesis, baseline: RunView, t: Thresholds) -> dict[str, Cell]:
-    base = baseline.steady()
-    before_scale, after_scale = h.main.fault_spans()
-    fault = h.main.phase(before_scale) if before_scale else h.main.steady()
-    scaled_after = None
-    if h.scaled is not None:
-        scaled_after = h.scaled.phase(h.scaled.fault_spans()[1])
-    elif after_scale:
-        scaled_after = h.main.phase(after_scale)
+def run_for(role: Role, h: Hypothesis, control: RunView) -> RunView | None:
     return {
-        "S1": s1(fault, base, t),
-        "S2": s2(fault, base, t),
-        "S3": s3(fault, t),
-        "S4": s4(scaled_after, base, t),
-        "S5": s5(fault, h.fixed.steady() if h.fixed else None, t),
-    }
+        Role.MAIN: h.main,
+        Role.SCALED: h.scaled or h.main,
+        Role.FIXED: h.fixed,
+        Role.CONTROL: control,
+    }[role]
 
 
-def consistent(cells: dict[str, Cell]) -> bool:
-    return all(cells[s].passed is True for s in ("S1", "S2", "S3")) and all(
-        cell.passed is not False for cell in cells.values()
-    )
+def _evidence(e: SymptomExpectation, value: float | None, baseline: float | None) -> str:
+    text = f"{e.name or e.metric} {fmt(value)}"
+    if baseline is not None:
+        text += f" vs {fmt(baseline)}"
+        if e.bound.baseline_factor is not None and value is not None and baseline > 0:
+            text += f" (x{value / baseline:.1f})"
+    return text
 
 
-def verdict(matrix: dict[str, dict[str, Cell]]) -> str:
-    winners = [name for name, cells in matrix.items() if consistent(cells)]
+def _judge_one(e: SymptomExpectation, h: Hypothesis, control: RunView) -> Cell:
+    view = run_for(e.run, h, control)
+    if view is None:
+        return Cell(None, f"no {e.run} run")
+    if not chosen_spans(view.scenario, e.windows()):
+        return Cell(None, f"the {e.run} run has no {' | '.join(w.text() for w in e.windows())}")
+    baseline = None
+    if e.against is not None:
+        other = run_for(e.against, h, control)
+        if other is None:
+            return Cell(None, f"no {e.against} run to compare with")
+        baseline = measure(e.against_expectation(), other)
+    value = measure(e, view)
+    outcome = judge(e, value, baseline)
+    return Cell(outcome.passed, _evidence(e, value, baseline))
+
+
+def symptom_cell(symptom: Symptom, h: Hypothesis, control: RunView) -> Cell:
+    cells = [_judge_one(e, h, control) for e in symptom.expect]
+    untested = [c for c in cells if c.passed is None]
+    if untested:
+        return Cell(None, untested[0].evidence)
+    return Cell(all(c.passed for c in cells), "; ".join(c.evidence for c in cells))
+
+
+def score(signature: Signature, h: Hypothesis, control: RunView) -> dict[str, Cell]:
+    return {s.id: symptom_cell(s, h, control) for s in signature.symptoms}
+
+
+def consistent(signature: Signature, cells: dict[str, Cell]) -> bool:
+    """No symptom fails, and every required one was tested and passed."""
+    required = all(cells[s.id].passed is True for s in signature.symptoms if s.required)
+    return required and all(cell.passed is not False for cell in cells.values())
+
+
+def verdict(signature: Signature, matrix: dict[str, dict[str, Cell]]) -> str:
+    winners = [name for name, cells in matrix.items() if consistent(signature, cells)]
     if not winners:
         return "No hypothesis is consistent with every symptom: the evidence supports none of them as tested."
     if len(winners) == 1:

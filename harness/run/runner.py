@@ -17,6 +17,7 @@ from pathlib import Path
 import httpx
 import yaml
 
+from harness.analysis.expectations import RunView, evaluate
 from harness.analysis.summary import summarize
 from harness.errors import InfrastructureError, ShieldlabError
 from harness.faults.backend import OriginAdmin, ToxiproxyBackend
@@ -128,7 +129,11 @@ def run_scenario(
         report("summarizing")
         records = read_requests(run.file(files.REQUESTS_FILE))
         samples = read_samples(run.file(files.SAMPLES_FILE))
-        write_json_model(run.file(files.SUMMARY_FILE), summarize(scenario, records, samples))
+        outcomes = evaluate(scenario.expect, RunView.of(scenario, records, samples))
+        measured = {o.expectation.key: o.value for o in outcomes}
+        write_json_model(
+            run.file(files.SUMMARY_FILE), summarize(scenario, records, samples, measured)
+        )
     except KeyboardInterrupt:
         kept = run.finish(RunStatus.INTERRUPTED, "interrupted by the user")
         raise RunInterrupted(

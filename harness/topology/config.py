@@ -19,7 +19,7 @@ POP_NAME = re.compile(r"^[a-z][a-z0-9]{1,15}$")
 
 
 class TopologyConfig(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
     edges: list[str] = Field(
         default_factory=lambda: ["iad", "ams", "sjc"], min_length=1, max_length=16

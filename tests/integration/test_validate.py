@@ -34,7 +34,7 @@ def test_validate_quick_scores_every_hypothesis_and_gives_its_verdict(tmp_path):
     # What the shipped scenarios show, with wide margins on every number asserted:
     # the shield-to-origin network makes many 503s but no 502s, and more workers do not help;
     assert m["shield-to-origin network"]["S1"]["passed"] is False
-    assert "502s: 0" in m["shield-to-origin network"]["S1"]["evidence"]
+    assert "502s 0" in m["shield-to-origin network"]["S1"]["evidence"]
     assert m["shield-to-origin network"]["S3"]["passed"] is True
     assert m["shield-to-origin network"]["S4"]["passed"] is True
     # the edge-to-shield network slows users but makes no 503s (edges wait 60 s);

@@ -1,91 +1,118 @@
+"""Scoring hypotheses against the shipped 2014-07-20 signature, on record-model fixtures."""
+
 import pytest
 
-from harness.analysis.verdict import (
-    Cell,
-    Hypothesis,
-    Phase,
-    RunView,
-    Thresholds,
-    consistent,
-    s1,
-    s2,
-    s3,
-    s4,
-    s5,
-    score,
-    verdict,
-)
+from harness.analysis.expectations import RunView
+from harness.analysis.verdict import Cell, Hypothesis, consistent, score, symptom_cell, verdict
+from harness.errors import BadInput
 from harness.scenario import parse_scenario
+from harness.signature import Signature, load_signature
 from tests.unit.run_fixture import make_records, record
 
-T = Thresholds()
+SIGNATURE = load_signature("pypi-2014-07-20")
+SYMPTOM = {s.id: s for s in SIGNATURE.symptoms}
+DURATION = 40
 
 
-def rec(traffic="pip", status=200, latency=10.0, node=""):
-    return record(1, traffic, status, latency, x_cache="MISS, MISS", error_node=node)
+def scenario(*faults):
+    return parse_scenario(
+        "t",
+        {
+            "name": "t",
+            "description": "d",
+            "hypothesis": "h",
+            "topology": {"edges": ["iad", "ams"]},
+            "load": {"duration_s": DURATION},
+            "faults": list(faults),
+        },
+    )
 
 
-def phase(records, busy=(2.0,), slots=(16.0,)):
-    return Phase(records, list(busy), list(slots))
+def requests(traffic="pip", status=200, latency=10.0, node="", n=1, start=20.0):
+    """`n` requests spread over [start, DURATION)."""
+    step = (DURATION - start) / n
+    return [
+        record(start + i * step, traffic, status, latency, x_cache="MISS, MISS", error_node=node)
+        for i in range(n)
+    ]
 
 
-BASE = phase([rec(t, latency=10) for t in ("pip", "browser", "mirror") for _ in range(50)])
+def view(records, faults=(), busy=2.0):
+    times = [float(t) for t in range(DURATION)]
+    return RunView(
+        scenario(*faults), records, [(t, busy) for t in times], [(t, 16.0) for t in times]
+    )
+
+
+CONTROL = view([r for t in ("pip", "browser", "mirror") for r in requests(t, latency=10, n=50)])
+
+
+def cell(symptom, main, **roles):
+    return symptom_cell(SYMPTOM[symptom], Hypothesis("h", main, **roles), CONTROL)
 
 
 def test_s1_needs_503s_above_baseline_and_some_502s():
-    only_503 = phase([rec(status=503, node="shield")] * 5 + [rec()] * 95)
-    assert s1(only_503, BASE, T).passed is False  # 5% 503s, but no 502
-    with_502 = phase(
-        [rec(status=503, node="shield")] * 5 + [rec(status=502, node="origin-lb")] + [rec()] * 94
+    only_503 = view(requests(status=503, node="shield", n=5) + requests(n=95))
+    assert cell("S1", only_503).passed is False  # 5% 503s, but no 502
+    with_502 = view(
+        requests(status=503, node="shield", n=5)
+        + requests(status=502, node="origin-lb")
+        + requests(n=94)
     )
-    assert s1(with_502, BASE, T).passed is True
-    just_below = phase([rec(status=503)] * 1 + [rec(status=502)] + [rec()] * 98)
-    assert s1(just_below, BASE, T).passed is False  # 1% < the 2-point threshold
-    assert s1(with_502, BASE, T).evidence == "503 5.0% vs 0.0%; 502s: 1"
+    assert cell("S1", with_502).passed is True
+    just_below = view(requests(status=503) + requests(status=502) + requests(n=98))
+    assert cell("S1", just_below).passed is False  # 1 point < the 2-point bound
+    assert cell("S1", with_502).evidence == "503 share 0.05 vs 0; 502s 1"
 
 
 def test_s2_needs_every_class_slower():
-    all_slow = phase([rec(t, latency=50) for t in ("pip", "browser", "mirror") for _ in range(20)])
-    assert s2(all_slow, BASE, T).passed is True
-    one_slow = phase([rec("pip", latency=50)] * 20 + [rec("browser")] * 20 + [rec("mirror")] * 20)
-    assert s2(one_slow, BASE, T).passed is False
-    assert "browser x1.0" in s2(one_slow, BASE, T).evidence
-    missing = phase([rec("pip", latency=50)] * 20)
-    assert s2(missing, BASE, T).passed is False
+    all_slow = view(
+        [r for t in ("pip", "browser", "mirror") for r in requests(t, latency=50, n=20)]
+    )
+    assert cell("S2", all_slow).passed is True
+    one_slow = view(
+        requests("pip", latency=50, n=20) + requests("browser", n=20) + requests("mirror", n=20)
+    )
+    assert cell("S2", one_slow).passed is False
+    assert "browser p95 10 vs 10 (x1.0)" in cell("S2", one_slow).evidence
+    missing = view(requests("pip", latency=50, n=20))
+    assert cell("S2", missing).passed is False  # no browser or mirror data: not slower
 
 
 def test_s3_origin_saturation_or_origin_errors_fail_it():
-    assert s3(phase([rec()] * 100, busy=[5], slots=[16]), T).passed is True
-    assert s3(phase([rec()] * 100, busy=[16], slots=[16]), T).passed is False
-    origin_errors = phase(
-        [rec(status=502, node="origin-lb")] * 2 + [rec()] * 98, busy=[5], slots=[16]
-    )
-    assert s3(origin_errors, T).passed is False
+    assert cell("S3", view(requests(n=100), busy=5)).passed is True
+    assert cell("S3", view(requests(n=100), busy=16)).passed is False
+    origin_errors = view(requests(status=502, node="origin-lb", n=2) + requests(n=98), busy=5)
+    assert cell("S3", origin_errors).passed is False
 
 
-def test_s4_and_s5_are_not_applicable_without_their_runs():
-    assert s4(None, BASE, T).passed is None
-    assert s5(None, None, T).passed is None
-    still_failing = phase([rec(status=503)] * 10 + [rec()] * 90)
-    assert s4(still_failing, BASE, T).passed is True
-    recovered = phase([rec()] * 100)
-    assert s4(recovered, BASE, T).passed is False
-    slow = phase([rec("mirror", latency=300)] * 20)
-    fast = phase([rec("mirror", latency=30)] * 20)
-    assert s5(slow, fast, T).passed is True
-    assert s5(slow, slow, T).passed is False
+def test_s4_and_s5_are_not_applicable_without_their_runs_or_windows():
+    fault = {"kind": "latency", "at": 20, "until": 40, "link": "shield->origin", "latency_ms": 9}
+    scale = {"kind": "origin_workers", "at": 30, "worker_slots": 64}
+    assert cell("S4", view(requests(n=10), [fault])).passed is None  # no scale-up window
+    assert cell("S5", view(requests(n=10))).passed is None  # no run with the fix
+    still_failing = view(requests(status=503, n=10) + requests(n=90), [fault, scale])
+    assert cell("S4", still_failing).passed is True
+    recovered = view(requests(n=100), [fault, scale])
+    assert cell("S4", recovered).passed is False
+    slow = view(requests("mirror", latency=300, n=20))
+    fast = view(requests("mirror", latency=30, n=20))
+    assert cell("S5", slow, fixed=fast).passed is True
+    assert cell("S5", slow, fixed=slow).passed is False
 
 
-def test_consistency_and_the_verdict_wording():
+def test_consistency_needs_the_required_symptoms_and_no_failure():
     good = {s: Cell(True, "") for s in ("S1", "S2", "S3")} | {
         "S4": Cell(None, ""),
         "S5": Cell(None, ""),
     }
     bad = good | {"S2": Cell(False, "")}
-    assert consistent(good) and not consistent(bad)
-    assert "Only 'a'" in verdict({"a": good, "b": bad})
-    assert verdict({"a": bad}).startswith("No hypothesis")
-    assert "Several" in verdict({"a": good, "b": good})
+    untested = good | {"S1": Cell(None, "")}
+    assert consistent(SIGNATURE, good)
+    assert not consistent(SIGNATURE, bad) and not consistent(SIGNATURE, untested)
+    assert "Only 'a'" in verdict(SIGNATURE, {"a": good, "b": bad})
+    assert verdict(SIGNATURE, {"a": bad}).startswith("No hypothesis")
+    assert "Several" in verdict(SIGNATURE, {"a": good, "b": good})
 
 
 @pytest.mark.parametrize("with_scale_up", [False, True])
@@ -95,18 +122,20 @@ def test_scoring_a_scaled_run_uses_the_fault_before_the_scale_up_for_s1_to_s3(wi
     ]
     if with_scale_up:
         faults.append({"kind": "origin_workers", "at": 35, "worker_slots": 64})
-    scenario = parse_scenario(
-        "t",
-        {
-            "name": "t",
-            "description": "d",
-            "hypothesis": "h",
-            "topology": {"edges": ["iad", "ams"]},
-            "load": {"duration_s": 60},
-            "faults": faults,
-        },
+    main = RunView(
+        parse_scenario(
+            "t",
+            {
+                "name": "t",
+                "description": "d",
+                "hypothesis": "h",
+                "topology": {"edges": ["iad", "ams"]},
+                "load": {"duration_s": 60},
+                "faults": faults,
+            },
+        ),
+        make_records(60, (20, 50), "shield-origin"),
     )
-    main = RunView(scenario, make_records(60, (20, 50), "shield-origin"))
     clean = parse_scenario(
         "b",
         {
@@ -117,10 +146,30 @@ def test_scoring_a_scaled_run_uses_the_fault_before_the_scale_up_for_s1_to_s3(wi
             "load": {"duration_s": 60},
         },
     )
-    baseline = RunView(clean, make_records(60, None, None))
-    cells = score(Hypothesis("shield-origin", main), baseline, T)
+    control = RunView(clean, make_records(60, None, None))
+    cells = score(SIGNATURE, Hypothesis("shield-origin", main), control)
     assert cells["S2"].passed is True
-    assert cells["S3"].passed is True
-    assert (cells["S4"].passed is None) is (not with_scale_up)
-    if with_scale_up:
-        assert cells["S4"].passed is True  # a network fault: more workers do not help
+    assert cells["S4"].passed is (True if with_scale_up else None)  # more workers do not help
+
+
+def test_a_users_signature_is_validated_when_loaded(tmp_path):
+    own = tmp_path / "mine.yaml"
+    own.write_text(
+        "name: mine\nsymptoms:\n  - id: A\n    text: t\n    expect:\n"
+        "      - {metric: p95_ms, bound: '>= baseline * 2'}\n"
+    )
+    with pytest.raises(BadInput, match="needs `against`"):
+        load_signature(str(own))
+    own.write_text(
+        "name: mine\nsymptoms:\n  - id: A\n    text: t\n    expect:\n"
+        "      - {metric: p95_ms, run: fixd, bound: '< 2'}\n"
+    )
+    with pytest.raises(BadInput, match="did you mean 'fixed'"):
+        load_signature(str(own))
+    assert isinstance(SIGNATURE, Signature) and [s.id for s in SIGNATURE.symptoms] == [
+        "S1",
+        "S2",
+        "S3",
+        "S4",
+        "S5",
+    ]

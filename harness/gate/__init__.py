@@ -1,0 +1,1 @@
+"""`shieldlab gate` and `shieldlab check`: expectations decide pass or fail, for CI."""

@@ -1,0 +1,55 @@
+"""`shieldlab check RUN_DIR... [--expect FILE]`: judge runs already on disk; nothing runs.
+
+Without `--expect` each run is judged on its own scenario's `expect:` list.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from pydantic import Field
+from rich.console import Console
+
+from harness.analysis.expectations import RunView, evaluate
+from harness.analysis.report import load_run
+from harness.errors import BadInput
+from harness.expectation import Expectation
+from harness.gate.baseline import read_baseline
+from harness.gate.results import HEADER, ScenarioResult, exit_code, rows
+from harness.gate.run import table
+from harness.model_file import Frozen, load_model
+from harness.records.run_info import RunStatus
+from harness.scenario import check_expectations
+
+
+class ExpectFile(Frozen):
+    expect: list[Expectation] = Field(min_length=1)
+
+
+def check_runs(
+    run_dirs: list[Path], expect_path: Path | None, baseline_dir: Path, out: Console
+) -> int:
+    given = load_model(expect_path, ExpectFile).expect if expect_path is not None else None
+    results = []
+    for run_dir in run_dirs:
+        started = time.monotonic()
+        run = load_run(run_dir)
+        expectations = given if given is not None else run.scenario.expect
+        source = str(expect_path) if expect_path is not None else f"{run_dir}/scenario.yaml"
+        if not expectations:
+            raise BadInput(
+                f"{source}: expect: the scenario has no expectations; pass --expect FILE"
+            )
+        check_expectations(source, run.scenario, expectations)
+        void = None if run.info.status == RunStatus.COMPLETE else f"the run is {run.info.status}"
+        if void is None and not run.summary.load_generator.kept_up:
+            void = "the load generator fell behind"
+        view = RunView.of(run.scenario, run.records, run.samples)
+        outcomes = evaluate(expectations, view, read_baseline(baseline_dir, run.scenario.name))
+        scenario = run.scenario.model_copy(update={"expect": expectations})
+        results.append(
+            ScenarioResult(scenario, run_dir, outcomes, void, time.monotonic() - started)
+        )
+    out.print(table("check", HEADER, rows([results])))
+    return exit_code([results])

@@ -1,0 +1,145 @@
+"""`shieldlab gate [SUITE]`: run a suite's scenarios, judge every expectation, report for CI.
+
+Exit codes: 0 every expectation held; 1 one failed; 2 bad input (found before anything runs);
+3 the infrastructure failed or the load generator fell behind, so a measurement is void.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from harness.analysis.expectations import Outcome, judge
+from harness.analysis.summary import lag_text
+from harness.errors import InfrastructureError
+from harness.gate.baseline import read_baseline, require_baselines, store_baseline
+from harness.gate.results import (
+    HEADER,
+    SPREAD_HEADER,
+    ScenarioResult,
+    exit_code,
+    markdown,
+    rows,
+    spread,
+    write_junit,
+)
+from harness.gate.suite import LoadedSuite, load_suite
+from harness.records import files
+from harness.records.summary import Summary, read_summary
+from harness.run.progress import LiveProgress
+from harness.run.runner import run_scenario
+from harness.scenario import Scenario
+
+
+@dataclass(frozen=True)
+class GateOptions:
+    suite: str
+    out_dir: Path
+    state_dir: Path
+    baseline_dir: Path
+    junit: Path | None = None
+    update_baseline: bool = False
+    repeat: int = 1
+
+
+def judged(
+    scenario: Scenario, summary: Summary, baseline: dict[str, float | None]
+) -> list[Outcome]:
+    return [judge(e, summary.measured.get(e.key), baseline.get(e.key)) for e in scenario.expect]
+
+
+def run_one(
+    scenario: Scenario, label: str, options: GateOptions, err: Console
+) -> tuple[ScenarioResult, Summary | None]:
+    started = time.monotonic()
+    try:
+        with LiveProgress(err, label) as live:
+            run_dir = run_scenario(
+                scenario, options.out_dir / "runs", options.state_dir, live.update
+            )
+    except InfrastructureError as error:
+        return ScenarioResult(scenario, None, [], str(error), time.monotonic() - started), None
+    took = time.monotonic() - started
+    summary = read_summary(run_dir / files.SUMMARY_FILE)
+    void = None if summary.load_generator.kept_up else lag_text(summary.load_generator)
+    outcomes = judged(scenario, summary, read_baseline(options.baseline_dir, scenario.name))
+    return ScenarioResult(scenario, run_dir, outcomes, void, took), summary
+
+
+def run_gate(options: GateOptions, out: Console, err: Console) -> int:
+    loaded = load_suite(options.suite)  # a broken suite or scenario stops here, exit 2
+    if not options.update_baseline:
+        require_baselines(options.baseline_dir, loaded.scenarios)
+    started = time.monotonic()
+    rounds: list[list[ScenarioResult]] = []
+    for number in range(1, options.repeat + 1):
+        results = []
+        for index, scenario in enumerate(loaded.scenarios, start=1):
+            label = f"[{loaded.suite.name} {index}/{len(loaded.scenarios)}"
+            label += f", round {number}/{options.repeat}] " if options.repeat > 1 else "] "
+            result, summary = run_one(scenario, label + f"{scenario.name}: ", options, err)
+            if options.update_baseline and summary is not None and result.void is None:
+                path = store_baseline(options.baseline_dir, summary)
+                err.print(f"baseline for {scenario.name} stored in {path}")
+                result = ScenarioResult(
+                    scenario,
+                    result.run_dir,
+                    judged(scenario, summary, summary.measured),
+                    None,
+                    result.took_s,
+                )
+            err.print(
+                f"{label}{scenario.name}: {_state(result)} ({result.took_s:.0f} s)", markup=False
+            )
+            results.append(result)
+        rounds.append(results)
+    took = time.monotonic() - started
+    report(loaded, rounds, options, took, out)
+    return exit_code(rounds)
+
+
+def _state(result: ScenarioResult) -> str:
+    if result.void is not None:
+        return f"VOID: {result.void}"
+    failed = sum(o.passed is False for o in result.outcomes)
+    return "passed" if result.passed else f"{failed} of {len(result.outcomes)} expectations failed"
+
+
+def report(
+    loaded: LoadedSuite,
+    rounds: list[list[ScenarioResult]],
+    options: GateOptions,
+    took_s: float,
+    out: Console,
+) -> None:
+    out.print(table(f"gate {loaded.suite.name}", HEADER, rows(rounds)))
+    if len(rounds) > 1:
+        passed = sum(all(r.passed for r in results) for results in rounds)
+        out.print(table(f"over {len(rounds)} rounds", SPREAD_HEADER, spread(rounds)))
+        out.print(f"rounds that passed: {passed}/{len(rounds)}")
+    text = markdown(loaded.suite.name, rounds, took_s)
+    options.out_dir.mkdir(parents=True, exist_ok=True)
+    summary_path = options.out_dir / "gate.md"
+    summary_path.write_text(text)
+    step_summary = os.environ.get("GITHUB_STEP_SUMMARY")
+    if step_summary:
+        with open(step_summary, "a") as handle:
+            handle.write(text)
+    if options.junit is not None:
+        write_junit(options.junit, loaded.suite.name, rounds)
+        out.print(f"JUnit: {options.junit}")
+    out.print(f"summary: {summary_path}")
+
+
+def table(title: str, header: list[str], body: list[list[str]]) -> Table:
+    table = Table(title=title, title_justify="left")
+    for column in header:
+        table.add_column(column, overflow="fold")
+    for row in body:
+        table.add_row(*row, style="red" if row[-1].startswith(("FAIL", "VOID")) else None)
+    return table

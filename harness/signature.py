@@ -1,0 +1,82 @@
+"""An incident signature: the symptoms users saw, each stated in the expectation language.
+
+A hypothesis is tested by a few runs, each in a role: `main` (the cause as hypothesised),
+`scaled` (the same with the operators' mid-incident scale-up; `main` stands in when absent),
+`fixed` (the same with a fix applied), and `control` (the run with nothing wrong). Each of a
+symptom's expectations measures one role's run; a relative bound compares it with the value the
+same metric has on another role's run (`against`, in `against_window`).
+
+A symptom passes when all its expectations hold; it is n/a when a run or window it needs is not
+there. A hypothesis is consistent when no symptom fails and every `required` symptom passed.
+Files live in `scenarios/signatures/`; `validate --signature FILE` reads a user's own.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+
+from pydantic import Field, model_validator
+
+from harness.expectation import Expectation, Window
+from harness.model_file import Frozen, load_model, resolve_named
+from harness.scenario import PROJECT_ROOT
+
+SIGNATURE_DIR = PROJECT_ROOT / "scenarios" / "signatures"
+DEFAULT_SIGNATURE = "pypi-2014-07-20"
+
+
+class Role(StrEnum):
+    MAIN = "main"
+    SCALED = "scaled"
+    FIXED = "fixed"
+    CONTROL = "control"
+
+
+class SymptomExpectation(Expectation):
+    run: Role = Field(default=Role.MAIN, description="whose run is measured")
+    against: Role | None = Field(default=None, description="whose run gives `baseline`")
+    against_window: Window | list[Window] | None = Field(
+        default=None, description="the window measured on `against`; default: the same window"
+    )
+
+    @model_validator(mode="after")
+    def _relative_needs_against(self) -> SymptomExpectation:
+        if self.bound.relative and self.against is None:
+            raise ValueError("a relative bound in a signature needs `against` (a run's role)")
+        return self
+
+    def against_expectation(self) -> Expectation:
+        """The same metric and selectors, in the window measured on the `against` run."""
+        window = self.window if self.against_window is None else self.against_window
+        return Expectation.model_validate(
+            self.model_dump(exclude={"run", "against", "against_window"}) | {"window": window}
+        )
+
+
+class Symptom(Frozen):
+    id: str = Field(pattern=r"^[A-Za-z0-9_-]+$")
+    text: str
+    required: bool = Field(default=False, description="must pass for a hypothesis to fit")
+    expect: list[SymptomExpectation] = Field(min_length=1)
+
+
+class Signature(Frozen):
+    name: str
+    description: str = ""
+    symptoms: list[Symptom] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _unique_ids(self) -> Signature:
+        ids = [s.id for s in self.symptoms]
+        if len(set(ids)) != len(ids):
+            raise ValueError(f"symptom ids must be unique; got {ids}")
+        return self
+
+
+def signature_path(name_or_file: str) -> Path:
+    return resolve_named(name_or_file, SIGNATURE_DIR, "signature")
+
+
+def load_signature(name_or_file: str) -> Signature:
+    return load_model(signature_path(name_or_file), Signature)

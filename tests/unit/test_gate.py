@@ -1,0 +1,98 @@
+"""The gate's reports (JUnit read back with a JUnit parser), exit codes, suites and baselines."""
+
+from pathlib import Path
+
+import pytest
+from junitparser import Error, Failure, JUnitXml
+
+from harness.analysis.expectations import judge
+from harness.errors import EXIT_GATE_FAILED, EXIT_INFRASTRUCTURE, EXIT_OK, BadInput
+from harness.expectation import Expectation
+from harness.gate.baseline import read_baseline, require_baselines, store_baseline
+from harness.gate.results import ScenarioResult, exit_code, markdown, spread, write_junit
+from harness.gate.suite import load_suite
+from harness.scenario import load_scenario
+from tests.unit.run_fixture import make_records, write_run
+
+FAST = Expectation.model_validate({"name": "fast", "metric": "p95_ms", "bound": "< 100"})
+CLEAN = Expectation.model_validate({"metric": "error_rate", "bound": "< 0.01"})
+
+
+def result(p95, errors, void=None, run_dir=Path("/runs/r1")):
+    scenario = load_scenario("gate-shield-origin")
+    outcomes = [judge(FAST, p95, None), judge(CLEAN, errors, None)]
+    return ScenarioResult(scenario, run_dir, outcomes, void, 80.0)
+
+
+def test_junit_has_a_suite_per_scenario_a_case_per_expectation_and_the_numbers(tmp_path):
+    path = tmp_path / "junit.xml"
+    write_junit(path, "ci", [[result(p95=250.0, errors=0.0)]])
+    (suite,) = JUnitXml.fromfile(str(path))
+    assert suite.name == "gate-shield-origin"
+    assert {p.name: p.value for p in suite.properties()} == {"run_dir": "/runs/r1"}
+    first, second = list(suite)
+    assert first.name == "fast < 100" and not first.is_passed
+    (failure,) = first.result
+    assert isinstance(failure, Failure)
+    assert failure.message == "measured 250, bound < 100"
+    assert second.is_passed and second.name == "error_rate[whole] < 0.01"
+
+
+def test_a_void_run_is_an_error_in_junit_and_exit_3_never_a_pass_or_a_failure(tmp_path):
+    void = result(p95=10.0, errors=0.0, void="shield (pid 9) died at 31 s")
+    path = tmp_path / "junit.xml"
+    write_junit(path, "ci", [[void]])
+    (suite,) = JUnitXml.fromfile(str(path))
+    for case in suite:
+        (error,) = case.result
+        assert isinstance(error, Error) and "died at 31 s" in error.message
+    assert exit_code([[void]]) == EXIT_INFRASTRUCTURE
+    assert exit_code([[result(10.0, 0.0), void]]) == EXIT_INFRASTRUCTURE
+    assert exit_code([[result(10.0, 0.0)]]) == EXIT_OK
+    assert exit_code([[result(10.0, 0.0)], [result(10.0, 0.5)]]) == EXIT_GATE_FAILED
+
+
+def test_repeated_rounds_report_the_pass_fraction_and_the_spread():
+    rounds = [[result(50.0, 0.0)], [result(70.0, 0.0)], [result(150.0, 0.0)]]
+    by_name = {row[1]: row for row in spread(rounds)}
+    assert by_name["fast"][2:4] == ["2/3", "50 / 70 / 150"]
+    text = markdown("ci", rounds, 240.0)
+    assert "FAILED" in text and "Rounds that passed: 2/3" in text
+
+
+def test_the_shipped_suites_load_and_every_scenario_has_expectations():
+    for name in ("ci", "ci-fragile"):
+        loaded = load_suite(name)
+        assert loaded.scenarios and all(s.expect for s in loaded.scenarios)
+
+
+def test_a_suite_naming_a_broken_scenario_fails_before_anything_runs(tmp_path):
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("name: broken\ndescription: d\nhypothesis: h\nload: {duration_s: -1}\n")
+    suite = tmp_path / "suite.yaml"
+    suite.write_text(f"name: t\nscenarios:\n  - {{scenario: {broken}}}\n")
+    with pytest.raises(
+        BadInput, match=r"suite.yaml: scenarios\[0\]: .*broken.yaml: load.duration_s"
+    ):
+        load_suite(str(suite))
+    suite.write_text("name: t\nscenarios:\n  - {scenario: baselin}\n")
+    with pytest.raises(BadInput, match="did you mean 'baseline'"):
+        load_suite(str(suite))
+    suite.write_text("name: t\nscenarios:\n  - {scenario: baseline}\n")
+    with pytest.raises(BadInput, match="has no `expect:` list"):
+        load_suite(str(suite))
+
+
+def test_baselines_store_a_summary_and_relative_bounds_require_them(tmp_path):
+    scenario = load_scenario("gate-shield-origin")
+    with pytest.raises(BadInput, match="no baseline value for gate-shield-origin expect"):
+        require_baselines(tmp_path, [scenario])
+    run = write_run(tmp_path / "run", "gate-shield-origin", make_records(30, None, None), 30)
+    from harness.records.summary import read_summary
+
+    summary = read_summary(run / "summary.json")
+    relative = [e for e in scenario.expect if e.bound.relative]
+    stored = summary.model_copy(update={"measured": {e.key: 123.0 for e in relative}})
+    store_baseline(tmp_path / "baselines", stored)
+    assert read_baseline(tmp_path / "baselines", "gate-shield-origin") == stored.measured
+    require_baselines(tmp_path / "baselines", [scenario])  # no longer raises
