@@ -23,7 +23,7 @@ from typing import Any, Literal
 from pydantic import Field, field_validator, model_validator
 
 from harness.model_file import Frozen
-from harness.records.request import CACHE_LAYERS, Layer, TrafficClass
+from harness.traffic import CACHE_LAYERS, Layer, TrafficClass
 
 
 class Metric(StrEnum):

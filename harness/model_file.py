@@ -97,7 +97,7 @@ def read_yaml_mapping(path: Path) -> dict[str, Any]:
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "?"
-        problem = getattr(error, "problem", None) or str(error)
+        problem = " ".join(str(getattr(error, "problem", None) or error).split())
         raise BadInput(f"{path}: {where}: not valid YAML: {problem}") from None
     except (ValueError, RecursionError) as error:  # e.g. an integer of 10,000 digits
         raise BadInput(f"{path}: a value YAML cannot hold: {str(error)[:120]}") from None

@@ -1,7 +1,7 @@
 """A thin client for the Toxiproxy server's HTTP API (2.12), with timeouts and clear errors.
 
 toxiproxy-python 0.1.1 keeps the server address in class globals and has no timeouts or toxic
-updates (FACTS.md), so the few calls the harness needs are made here with httpx.
+updates, so the few calls the harness needs are made here with httpx.
 """
 
 from __future__ import annotations

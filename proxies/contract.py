@@ -2,7 +2,7 @@
 
 Header names, paths, error reasons, endpoint classes and the settings each node is started
 with. This is the only module under `proxies/` that the harness imports; every default here is
-a number from FACTS.md, kept as a setting a user can change.
+a number from the real 2014 system (the README's "The real system"), kept as a setting.
 """
 
 from __future__ import annotations

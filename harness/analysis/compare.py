@@ -22,8 +22,8 @@ from harness.analysis.report import (
 from harness.analysis.series import Series
 from harness.analysis.windows import Spans, hit_ratio, inside, percentile, share, split_windows
 from harness.errors import BadInput
-from harness.records.request import Layer, TrafficClass
 from harness.records.summary import WindowPhase
+from harness.traffic import Layer, TrafficClass
 
 
 @dataclass(frozen=True)

@@ -23,8 +23,9 @@ from pathlib import Path
 from harness.analysis.windows import percentile
 from harness.errors import BadInput
 from harness.records import files
-from harness.records.request import Layer, RequestRecord, read_requests
+from harness.records.request import RequestRecord, read_requests
 from harness.records.samples import read_samples
+from harness.traffic import Layer
 from proxies.contract import ORIGIN_NODE, CacheState, OriginGauge
 
 BIN_S = 2.0

@@ -13,9 +13,10 @@ from dataclasses import dataclass
 from harness.analysis.windows import hit_ratio as window_hit_ratio
 from harness.analysis.windows import percentile
 from harness.records.events import ActionApplied, ActionEnded, Event, FaultApplied, FaultRemoved
-from harness.records.request import CACHE_LAYERS, Layer, RequestRecord, TrafficClass
+from harness.records.request import RequestRecord
 from harness.records.samples import Sample
 from harness.scenario import MirrorsAction
+from harness.traffic import CACHE_LAYERS, Layer, TrafficClass
 from proxies import contract
 
 ERROR_STATUSES = ("502", "503", "504", "client")

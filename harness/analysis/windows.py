@@ -14,9 +14,10 @@ from dataclasses import dataclass
 
 import numpy
 
-from harness.records.request import CACHE_LAYERS, Layer, RequestRecord, TrafficClass
+from harness.records.request import RequestRecord
 from harness.records.summary import LatencyPercentiles, WindowPhase, WindowSummary
 from harness.scenario import LINK_FAULT_TYPES, MirrorsAction, Scenario, Step
+from harness.traffic import CACHE_LAYERS, Layer, TrafficClass
 
 Spans = list[tuple[float, float]]
 ANY_STEP = "*"  # in a window selector: any fault or action window

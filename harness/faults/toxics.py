@@ -1,6 +1,6 @@
 """Turning a scenario's link fault into Toxiproxy requests. Pure, so every case is unit-tested.
 
-Gotchas from FACTS.md shape the choices: a stall is `bandwidth rate=0` (removing a `timeout`
+Toxiproxy's gotchas shape the choices: a stall is `bandwidth rate=0` (removing a `timeout`
 toxic would close every connection on the proxy), and `down` disables the proxy.
 """
 

@@ -27,7 +27,8 @@ from gevent.pool import Group, Pool
 from locust import FastHttpUser, events, task
 
 from harness.load.plan import LoadPlan, MirrorPlan
-from harness.records.request import Layer, RequestRecord, RequestWriter, TrafficClass
+from harness.records.request import RequestRecord, RequestWriter
+from harness.traffic import Layer, TrafficClass
 from proxies import contract
 
 PLAN = LoadPlan.model_validate_json(Path(os.environ["SHIELDLAB_LOAD_PLAN"]).read_text())

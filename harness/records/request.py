@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Iterable
-from enum import StrEnum
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -17,36 +16,10 @@ from pydantic import ValidationError
 
 from harness.errors import BadInput
 from harness.records.base import Record, first_error
-from proxies import contract
+from harness.traffic import Layer, TrafficClass, is_error_status
 from proxies.contract import CacheState, EndpointClass
 
-
-class TrafficClass(StrEnum):
-    PIP = "pip"
-    BROWSER = "browser"
-    MIRROR = "mirror"
-
-
-class Layer(StrEnum):
-    """Which layer produced an error answer (or, for cache states, which cache answered)."""
-
-    EDGE = "edge"
-    SHIELD = contract.SHIELD_NODE
-    ORIGIN_LB = contract.ORIGIN_BALANCER_NODE  # the origin's modelled nginx: 502 / 503
-    ORIGIN = contract.ORIGIN_NODE  # a 5xx the origin app itself returned
-    CLIENT = "client"  # no HTTP answer at all: timeout, refused, reset
-
-    @classmethod
-    def of_node(cls, node: str) -> Layer:
-        return cls.EDGE if node.startswith(contract.EDGE_PREFIX) else cls(node)
-
-
-CACHE_LAYERS = (Layer.EDGE, Layer.SHIELD)
 _CACHE_STATES = {state.value for state in CacheState}
-
-
-def is_error_status(status: int) -> bool:
-    return status == 0 or status >= 500
 
 
 def parse_x_cache(x_cache: str) -> tuple[CacheState | None, CacheState | None]:

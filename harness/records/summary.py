@@ -9,7 +9,7 @@ from typing import Literal
 from pydantic import Field
 
 from harness.records.base import Record, read_json_model
-from harness.records.request import Layer, TrafficClass
+from harness.traffic import Layer, TrafficClass
 
 
 class WindowPhase(StrEnum):

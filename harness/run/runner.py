@@ -42,6 +42,9 @@ from proxies import contract
 LOCUST_START_MARGIN_S = 5.0  # Locust needs a few seconds to import and spawn its users
 RECOVERY_TRIES = 4  # the steady state after the run: tries, RECOVERY_WAIT_S apart
 RECOVERY_WAIT_S = 5.0
+# A node that answers nothing for this long is hung: its metrics are served outside the
+# modelled capacity and apart from every link, so no fault of a scenario can silence them.
+NODE_SILENCE_S = 15.0
 
 
 class RunInterrupted(ShieldlabError):
@@ -210,6 +213,10 @@ def _drive(
             if dead is not None:
                 run.record_event(ProcessFailed(t_s=round(t_s, 3), process=dead, detail="exited"))
                 raise LabBroken(f"{dead} died at {t_s:.0f} s; its log is in {state.work_dir}")
+            for node in scraper.silent(NODE_SILENCE_S):
+                detail = f"no answer for {NODE_SILENCE_S:.0f} s"
+                run.record_event(ProcessFailed(t_s=round(t_s, 3), process=node, detail=detail))
+                raise LabBroken(f"{node} stopped answering at {t_s:.0f} s ({detail})")
             if t_s < scenario.load.duration_s - 1:  # near the end Locust may finish on its own
                 locust.check_alive()
             shown.phase, shown.elapsed_s, shown.live = "traffic and faults", t_s, scraper.live

@@ -62,8 +62,16 @@ class Scraper:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="scraper", daemon=True)
         self._previous: tuple[float, float, float] | None = None
+        # When each node last answered; set at start so a node has time for its first answer.
+        self._answered: dict[str, float] = {}
+
+    def silent(self, limit_s: float) -> list[str]:
+        """Nodes that have not answered their /metrics for more than `limit_s` seconds."""
+        now = time.monotonic()
+        return [node for node, at in self._answered.items() if now - at > limit_s]
 
     def start(self) -> None:
+        self._answered = dict.fromkeys(self.nodes, time.monotonic())
         self._thread.start()
 
     def stop(self) -> None:
@@ -86,6 +94,7 @@ class Scraper:
                         rows_by_node[node] = parse_samples(
                             client.get(url + contract.METRICS_PATH).text
                         )
+                        self._answered[node] = time.monotonic()
                     except (httpx.HTTPError, ValueError):
                         rows_by_node[node] = []  # a node too busy to answer is itself a data point
                 for node, rows in rows_by_node.items():

@@ -1,4 +1,5 @@
-"""The topology's settings: which nodes, and how each behaves. Every default is from FACTS.md.
+"""The topology's settings: which nodes, and how each behaves. Every default is from the
+real 2014 system (the README's "The real system").
 
 `shieldlab defaults` prints them as YAML; `--config FILE` overrides any subset.
 """
@@ -52,7 +53,7 @@ def defaults_dict() -> dict[str, Any]:
 
 def defaults_yaml() -> str:
     header = (
-        "# shieldlab topology defaults (FACTS.md). Copy any subset into a file and pass it\n"
+        "# shieldlab topology defaults (the README: The real system). Copy any subset into a file and pass it\n"
         "# with --config; what you leave out keeps these values.\n"
     )
     return header + yaml.safe_dump(defaults_dict(), sort_keys=False)

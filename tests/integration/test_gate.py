@@ -39,10 +39,11 @@ def test_a_fragile_change_fails_the_gate_and_junit_names_the_expectation(tmp_pat
     assert "FAILED" in (tmp_path / "gate" / "gate.md").read_text()
 
 
-def test_a_node_killed_mid_run_makes_the_run_failed_and_exit_3(tmp_path):
+def break_a_node_mid_run(tmp_path: Path, how: signal.Signals) -> tuple[int, str, Path, list[int]]:
+    """Run a scenario, send the shield `how` once traffic flows; (exit code, stderr, run, pids)."""
     results = tmp_path / "results"
     argv = shieldlab(
-        tmp_path, "run", "shield-origin-latency", "--duration", "40", "--out", str(results)
+        tmp_path, "run", "shield-origin-latency", "--duration", "60", "--out", str(results)
     )
     process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
@@ -56,19 +57,33 @@ def test_a_node_killed_mid_run_makes_the_run_failed_and_exit_3(tmp_path):
             time.sleep(0.2)
         assert state is not None, "the topology never came up"
         time.sleep(3)  # into the traffic
-        os.kill(state.nodes["shield"].pid, signal.SIGKILL)
-        _, stderr = process.communicate(timeout=120)
+        os.kill(state.nodes["shield"].pid, how)
+        _, stderr = process.communicate(timeout=180)
     finally:
         if process.poll() is None:
             process.kill()
-    assert process.returncode == 3, stderr[-2000:]
-    assert "shield (pid" in stderr and "died" in stderr and "void" in stderr
     (failed,) = results.glob("*.failed")
+    assert not list(results.glob("*/" + files.SUMMARY_FILE))  # never reported as a result
+    return process.returncode, stderr, failed, state.pids()
+
+
+def test_a_node_killed_mid_run_makes_the_run_failed_and_exit_3(tmp_path):
+    code, stderr, failed, pids = break_a_node_mid_run(tmp_path, signal.SIGKILL)
+    assert code == 3, stderr[-2000:]
+    assert "shield (pid" in stderr and "died" in stderr and "void" in stderr
     info = read_run_info(failed / files.RUN_FILE)
     assert info.status == RunStatus.FAILED and "shield" in (info.error or "")
     assert any(isinstance(e, ProcessFailed) for e in read_events(failed / files.EVENTS_FILE))
-    assert not list(results.glob("*/" + files.SUMMARY_FILE))  # never reported as a result
-    assert [pid for pid in state.pids() if pid_alive(pid)] == []
+    assert [pid for pid in pids if pid_alive(pid)] == []
+
+
+def test_a_node_that_stops_answering_voids_the_run(tmp_path):
+    code, stderr, failed, pids = break_a_node_mid_run(tmp_path, signal.SIGSTOP)
+    assert code == 3, stderr[-2000:]
+    assert "shield stopped answering" in stderr
+    (event,) = [e for e in read_events(failed / files.EVENTS_FILE) if isinstance(e, ProcessFailed)]
+    assert event.process == "shield" and "no answer" in event.detail
+    assert [pid for pid in pids if pid_alive(pid)] == []
 
 
 def test_a_gate_whose_toxiproxy_cannot_start_exits_3(tmp_path):

@@ -204,3 +204,40 @@ def child_pids(pid: int) -> list[int]:
         if int(fields[1]) == pid:
             children.append(int(entry.name))
     return children
+
+
+def test_kill_9_of_a_run_leaves_nothing_running_and_down_keeps_its_records(tmp_path):
+    state_dir, results = tmp_path / "state", tmp_path / "results"
+    harness = [sys.executable, "-m", "harness.cli", "--state-dir", str(state_dir)]
+    argv = [*harness, "run", "shield-origin-latency", "--duration", "60", "--out", str(results)]
+    process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            found = list(results.glob(".*.partial/events.jsonl"))
+            if found and '"fault_applied"' in found[0].read_text():
+                break
+            assert process.poll() is None, process.stderr.read()
+            time.sleep(0.2)
+        else:
+            raise AssertionError("the fault was never applied")
+        state = read_state(state_dir)
+        assert state is not None
+        children = child_pids(process.pid)
+        process.kill()
+        process.wait(timeout=10)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert wait_gone(state.pids() + children) == []  # the kernel took the children down
+    (partial,) = results.glob(".*.partial")
+
+    down = subprocess.run(
+        [*harness, "down", "--results", str(results)], capture_output=True, text=True, timeout=60
+    )
+    assert down.returncode == 0, down.stderr
+    kept = results / (partial.name[1 : -len(".partial")] + ".interrupted")
+    assert f"kept as {kept}" in " ".join(down.stderr.split())
+    assert not partial.exists() and kept.is_dir()
+    info = read_run_info(kept / files.RUN_FILE)
+    assert info.status == RunStatus.INTERRUPTED and "killed" in (info.error or "")

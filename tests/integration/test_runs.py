@@ -9,9 +9,10 @@ import pytest
 from harness.analysis.windows import percentile
 from harness.records import files
 from harness.records.events import FaultApplied, FaultRemoved, read_events
-from harness.records.request import Layer, TrafficClass, read_requests
+from harness.records.request import read_requests
 from harness.records.run_info import RunStatus, read_run_info
 from harness.records.summary import WindowSummary, read_summary
+from harness.traffic import Layer, TrafficClass
 from proxies.contract import CacheState
 
 RUN_S = 30

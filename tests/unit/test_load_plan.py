@@ -5,15 +5,9 @@ import pytest
 from harness.errors import BadInput
 from harness.load.driver import locust_argv, user_classes
 from harness.load.plan import build_plan
-from harness.records.request import (
-    COLUMNS,
-    Layer,
-    RequestRecord,
-    TrafficClass,
-    read_requests,
-    write_requests,
-)
+from harness.records.request import COLUMNS, RequestRecord, read_requests, write_requests
 from harness.scenario import load_scenario
+from harness.traffic import Layer, TrafficClass
 from proxies.contract import CacheState, EndpointClass
 
 

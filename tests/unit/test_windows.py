@@ -12,9 +12,10 @@ from harness.analysis.windows import (
     percentile,
     split_windows,
 )
-from harness.records.request import Layer, TrafficClass, parse_x_cache
+from harness.records.request import parse_x_cache
 from harness.records.summary import WindowPhase
 from harness.scenario import parse_scenario
+from harness.traffic import Layer, TrafficClass
 from proxies.contract import CacheState
 from tests.unit.run_fixture import record
 

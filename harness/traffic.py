@@ -1,0 +1,39 @@
+"""The words every part of the harness shares about a request: its traffic class, and the layer
+of the CDN path that made an error (or, for caches, answered).
+
+Kept at the bottom of the import graph: the run records, the expectation language and the
+analysis all speak of them.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from proxies import contract
+
+
+class TrafficClass(StrEnum):
+    PIP = "pip"
+    BROWSER = "browser"
+    MIRROR = "mirror"
+
+
+class Layer(StrEnum):
+    """Which layer produced an error answer (or, for cache states, which cache answered)."""
+
+    EDGE = "edge"
+    SHIELD = contract.SHIELD_NODE
+    ORIGIN_LB = contract.ORIGIN_BALANCER_NODE  # the origin's modelled nginx: 502 / 503
+    ORIGIN = contract.ORIGIN_NODE  # a 5xx the origin app itself returned
+    CLIENT = "client"  # no HTTP answer at all: timeout, refused, reset
+
+    @classmethod
+    def of_node(cls, node: str) -> Layer:
+        return cls.EDGE if node.startswith(contract.EDGE_PREFIX) else cls(node)
+
+
+CACHE_LAYERS = (Layer.EDGE, Layer.SHIELD)
+
+
+def is_error_status(status: int) -> bool:
+    return status == 0 or status >= 500
