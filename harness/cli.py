@@ -23,8 +23,8 @@ from harness.topology.config import TopologyConfig, defaults_yaml, load_topology
 from harness.topology.state import TopologyState
 from harness.topology.supervisor import supervise
 
-out = Console(width=max(150, Console().width))  # tables stay readable in logs and pipes
-err = Console(stderr=True)
+out = Console(width=max(150, Console().width), soft_wrap=True)  # tables stay readable in logs
+err = Console(stderr=True, soft_wrap=True)  # a path in a message is never cut in two
 
 
 def _topology_from(args: argparse.Namespace) -> TopologyConfig:
