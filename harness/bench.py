@@ -29,6 +29,7 @@ from harness.topology.config import TopologyConfig
 from harness.topology.state import TopologyState
 from harness.topology.supervisor import topology_up
 from harness.toxiproxy_api import ToxiproxyApi
+from proxies import contract
 from proxies.contract import EndpointClass
 
 console = Console(stderr=True)
@@ -73,13 +74,13 @@ def _layers(state: TopologyState) -> list[Layer]:
     pop = state.edges[0]
     edge = f"edge-{pop}"
     return [
-        Layer("origin direct", state.nodes["origin"].url, ""),
+        Layer("origin direct", state.nodes[contract.ORIGIN_NODE].url, ""),
         Layer(
             "shield->origin link",
             "http://" + state.links["shield->origin"].listen,
             "link shield->origin",
         ),
-        Layer("shield", state.nodes["shield"].url, "node shield"),
+        Layer(contract.SHIELD_NODE, state.nodes[contract.SHIELD_NODE].url, "node shield"),
         Layer(
             f"{edge}->shield link",
             "http://" + state.links[f"{edge}->shield"].listen,
@@ -99,7 +100,7 @@ def _check(tally: Tally, what: str) -> None:
 def measure_throughput(state: TopologyState, path: str) -> dict[str, Any]:
     pop = state.edges[0]
     hit_url = state.client_url(pop) + path
-    origin_url = state.nodes["origin"].url + path
+    origin_url = state.nodes[contract.ORIGIN_NODE].url + path
     uvloop.run(saturate(Target.parse(hit_url), THROUGHPUT_CONNECTIONS, 0.5))  # fill and warm
     through_edge = uvloop.run(saturate(Target.parse(hit_url), THROUGHPUT_CONNECTIONS, THROUGHPUT_S))
     _check(through_edge, "edge hits")
@@ -164,7 +165,7 @@ def measure_fidelity(state: TopologyState, path: str) -> list[dict[str, Any]]:
     """Latency injected on shield->origin against the latency shield misses gain (p50)."""
     api = ToxiproxyApi(state.toxiproxy.api)
     proxy = state.links["shield->origin"].proxy
-    target = Target.parse(state.nodes["shield"].url + path)
+    target = Target.parse(state.nodes[contract.SHIELD_NODE].url + path)
     rows = []
     try:
         for injected in FIDELITY_INJECTED_MS:
@@ -243,7 +244,7 @@ def _a_project(state: TopologyState) -> str:
     from harness.demo import first_project
 
     with httpx.Client(timeout=30, trust_env=False) as client:
-        return first_project(client, state.nodes["origin"].url)
+        return first_project(client, state.nodes[contract.ORIGIN_NODE].url)
 
 
 def _print(results: dict[str, Any]) -> None:

@@ -18,22 +18,23 @@ from matplotlib.axes import Axes  # noqa: E402
 from matplotlib.ticker import PercentFormatter  # noqa: E402
 
 from harness.analysis.series import Series, Span  # noqa: E402
+from harness.traffic import Layer, TrafficClass  # noqa: E402
 
-COLORS = {
+COLORS: dict[str, str] = {  # StrEnum members are their values as keys
     # layers
-    "edge": "#1f77b4",
-    "shield": "#ff7f0e",
-    "origin-lb": "#d62728",
-    "origin": "#8c564b",
-    "client": "#7f7f7f",
+    Layer.EDGE: "#1f77b4",
+    Layer.SHIELD: "#ff7f0e",
+    Layer.ORIGIN_LB: "#d62728",
+    Layer.ORIGIN: "#8c564b",
+    Layer.CLIENT: "#7f7f7f",
     # statuses
     "502": "#d62728",
     "503": "#ff7f0e",
     "504": "#9467bd",
     # traffic classes
-    "pip": "#2ca02c",
-    "browser": "#17becf",
-    "mirror": "#bcbd22",
+    TrafficClass.PIP: "#2ca02c",
+    TrafficClass.BROWSER: "#17becf",
+    TrafficClass.MIRROR: "#bcbd22",
     # percentiles
     "p50": "#2ca02c",
     "p95": "#ff7f0e",
