@@ -5,9 +5,18 @@ GO          ?= $(shell command -v go 2>/dev/null || echo /usr/local/go/bin/go)
 TOXIPROXY_VERSION := v2.12.0
 TOXIPROXY   := $(VENV)/bin/toxiproxy-server
 
-.PHONY: setup demo test unit integration lint gate bench clean
+.PHONY: setup system-packages demo test unit integration lint gate bench clean
 
-setup: $(VENV)/.installed $(TOXIPROXY)
+setup: $(VENV)/.installed $(TOXIPROXY) system-packages
+
+# Real packet loss needs the kernel's tools: iproute2 (namespaces), iptables (the `statistic`
+# rule) and ethtool (offloads off), from Debian's packages. Without root this is skipped, and
+# a scenario with `loss` is refused with one line saying so.
+system-packages:
+	@if command -v ip >/dev/null && command -v iptables >/dev/null && command -v ethtool >/dev/null; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq iproute2 iptables ethtool; \
+	else echo "note: iproute2, iptables or ethtool missing and not root: scenarios with packet loss will be refused"; fi
 
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)

@@ -23,6 +23,7 @@ from rich.console import Console
 from rich.table import Table
 
 from harness.bench_client import Tally, Target, paced, saturate
+from harness.bench_loss import measure_loss_fidelity, print_loss_fidelity
 from harness.errors import EXIT_OK, InfrastructureError
 from harness.model_file import deep_merge
 from harness.topology.config import TopologyConfig
@@ -225,6 +226,8 @@ def run(config: TopologyConfig, state_dir: Path, as_json: bool) -> int:
             results["hops"] = measure_hops(state, path)
             status.update("bench: fault fidelity, latency injected on shield->origin")
             results["fidelity"] = measure_fidelity(state, path)
+        status.update("bench: loss fidelity, packet loss on shield->origin (own namespace)")
+        results["loss_fidelity"] = measure_loss_fidelity(config, state_dir, path, status.update)
     link_p50 = [r["added_p50_ms"] for r in results["hops"] if r.get("hop", "").startswith("link")]
     node_p50 = [r["added_p50_ms"] for r in results["hops"] if r.get("hop", "").startswith("node")]
     results["mean_added_p50_ms"] = {
@@ -299,3 +302,4 @@ def _print(results: dict[str, Any]) -> None:
             "yes" if row["within_target"] else "no",
         )
     out.print(fidelity)
+    print_loss_fidelity(results["loss_fidelity"], out)

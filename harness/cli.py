@@ -51,11 +51,15 @@ def print_topology(state: TopologyState) -> None:
 
 
 def recover_left_runs(results: Path) -> None:
-    """Runs whose harness was killed stay `.partial`; keep them as `.interrupted` and say so."""
+    """What a killed harness left: its `.partial` run is kept as `.interrupted`, its network
+    namespace (and the loss rules in it) deleted; each said in a line."""
     from harness.run.run_dir import recover_partials
+    from harness.topology import netns
 
     for path in recover_partials(results):
         err.print(f"a run left by a killed harness was kept as {path}")
+    for name in netns.sweep():
+        err.print(f"removed network namespace {name}, left by a killed run")
 
 
 def cmd_up(args: argparse.Namespace) -> int:

@@ -94,6 +94,22 @@ class DownFault(_LinkFault):
     kind: Literal["down"]
 
 
+class Direction(StrEnum):
+    UPSTREAM = "upstream"  # packets towards the link's server (requests, and ACKs of answers)
+    DOWNSTREAM = "downstream"  # packets back to its client (answers)
+    BOTH = "both"
+
+
+class LossFault(_LinkFault):
+    """Real packet loss: the kernel drops this share of the link's packets (an iptables
+    `statistic` rule in the run's own network namespace); TCP retransmits, as on a real
+    network. Needs root; the run then takes place inside a namespace it makes."""
+
+    kind: Literal["loss"]
+    probability: float = Field(gt=0, le=1, description="share of packets dropped")
+    direction: Direction = Direction.BOTH
+
+
 class OriginWorkersAction(_Step):
     """Scale the backend, as PyPI's operators did at 20:45."""
 
@@ -124,14 +140,15 @@ class MirrorsAction(_Window):
         return f"mirrors {self.group}"
 
 
-LINK_FAULT_TYPES = (LatencyFault, BandwidthFault, StallFault, ResetFault, DownFault)
-LinkFault = LatencyFault | BandwidthFault | StallFault | ResetFault | DownFault
+LINK_FAULT_TYPES = (LatencyFault, BandwidthFault, StallFault, ResetFault, DownFault, LossFault)
+LinkFault = LatencyFault | BandwidthFault | StallFault | ResetFault | DownFault | LossFault
 Step = Annotated[
     LatencyFault
     | BandwidthFault
     | StallFault
     | ResetFault
     | DownFault
+    | LossFault
     | OriginWorkersAction
     | JournalsIndexAction
     | MirrorsAction,
@@ -193,6 +210,11 @@ class Scenario(Frozen):
 
     def link_faults(self) -> list[tuple[int, LinkFault]]:
         return [(i, f) for i, f in enumerate(self.faults) if isinstance(f, LINK_FAULT_TYPES)]
+
+    @property
+    def needs_packet_loss(self) -> bool:
+        """Loss faults need the kernel: the run moves into a network namespace of its own."""
+        return any(isinstance(f, LossFault) for f in self.faults)
 
 
 def expand_link(pattern: str, known: list[str]) -> list[str]:

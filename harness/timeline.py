@@ -12,8 +12,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from harness.errors import ShieldlabError
-from harness.faults.backend import ActionBackend, FaultBackend
-from harness.faults.toxics import ToxiproxyChange, change_for
+from harness.faults.backend import ActionBackend, FaultBackend, FaultChange, LinkTarget, change_for
 from harness.records.events import ActionApplied, ActionEnded, FaultApplied, FaultRemoved
 from harness.records.events import Event as RunEvent
 from harness.scenario import (
@@ -85,19 +84,19 @@ class Timeline:
     def __init__(
         self,
         scenario: Scenario,
-        proxies: dict[str, str],  # link name -> Toxiproxy proxy name
+        links: dict[str, LinkTarget],
         faults: FaultBackend,
         actions: ActionBackend,
         clock: Clock,
         record: EventSink,
     ) -> None:
         self.scenario = scenario
-        self.proxies = proxies
+        self.links = links
         self.faults = faults
         self.actions = actions
         self.clock = clock
         self.record = record
-        self._applied: dict[int, list[ToxiproxyChange]] = {}
+        self._applied: dict[int, list[FaultChange]] = {}
 
     def run(
         self,
@@ -118,10 +117,10 @@ class Timeline:
     def _apply(self, index: int) -> None:
         step = self.scenario.faults[index]
         if isinstance(step, LINK_FAULT_TYPES):
-            links = expand_link(step.link, list(self.proxies))
+            links = expand_link(step.link, list(self.links))
             self._applied[index] = []
             for link in links:
-                change = change_for(step, self.proxies[link], f"step{index}")
+                change = change_for(step, link, self.links[link], f"step{index}")
                 self._applied[index].append(
                     change
                 )  # registered before the call: removed even if it half-fails

@@ -12,14 +12,58 @@ from typing import Protocol
 import httpx
 
 from harness.errors import InfrastructureError
-from harness.faults.toxics import AddToxic, ToxiproxyChange
+from harness.faults.loss import DropPackets, LossBackend
+from harness.faults.toxics import AddToxic, ToxiproxyChange, toxiproxy_change
+from harness.scenario import LinkFault, LossFault
 from harness.toxiproxy_api import ToxiproxyApi
+
+FaultChange = ToxiproxyChange | DropPackets
+
+
+@dataclass(frozen=True)
+class LinkTarget:
+    """What a fault on a link acts on: its Toxiproxy proxy, and the port it listens on."""
+
+    proxy: str
+    port: int
+
+
+def change_for(fault: LinkFault, link: str, target: LinkTarget, name: str) -> FaultChange:
+    """The change that applies `fault` to one link: kernel packet loss, or a Toxiproxy call."""
+    if isinstance(fault, LossFault):
+        return DropPackets(link, target.port, fault.direction, fault.probability)
+    return toxiproxy_change(fault, target.proxy, name)
 
 
 class FaultBackend(Protocol):
-    def apply(self, change: ToxiproxyChange) -> None: ...
+    def apply(self, change: FaultChange) -> None: ...
 
-    def remove(self, change: ToxiproxyChange) -> None: ...
+    def remove(self, change: FaultChange) -> None: ...
+
+
+class LinkFaults:
+    """Each change to the backend that carries it out: loss to the kernel, the rest to Toxiproxy."""
+
+    def __init__(self, toxiproxy: ToxiproxyBackend, loss: LossBackend | None) -> None:
+        self.toxiproxy = toxiproxy
+        self.loss = loss
+
+    def _loss(self) -> LossBackend:
+        if self.loss is None:
+            raise InfrastructureError("a loss fault outside a loss-capable run (no namespace)")
+        return self.loss
+
+    def apply(self, change: FaultChange) -> None:
+        if isinstance(change, DropPackets):
+            self._loss().apply(change)
+        else:
+            self.toxiproxy.apply(change)
+
+    def remove(self, change: FaultChange) -> None:
+        if isinstance(change, DropPackets):
+            self._loss().remove(change)
+        else:
+            self.toxiproxy.remove(change)
 
 
 class ToxiproxyBackend:
@@ -43,14 +87,14 @@ class ToxiproxyBackend:
 class FakeFaultBackend:
     """Records what would be applied; `active` is what is in force now."""
 
-    calls: list[tuple[str, ToxiproxyChange]] = field(default_factory=list)
-    active: list[ToxiproxyChange] = field(default_factory=list)
+    calls: list[tuple[str, FaultChange]] = field(default_factory=list)
+    active: list[FaultChange] = field(default_factory=list)
 
-    def apply(self, change: ToxiproxyChange) -> None:
+    def apply(self, change: FaultChange) -> None:
         self.calls.append(("apply", change))
         self.active.append(change)
 
-    def remove(self, change: ToxiproxyChange) -> None:
+    def remove(self, change: FaultChange) -> None:
         self.calls.append(("remove", change))
         self.active.remove(change)
 

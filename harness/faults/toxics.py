@@ -54,7 +54,7 @@ def _toxic(
     return AddToxic(proxy, body)
 
 
-def change_for(fault: LinkFault, proxy: str, name: str) -> ToxiproxyChange:
+def toxiproxy_change(fault: LinkFault, proxy: str, name: str) -> ToxiproxyChange:
     """The Toxiproxy change that applies `fault` to the proxy behind one link."""
     if isinstance(fault, LatencyFault):
         return _toxic(

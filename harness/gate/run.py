@@ -32,7 +32,7 @@ from harness.gate.suite import LoadedSuite, load_suite
 from harness.records import files
 from harness.records.summary import Summary, read_summary
 from harness.run.progress import LiveProgress
-from harness.run.runner import run_scenario
+from harness.run.runner import refuse_unless_possible, run_scenario
 from harness.scenario import Scenario
 
 
@@ -73,6 +73,8 @@ def run_one(
 
 def run_gate(options: GateOptions, out: Console, err: Console) -> int:
     loaded = load_suite(options.suite)  # a broken suite or scenario stops here, exit 2
+    for scenario in loaded.scenarios:
+        refuse_unless_possible(scenario)  # e.g. packet loss without root: exit 3, nothing run
     if not options.update_baseline:
         require_baselines(options.baseline_dir, loaded.scenarios)
     started = time.monotonic()

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import platform
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
@@ -20,7 +21,8 @@ import yaml
 from harness.analysis.expectations import RunView, evaluate
 from harness.analysis.summary import summarize
 from harness.errors import InfrastructureError, ShieldlabError
-from harness.faults.backend import OriginAdmin, ToxiproxyBackend
+from harness.faults.backend import LinkFaults, LinkTarget, OriginAdmin, ToxiproxyBackend
+from harness.faults.loss import LossBackend
 from harness.load.driver import LocustProcess
 from harness.load.plan import build_plan
 from harness.records import files
@@ -34,6 +36,7 @@ from harness.run.run_dir import RunDir
 from harness.run.scraper import LiveRates, Scraper
 from harness.scenario import Scenario
 from harness.timeline import Timeline, WallClock
+from harness.topology import netns
 from harness.topology.state import TopologyState
 from harness.topology.supervisor import topology_up
 from harness.toxiproxy_api import ToxiproxyApi
@@ -106,9 +109,30 @@ def project_names(state: TopologyState) -> list[str]:
         return [p["name"] for p in page.json()["projects"]]
 
 
+def refuse_unless_possible(scenario: Scenario) -> None:
+    """A run that cannot take place here is refused before anything starts."""
+    if scenario.needs_packet_loss:
+        missing = netns.missing_privileges()
+        if missing is not None:
+            raise InfrastructureError(f"scenario {scenario.name!r}: {missing}")
+
+
+@contextmanager
+def lab_network(scenario: Scenario, report: Callable[[str], None]) -> Iterator[LossBackend | None]:
+    """Where the lab runs: the host's loopback, or (for packet loss) a namespace of its own."""
+    if not scenario.needs_packet_loss:
+        yield None
+        return
+    for name in netns.sweep():
+        report(f"removed network namespace {name}, left by a killed run")
+    with netns.own_namespace():
+        yield LossBackend()
+
+
 def run_scenario(
     scenario: Scenario, results_dir: Path, state_dir: Path, progress: ProgressSink
 ) -> Path:
+    refuse_unless_possible(scenario)
     run = RunDir.create(results_dir, scenario.name)
     try:
         (run.file(files.SCENARIO_FILE)).write_text(
@@ -127,8 +151,11 @@ def run_scenario(
             state_progress.phase = message
             progress(state_progress)
 
-        with topology_up(scenario.topology, state_dir, report) as state:
-            _drive(scenario, state, run, state_progress, progress)
+        with (
+            lab_network(scenario, report) as loss,
+            topology_up(scenario.topology, state_dir, report) as state,
+        ):
+            _drive(scenario, state, run, state_progress, progress, loss)
         report("summarizing")
         records = read_requests(run.file(files.REQUESTS_FILE))
         samples = read_samples(run.file(files.SAMPLES_FILE))
@@ -150,8 +177,20 @@ def run_scenario(
     return run.finish(RunStatus.COMPLETE)
 
 
+def link_targets(state: TopologyState) -> dict[str, LinkTarget]:
+    return {
+        name: LinkTarget(link.proxy, int(link.listen.rsplit(":", 1)[1]))
+        for name, link in state.links.items()
+    }
+
+
 def _drive(
-    scenario: Scenario, state: TopologyState, run: RunDir, shown: Progress, progress: ProgressSink
+    scenario: Scenario,
+    state: TopologyState,
+    run: RunDir,
+    shown: Progress,
+    progress: ProgressSink,
+    loss: LossBackend | None,
 ) -> None:
     run.update_info(
         topology=RunTopology(
@@ -174,7 +213,10 @@ def _drive(
     origin_admin = OriginAdmin(str(state.nodes[contract.ORIGIN_NODE].admin_url))
     toxiproxy = ToxiproxyApi(state.toxiproxy.api)
     scraper = Scraper(
-        {n: s.url for n, s in state.nodes.items()}, run.file(files.SAMPLES_FILE), t0_monotonic
+        {n: s.url for n, s in state.nodes.items()},
+        run.file(files.SAMPLES_FILE),
+        t0_monotonic,
+        loss=loss,
     )
     purge_urls = [str(state.nodes[n].admin_url) for n in state.nodes if n != contract.ORIGIN_NODE]
     publisher = Publisher(
@@ -188,8 +230,8 @@ def _drive(
     )
     timeline = Timeline(
         scenario,
-        {name: link.proxy for name, link in state.links.items()},
-        ToxiproxyBackend(toxiproxy),
+        link_targets(state),
+        LinkFaults(ToxiproxyBackend(toxiproxy), loss),
         origin_admin,
         WallClock(start=t0_monotonic),
         run.record_event,

@@ -11,6 +11,8 @@ from pathlib import Path
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
+from harness.errors import InfrastructureError
+from harness.faults.loss import LOSS_METRIC, LOSS_NODE, LossBackend
 from harness.records.samples import COLUMNS as SAMPLE_COLUMNS
 from harness.records.samples import Sample
 from proxies import contract
@@ -50,11 +52,29 @@ def edge_totals(rows_by_node: dict[str, list[tuple[str, str, float]]]) -> tuple[
     return total, errors
 
 
+def loss_rows(loss: LossBackend) -> list[tuple[str, str, float]]:
+    """The kernel's loss-rule counters, as samples: packets seen and dropped per link."""
+    try:
+        counters = loss.counters()
+    except InfrastructureError:
+        return []
+    return [
+        (LOSS_METRIC, f"count={c.count};direction={c.direction};link={c.link}", float(c.packets))
+        for c in counters
+    ]
+
+
 class Scraper:
     def __init__(
-        self, nodes: dict[str, str], path: Path, t0_monotonic: float, interval_s: float = 1.0
+        self,
+        nodes: dict[str, str],
+        path: Path,
+        t0_monotonic: float,
+        interval_s: float = 1.0,
+        loss: LossBackend | None = None,
     ) -> None:
         self.nodes = nodes
+        self.loss = loss
         self.path = path
         self.t0 = t0_monotonic
         self.interval_s = interval_s
@@ -97,6 +117,8 @@ class Scraper:
                         self._answered[node] = time.monotonic()
                     except (httpx.HTTPError, ValueError):
                         rows_by_node[node] = []  # a node too busy to answer is itself a data point
+                if self.loss is not None:
+                    rows_by_node[LOSS_NODE] = loss_rows(self.loss)
                 for node, rows in rows_by_node.items():
                     writer.writerows(
                         Sample(t_s=t_s, node=node, metric=m, labels=labels, value=v).to_row()

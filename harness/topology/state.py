@@ -63,7 +63,8 @@ class TopologyState(Frozen):
         return {
             "nodes": {k: {"url": v.url, "pid": v.pid} for k, v in self.nodes.items()},
             "links": {
-                k: {"listen": v.listen, "upstream": v.upstream} for k, v in self.links.items()
+                k: {"listen": v.listen, "upstream": v.upstream, "proxy": v.proxy}
+                for k, v in self.links.items()
             },
             "toxiproxy": {"api": self.toxiproxy.api, "pid": self.toxiproxy.pid},
             "supervisor_pid": self.supervisor_pid,

@@ -1,13 +1,14 @@
-from harness.faults.backend import FakeActionBackend, FakeFaultBackend
+from harness.faults.backend import FakeActionBackend, FakeFaultBackend, LinkTarget
+from harness.faults.loss import DropPackets
 from harness.faults.toxics import AddToxic, DisableProxy
-from harness.scenario import parse_scenario, with_duration
+from harness.scenario import Direction, parse_scenario, with_duration
 from harness.timeline import FakeClock, Timeline, plan_events
 
-PROXIES = {
-    "shield->origin": "shield_to_origin",
-    "edge-iad->shield": "edge-iad_to_shield",
-    "edge-ams->shield": "edge-ams_to_shield",
-    "client->edge-iad": "client_to_edge-iad",
+LINKS = {
+    "shield->origin": LinkTarget("shield_to_origin", 4001),
+    "edge-iad->shield": LinkTarget("edge-iad_to_shield", 4002),
+    "edge-ams->shield": LinkTarget("edge-ams_to_shield", 4003),
+    "client->edge-iad": LinkTarget("client_to_edge-iad", 4004),
 }
 
 
@@ -27,7 +28,7 @@ def scenario(*faults, duration=100):
 
 def run(s, stop_at=None):
     faults, actions, clock, events = FakeFaultBackend(), FakeActionBackend(), FakeClock(), []
-    timeline = Timeline(s, PROXIES, faults, actions, clock, events.append)
+    timeline = Timeline(s, LINKS, faults, actions, clock, events.append)
     try:
         timeline.run(stop_at or s.load.duration_s)
     finally:
@@ -78,7 +79,7 @@ def test_a_fault_without_until_is_removed_at_the_end():
 def test_an_interrupted_run_still_removes_what_it_applied():
     s = scenario({"kind": "down", "at": 10, "until": 90, "link": "shield->origin"})
     faults, actions, clock, events = FakeFaultBackend(), FakeActionBackend(), FakeClock(), []
-    timeline = Timeline(s, PROXIES, faults, actions, clock, events.append)
+    timeline = Timeline(s, LINKS, faults, actions, clock, events.append)
 
     def interrupt(t):
         if t >= 50:
@@ -112,3 +113,16 @@ def test_with_duration_scales_the_timeline_to_fit():
         10,
         70 / 3 if False else round(70 / 3, 3),
     )
+
+
+def test_loss_goes_to_the_kernel_as_rules_on_the_links_port():
+    s = scenario(
+        {"kind": "loss", "at": 10, "until": 20, "link": "edge-*->shield", "probability": 0.05}
+    )
+    faults, _, _, events = run(s)
+    applied = [c[1] for c in faults.calls if c[0] == "apply"]
+    assert applied == [
+        DropPackets("edge-iad->shield", 4002, Direction.BOTH, 0.05),
+        DropPackets("edge-ams->shield", 4003, Direction.BOTH, 0.05),
+    ]
+    assert faults.active == [] and events[-1].event == "fault_removed"

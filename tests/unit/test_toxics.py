@@ -1,6 +1,6 @@
 import pytest
 
-from harness.faults.toxics import AddToxic, DisableProxy, change_for
+from harness.faults.toxics import AddToxic, DisableProxy, toxiproxy_change
 from harness.scenario import (
     BandwidthFault,
     DownFault,
@@ -20,7 +20,7 @@ def test_latency_becomes_a_latency_toxic_on_the_stream_asked_for():
         stream="upstream",
         toxicity=0.5,
     )
-    change = change_for(fault, "shield_to_origin", "step3")
+    change = toxiproxy_change(fault, "shield_to_origin", "step3")
     assert change == AddToxic(
         "shield_to_origin",
         {
@@ -35,7 +35,9 @@ def test_latency_becomes_a_latency_toxic_on_the_stream_asked_for():
 
 
 def test_bandwidth_in_kilobytes_per_second():
-    change = change_for(BandwidthFault(kind="bandwidth", at=0, link="x", rate_kbps=64), "p", "n")
+    change = toxiproxy_change(
+        BandwidthFault(kind="bandwidth", at=0, link="x", rate_kbps=64), "p", "n"
+    )
     assert isinstance(change, AddToxic)
     assert change.body["type"] == "bandwidth" and change.body["attributes"] == {"rate": 64}
     assert change.body["stream"] == "downstream"
@@ -43,7 +45,7 @@ def test_bandwidth_in_kilobytes_per_second():
 
 def test_a_stall_is_bandwidth_zero_not_a_timeout_toxic():
     # Removing a `timeout` toxic closes every connection on the proxy; bandwidth 0 heals.
-    change = change_for(StallFault(kind="stall", at=0, link="x", toxicity=0.25), "p", "n")
+    change = toxiproxy_change(StallFault(kind="stall", at=0, link="x", toxicity=0.25), "p", "n")
     assert isinstance(change, AddToxic)
     assert change.body["type"] == "bandwidth"
     assert change.body["attributes"] == {"rate": 0}
@@ -51,13 +53,13 @@ def test_a_stall_is_bandwidth_zero_not_a_timeout_toxic():
 
 
 def test_reset_is_reset_peer_with_its_delay():
-    change = change_for(ResetFault(kind="reset", at=0, link="x", after_ms=500), "p", "n")
+    change = toxiproxy_change(ResetFault(kind="reset", at=0, link="x", after_ms=500), "p", "n")
     assert isinstance(change, AddToxic)
     assert change.body["type"] == "reset_peer" and change.body["attributes"] == {"timeout": 500}
 
 
 def test_down_disables_the_proxy():
-    assert change_for(DownFault(kind="down", at=0, link="x"), "p", "n") == DisableProxy("p")
+    assert toxiproxy_change(DownFault(kind="down", at=0, link="x"), "p", "n") == DisableProxy("p")
 
 
 def test_latency_must_not_be_negative():
