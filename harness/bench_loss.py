@@ -17,7 +17,8 @@ from rich.console import Console
 from rich.table import Table
 
 from harness.bench_client import Target, paced
-from harness.faults.loss import DROPPED, SEEN, DropPackets, LossBackend, drop_fraction
+from harness.faults.loss import DropPackets, LossBackend, drop_fraction
+from harness.records.samples import DROPPED, SEEN
 from harness.scenario import Direction
 from harness.topology import netns
 from harness.topology.config import TopologyConfig

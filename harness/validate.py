@@ -236,7 +236,7 @@ def print_matrix(
         )
     console.print(table)
     for row in signature_rows(signature):
-        console.print("  " + ": ".join(row[:2]) + f" [{row[2]}] {row[3]}", highlight=False)
+        console.print(f"  {row[0]}: {row[1]} [{row[2]}] {row[3]}", highlight=False, markup=False)
     console.print(f"[bold]verdict:[/] {verdict(signature, matrix)}")
 
 

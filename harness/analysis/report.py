@@ -150,6 +150,17 @@ def panel_specs(run: RunData) -> list[PanelSpec]:
             [Series("queue wait (ms)", ts.mean_queue_wait_ms(run.samples, d, b))],
         ),
     ]
+    loss = ts.loss_fractions(run.samples, run.events, d, b)
+    if loss:
+        specs.append(
+            PanelSpec(
+                "loss",
+                "Packet loss per link: dropped by the kernel against asked",
+                "share of packets",
+                loss,
+                percent=True,
+            )
+        )
     return specs
 
 

@@ -14,8 +14,8 @@ from harness.analysis.windows import hit_ratio as window_hit_ratio
 from harness.analysis.windows import percentile
 from harness.records.events import ActionApplied, ActionEnded, Event, FaultApplied, FaultRemoved
 from harness.records.request import RequestRecord
-from harness.records.samples import Sample
-from harness.scenario import MirrorsAction
+from harness.records.samples import DROPPED, LOSS_METRIC, LOSS_NODE, SEEN, Sample
+from harness.scenario import LossFault, MirrorsAction
 from harness.traffic import CACHE_LAYERS, Layer, TrafficClass
 from proxies import contract
 
@@ -180,3 +180,53 @@ def _label(step: object) -> str:
         kind, _, link = label.partition(" ")
         return f"{kind} {latency:.0f} ms {link}"
     return label
+
+
+def loss_fractions(
+    samples: list[Sample], events: list[Event], duration_s: float, bin_s: float
+) -> list[Series]:
+    """Per link with a loss fault: the share of its packets the kernel dropped in each bin
+    (from the rules' counters), beside the share the scenario asked for while it was on."""
+    totals: dict[str, dict[float, dict[str, float]]] = defaultdict(lambda: defaultdict(dict))
+    for s in samples:
+        if s.node != LOSS_NODE or s.metric != LOSS_METRIC:
+            continue
+        labels = dict(part.split("=", 1) for part in s.labels.split(";") if "=" in part)
+        per_time = totals[labels.get("link", "?")][s.t_s]
+        key = labels.get("count", "?")
+        per_time[key] = per_time.get(key, 0.0) + s.value  # both directions together
+    result = []
+    bins = len(bin_starts(duration_s, bin_s))
+    for link, by_time in sorted(totals.items()):
+        points = sorted((t, v.get(SEEN, 0.0), v.get(DROPPED, 0.0)) for t, v in by_time.items())
+        seen: dict[int, float] = defaultdict(float)
+        dropped: dict[int, float] = defaultdict(float)
+        for (_, seen0, dropped0), (t1, seen1, dropped1) in zip(points, points[1:], strict=False):
+            if seen1 >= seen0 and 0 <= t1 < duration_s:  # a reset counter starts a new rule
+                seen[int(t1 // bin_s)] += seen1 - seen0
+                dropped[int(t1 // bin_s)] += dropped1 - dropped0
+        result.append(
+            Series(
+                f"{link} dropped",
+                [dropped[i] / seen[i] if seen.get(i) else None for i in range(bins)],
+            )
+        )
+        asked: list[float | None] = [None] * bins
+        for event in events:
+            if (
+                isinstance(event, FaultApplied)
+                and isinstance(event.step, LossFault)
+                and link in event.links
+            ):
+                end = next(
+                    (
+                        e.t_s
+                        for e in events
+                        if isinstance(e, FaultRemoved) and e.index == event.index
+                    ),
+                    duration_s,
+                )
+                for i in range(int(event.t_s // bin_s), min(bins, int(end // bin_s) + 1)):
+                    asked[i] = event.step.probability
+        result.append(Series(f"{link} asked", asked))
+    return result

@@ -16,14 +16,12 @@ import subprocess
 from dataclasses import dataclass
 
 from harness.errors import InfrastructureError
+from harness.records.samples import DROPPED, SEEN
 from harness.scenario import Direction
 
 CHAIN = "SHIELDLAB-LOSS"
 IPTABLES = "iptables"
 COMMENT_PREFIX = "shieldlab"
-SEEN, DROPPED = "seen", "dropped"
-LOSS_NODE = "kernel"  # in samples.csv, the loss counters' "node"
-LOSS_METRIC = "shieldlab_loss_packets_total"
 
 
 @dataclass(frozen=True)

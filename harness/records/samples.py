@@ -8,6 +8,12 @@ from pathlib import Path
 
 from harness.records.base import Record
 
+# The kernel's packet-loss counters, scraped like a node's metrics: one sample per rule, labels
+# `link`, `direction` and `count` (seen: every packet of the link; dropped: those dropped).
+LOSS_NODE = "kernel"
+LOSS_METRIC = "shieldlab_loss_packets_total"
+SEEN, DROPPED = "seen", "dropped"
+
 
 class Sample(Record):
     t_s: float

@@ -12,9 +12,9 @@ import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
 from harness.errors import InfrastructureError
-from harness.faults.loss import LOSS_METRIC, LOSS_NODE, LossBackend
+from harness.faults.loss import LossBackend
 from harness.records.samples import COLUMNS as SAMPLE_COLUMNS
-from harness.records.samples import Sample
+from harness.records.samples import LOSS_METRIC, LOSS_NODE, Sample
 from proxies import contract
 
 

@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 
 from harness.analysis.windows import percentile
-from harness.faults.loss import DROPPED, LOSS_METRIC, LOSS_NODE, SEEN, drop_fraction
+from harness.faults.loss import drop_fraction
 from harness.records import files
 from harness.records.request import read_requests
 from harness.records.run_info import RunStatus, read_run_info
-from harness.records.samples import read_samples
+from harness.records.samples import DROPPED, LOSS_METRIC, LOSS_NODE, SEEN, read_samples
 from harness.topology import netns
 from harness.topology.state import read_state
 from proxies.contract import CacheState

@@ -110,3 +110,37 @@ def test_spans_come_from_the_events_as_applied():
         Span("workers=64", 45.0, 45.0),
         Span("down edge-iad->shield", 80.0, 90),
     ]
+
+
+def test_loss_per_bin_comes_from_counter_deltas_beside_the_asked_share():
+    def counter(t, count, value, direction="upstream"):
+        labels = f"count={count};direction={direction};link=shield->origin"
+        return Sample(
+            t_s=t, node="kernel", metric="shieldlab_loss_packets_total", labels=labels, value=value
+        )
+
+    samples = []
+    for t, seen, dropped in ((1.0, 0, 0), (2.0, 100, 20), (3.0, 300, 50)):
+        samples += [counter(t, "seen", seen), counter(t, "dropped", dropped)]
+    samples += [counter(2.0, "seen", 100, "downstream"), counter(2.0, "dropped", 0, "downstream")]
+    loss = {"kind": "loss", "at": 1, "until": 3.5, "link": "shield->origin", "probability": 0.2}
+    events = [
+        EVENT_ADAPTER.validate_python(
+            {
+                "event": "fault_applied",
+                "index": 0,
+                "step": loss,
+                "links": ["shield->origin"],
+                "t_s": 1.0,
+            }
+        ),
+        EVENT_ADAPTER.validate_python(
+            {"event": "fault_removed", "index": 0, "step": loss, "t_s": 3.5}
+        ),
+    ]
+    dropped, asked = ts.loss_fractions(samples, events, 5, 1)
+    assert dropped.name == "shield->origin dropped"
+    # second 2: 100 + 100 packets (both directions), 20 dropped; second 3: totals 300 and 50
+    assert dropped.values[:4] == [None, None, pytest.approx(20 / 200), pytest.approx(30 / 100)]
+    assert asked.values == [None, 0.2, 0.2, 0.2, None]
+    assert ts.loss_fractions([], events, 5, 1) == []
