@@ -34,6 +34,15 @@ SLOW_MIN_MS = 250.0  # ... and at least this much above it
 ERROR_SHARE = 0.05  # or when this share of its requests failed
 MIN_REQUESTS = 3
 MIN_BAD_BINS = 2  # a fault shows in at least two bad bins in a row
+# A fault that shows only in the tail (loss: a few requests wait for TCP's retransmission timer;
+# a fault on some connections only): a bin is bad when, over it and its two neighbours, this
+# share of requests is slow by the same measure as a slow median. Tails are noisy, so such a
+# stretch must last longer than one made of slow medians or errors.
+TAIL_SHARE = 0.05
+TAIL_MIN_REQUESTS = 15
+TAIL_MIN_BINS = 4
+TAIL_FACTOR = 3.0  # ... and three times the path's usual tail share
+TAIL_WEIGHT = 0.5  # a tail-only stretch is weaker evidence than slow medians or errors
 MAX_GOOD_GAP = 1  # good bins a stretch may contain before it ends
 
 
@@ -85,10 +94,12 @@ class Badness:
     bad_bins: list[int]
     peak_ratio: float
     quiet_ms: float
+    tail_only: bool = False
 
     @property
     def score(self) -> float:
-        return len(self.bad_bins) * math.log2(max(1.0, self.peak_ratio))
+        weight = TAIL_WEIGHT if self.tail_only else 1.0
+        return weight * len(self.bad_bins) * math.log2(max(1.0, self.peak_ratio))
 
     @property
     def onset_s(self) -> float | None:
@@ -110,26 +121,44 @@ def badness(records: list[RequestRecord], failed: Callable[[RequestRecord], bool
     if not busy_bins:
         return Badness([], 1.0, 0.0)
     quiet = percentile(sorted(busy_bins), 0.25)  # most of a run is not faulty
-    best: tuple[list[int], float] = ([], 1.0)
+    slow_ms = max(quiet * SLOW_FACTOR, quiet + SLOW_MIN_MS)
+    slow_count = {i: sum(r.latency_ms >= slow_ms for r in rs) for i, rs in bins.items()}
+
+    def tail_share(i: int) -> float:
+        """The share of slow requests over bin i and its neighbours (0 with too few)."""
+        near = [j for j in (i - 1, i, i + 1) if j in bins]
+        n = sum(len(bins[j]) for j in near)
+        return sum(slow_count[j] for j in near) / n if n >= TAIL_MIN_REQUESTS else 0.0
+
+    # A path that is always a little slow in the tail (an unindexed query) has no fault: the
+    # tail must stand out against the path's own usual tail.
+    usual_tail = percentile([tail_share(i) for i in bins], 0.25)  # as `quiet`: most is not faulty
+    tail_limit = max(TAIL_SHARE, TAIL_FACTOR * usual_tail)
+
+    best: tuple[list[int], float, int] = ([], 1.0, 0)
     stretch: list[int] = []
-    peak, gap = 1.0, 0
+    peak, gap, strong = 1.0, 0, 0  # strong: bins with a slow median or errors
     for i in sorted(bins):
         share = sum(failed(r) for r in bins[i]) / len(bins[i])
-        slow = medians[i] >= max(quiet * SLOW_FACTOR, quiet + SLOW_MIN_MS)
-        if slow or (share >= ERROR_SHARE and len(bins[i]) >= MIN_REQUESTS):
+        slow = medians[i] >= slow_ms
+        failing = share >= ERROR_SHARE and len(bins[i]) >= MIN_REQUESTS
+        tail = tail_share(i)
+        if slow or failing or tail >= tail_limit:
             stretch.append(i)
             gap = 0
-            peak = max(peak, medians[i] / max(quiet, 1.0), 1 + 10 * share)
+            strong += slow or failing
+            peak = max(peak, medians[i] / max(quiet, 1.0), 1 + 10 * share, 1 + 10 * tail)
             if len(stretch) > len(best[0]):
-                best = (list(stretch), peak)
+                best = (list(stretch), peak, strong)
         elif stretch and gap < MAX_GOOD_GAP:
             gap += 1  # an erratic fault lets a few requests through: one good bin is no recovery
         else:
-            stretch, peak, gap = [], 1.0, 0
-    bad, top = best
-    if len(bad) < MIN_BAD_BINS:
+            stretch, peak, gap, strong = [], 1.0, 0, 0
+    bad, top, strong_bins = best
+    tail_only = strong_bins < MIN_BAD_BINS  # slow medians or errors alone would not make it
+    if len(bad) < (TAIL_MIN_BINS if tail_only else MIN_BAD_BINS):
         return Badness([], 1.0, quiet)
-    return Badness(bad, top, quiet)
+    return Badness(bad, top, quiet, tail_only)
 
 
 def _failed_by(node: str) -> Callable[[RequestRecord], bool]:
@@ -195,7 +224,7 @@ def diagnose_records(
     for pop in pops:
         at_pop = [r for r in records if r.pop == pop]
         hits = [r for r in at_pop if path_of(r) == "hit" or (r.status == 0 and r.method == "GET")]
-        b = badness(hits, lambda r: r.status == 0)
+        b = badness(outside_saturation(hits), lambda r: r.status == 0)
         if b.bad_bins:
             findings.append(
                 Finding(
@@ -211,7 +240,7 @@ def diagnose_records(
         edge_get_errors = [r for r in at_pop if r.error_node == f"edge-{pop}" and r.method == "GET"]
         # Shield hits cross this link and nothing behind it: the link's own signature.
         via_shield = [r for r in at_pop if path_of(r) == "shield"] + edge_get_errors
-        b = badness(via_shield, _failed_by(f"edge-{pop}"))
+        b = badness(outside_saturation(via_shield), _failed_by(f"edge-{pop}"))
         if b.bad_bins:
             findings.append(
                 Finding(

@@ -152,3 +152,11 @@ def test_without_the_privilege_a_loss_run_is_refused_before_any_node_starts(tmp_
     (line,) = result.stderr.strip().splitlines()
     assert "packet loss needs CAP_NET_ADMIN and CAP_SYS_ADMIN (run as root)" in line
     assert not (tmp_path / "state").exists() and not (tmp_path / "results").exists()
+
+
+def test_diagnose_names_the_lossy_link_from_records_alone(loss_run):
+    from harness.analysis.diagnose import diagnose
+
+    result = diagnose(loss_run)
+    assert result.segment == "shield->origin", result.ranking
+    assert result.onset_s is not None and 6 <= result.onset_s <= 16  # the loss starts at 10 s

@@ -63,3 +63,31 @@ def test_a_brief_overload_does_not_hide_a_long_link_fault():
     origin = [(float(t), 16.0 if 10 <= t < 14 else 3.0, 16.0) for t in range(60)]
     result = diagnose_records(records, origin)
     assert result.segment == "shield->origin"
+
+
+def _slow_tail(records, window, share, add_ms, crosses):
+    """Every n-th request that crosses the segment in `window` waits `add_ms` more (a lost
+    segment waiting for TCP's retransmission timer): medians stay where they were."""
+    every = round(1 / share)
+    changed, seen = [], 0
+    for r in records:
+        if window[0] <= r.intended_s < window[1] and crosses(r):
+            seen += 1
+            if seen % every == 0:
+                r = r.model_copy(update={"latency_ms": r.latency_ms + add_ms})
+        changed.append(r)
+    return changed
+
+
+def test_a_fault_that_shows_only_in_the_tail_is_named():
+    records = make_records(60, None, None, seed=11, rate_per_s=40)
+    lossy = _slow_tail(records, (20, 44), 0.12, 600, lambda r: path_of(r) == "origin")
+    result = diagnose_records(lossy, QUIET)
+    assert result.segment == "shield->origin", result.ranking
+    assert result.onset_s is not None and 14 <= result.onset_s <= 24
+
+
+def test_a_path_always_slow_in_the_tail_is_no_fault():
+    records = make_records(60, None, None, seed=11, rate_per_s=40)
+    always = _slow_tail(records, (0, 60), 0.12, 600, lambda r: path_of(r) == "origin")
+    assert diagnose_records(always, QUIET).segment is None
