@@ -151,6 +151,7 @@ def fmt(value: float | None) -> str:
 
 
 def judge(e: Expectation, value: float | None, baseline: float | None) -> Outcome:
+    baseline = baseline if e.bound.relative else None  # an absolute bound has no baseline
     threshold = e.bound.threshold(baseline, e.floor)
     if threshold is None:
         return Outcome(e, value, None, baseline, None)
