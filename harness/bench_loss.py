@@ -16,6 +16,7 @@ import uvloop
 from rich.console import Console
 from rich.table import Table
 
+from harness.analysis.windows import percentile
 from harness.bench_client import Target, paced
 from harness.faults.loss import DropPackets, LossBackend, drop_fraction
 from harness.records.samples import DROPPED, SEEN
@@ -45,18 +46,18 @@ def _shield_misses(target: Target, path: str, salt: str) -> dict[str, float]:
         paced(LOSS_RATE_PER_S, LOSS_COUNT, lambda i: (target, f"{path}?loss={salt}-{i}"))
     )
     tally = tallies[target]
-    latencies = sorted(tally.latencies_s)
+    latencies_ms = [seconds * 1000 for seconds in tally.latencies_s]
     errors = sum(n for status, n in tally.statuses.items() if status != 200)
-
-    def pct(q: float) -> float:
-        return latencies[min(len(latencies) - 1, round(q * (len(latencies) - 1)))] * 1000
-
-    return {"p50_ms": round(pct(0.5), 1), "p99_ms": round(pct(0.99), 1), "errors": errors}
+    return {
+        "p50_ms": round(percentile(latencies_ms, 0.5), 1),
+        "p99_ms": round(percentile(latencies_ms, 0.99), 1),
+        "errors": errors,
+    }
 
 
 def _measure(state: TopologyState, path: str, loss: LossBackend) -> list[dict[str, Any]]:
     target = Target.parse(state.nodes[contract.SHIELD_NODE].url + path)
-    port = int(state.links[LINK].listen.rsplit(":", 1)[1])
+    port = state.links[LINK].port
     rows = []
     for asked in LOSS_PROBABILITIES:
         base = _shield_misses(target, path, f"base{asked}")

@@ -191,7 +191,7 @@ def loss_fractions(
     for s in samples:
         if s.node != LOSS_NODE or s.metric != LOSS_METRIC:
             continue
-        labels = dict(part.split("=", 1) for part in s.labels.split(";") if "=" in part)
+        labels = s.label_map
         per_time = totals[labels.get("link", "?")][s.t_s]
         key = labels.get("count", "?")
         per_time[key] = per_time.get(key, 0.0) + s.value  # both directions together

@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import re
 import shutil
-import subprocess
 from dataclasses import dataclass
 
 from harness.errors import InfrastructureError
 from harness.records.samples import DROPPED, SEEN
 from harness.scenario import Direction
+from harness.topology.processes import run_command
 
 CHAIN = "SHIELDLAB-LOSS"
 IPTABLES = "iptables"
@@ -117,16 +117,6 @@ def drop_fraction(seen: int, dropped: int) -> float | None:
     """Dropped / arrived. The counting rule has no target, so every packet of the link passes
     it and then meets the dropping rule: `seen` is the total, `dropped` the part dropped."""
     return dropped / seen if seen else None
-
-
-def run_command(argv: list[str]) -> str:
-    try:
-        done = subprocess.run(argv, capture_output=True, text=True, timeout=10, check=False)
-    except (OSError, subprocess.TimeoutExpired) as error:
-        raise InfrastructureError(f"{' '.join(argv)}: {error}") from None
-    if done.returncode != 0:
-        raise InfrastructureError(f"{' '.join(argv)}: {done.stderr.strip() or done.returncode}")
-    return done.stdout
 
 
 class LossBackend:

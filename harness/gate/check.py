@@ -16,8 +16,7 @@ from harness.analysis.report import load_run
 from harness.errors import BadInput
 from harness.expectation import Expectation
 from harness.gate.baseline import read_baseline
-from harness.gate.results import HEADER, ScenarioResult, exit_code, rows
-from harness.gate.run import table
+from harness.gate.results import HEADER, ScenarioResult, exit_code, rows, table
 from harness.model_file import Frozen, load_model
 from harness.records.run_info import RunStatus
 from harness.scenario import check_expectations

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from junitparser import Error, Failure, JUnitXml, TestCase, TestSuite
+from rich.table import Table
 
 from harness.analysis.expectations import Outcome, fmt
 from harness.errors import EXIT_GATE_FAILED, EXIT_INFRASTRUCTURE, EXIT_OK
@@ -50,7 +51,7 @@ def rows(rounds: list[list[ScenarioResult]]) -> list[list[str]]:
     for number, results in enumerate(rounds, start=1):
         for result in results:
             name = result.scenario.name + (f" #{number}" if len(rounds) > 1 else "")
-            for outcome in result.outcomes or []:
+            for outcome in result.outcomes:
                 table.append(
                     [
                         name,
@@ -163,3 +164,12 @@ def write_junit(path: Path, suite: str, rounds: list[list[ScenarioResult]]) -> N
     partial = path.with_name(path.name + ".partial")
     xml.write(str(partial), pretty=True)
     partial.rename(path)
+
+
+def table(title: str, header: list[str], body: list[list[str]]) -> Table:
+    table = Table(title=title, title_justify="left")
+    for column in header:
+        table.add_column(column, overflow="fold")
+    for row in body:
+        table.add_row(*row, style="red" if row[-1].startswith(("FAIL", "VOID")) else None)
+    return table

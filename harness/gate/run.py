@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from rich.console import Console
-from rich.table import Table
 
 from harness.analysis.expectations import Outcome, judge
 from harness.analysis.summary import lag_text
@@ -26,6 +25,7 @@ from harness.gate.results import (
     markdown,
     rows,
     spread,
+    table,
     write_junit,
 )
 from harness.gate.suite import LoadedSuite, load_suite
@@ -136,12 +136,3 @@ def report(
         write_junit(options.junit, loaded.suite.name, rounds)
         out.print(f"JUnit: {options.junit}")
     out.print(f"summary: {summary_path}")
-
-
-def table(title: str, header: list[str], body: list[list[str]]) -> Table:
-    table = Table(title=title, title_justify="left")
-    for column in header:
-        table.add_column(column, overflow="fold")
-    for row in body:
-        table.add_row(*row, style="red" if row[-1].startswith(("FAIL", "VOID")) else None)
-    return table

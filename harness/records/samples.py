@@ -22,6 +22,11 @@ class Sample(Record):
     labels: str  # k=v;k=v, sorted
     value: float
 
+    @property
+    def label_map(self) -> dict[str, str]:
+        """The labels as a mapping (the file keeps them as `k=v;k=v`)."""
+        return dict(part.split("=", 1) for part in self.labels.split(";") if "=" in part)
+
     def to_row(self) -> list[object]:
         return [self.t_s, self.node, self.metric, self.labels, self.value]
 

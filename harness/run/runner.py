@@ -178,10 +178,7 @@ def run_scenario(
 
 
 def link_targets(state: TopologyState) -> dict[str, LinkTarget]:
-    return {
-        name: LinkTarget(link.proxy, int(link.listen.rsplit(":", 1)[1]))
-        for name, link in state.links.items()
-    }
+    return {name: LinkTarget(link.proxy, link.port) for name, link in state.links.items()}
 
 
 def _drive(

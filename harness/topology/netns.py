@@ -16,12 +16,11 @@ import itertools
 import os
 import re
 import shutil
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
 from harness.errors import InfrastructureError
-from harness.topology.processes import pid_alive
+from harness.topology.processes import pid_alive, run_command
 
 PREFIX = "shieldlab-"
 NETNS_DIR = Path("/run/netns")
@@ -62,12 +61,6 @@ def missing_privileges(status: str | None = None) -> str | None:
     return None
 
 
-def _run(argv: list[str]) -> None:
-    done = subprocess.run(argv, capture_output=True, text=True, timeout=20, check=False)
-    if done.returncode != 0:
-        raise InfrastructureError(f"{' '.join(argv)}: {done.stderr.strip() or done.returncode}")
-
-
 def _enter(fd: int, what: str) -> None:
     """setns(2) for the calling thread (os.setns arrives only in Python 3.12)."""
     libc = ctypes.CDLL(None, use_errno=True)
@@ -87,17 +80,17 @@ def sweep() -> list[str]:
         match = _NAME.match(name)
         if match and not pid_alive(int(match["pid"])):
             with contextlib.suppress(InfrastructureError, OSError):
-                _run(["ip", "netns", "delete", name])
+                run_command(["ip", "netns", "delete", name])
                 removed.append(name)
     return removed
 
 
 def _prepare_loopback(name: str) -> None:
-    _run(["ip", "-n", name, "link", "set", "lo", "mtu", "1500"])
-    _run(["ip", "-n", name, "link", "set", "lo", "up"])
+    run_command(["ip", "-n", name, "link", "set", "lo", "mtu", "1500"])
+    run_command(["ip", "-n", name, "link", "set", "lo", "up"])
     if shutil.which("ethtool") is not None:  # offloads off: one packet per segment on `lo`
         with contextlib.suppress(InfrastructureError):
-            _run(
+            run_command(
                 [
                     "ip",
                     "netns",
@@ -122,7 +115,7 @@ def own_namespace() -> Iterator[str]:
     name = f"{PREFIX}{os.getpid()}-{next(_counter)}"
     home = os.open("/proc/self/ns/net", os.O_RDONLY)
     try:
-        _run(["ip", "netns", "add", name])
+        run_command(["ip", "netns", "add", name])
         try:
             _prepare_loopback(name)
             target = os.open(NETNS_DIR / name, os.O_RDONLY)
@@ -135,6 +128,6 @@ def own_namespace() -> Iterator[str]:
             finally:
                 _enter(home, "of the host")
         finally:
-            _run(["ip", "netns", "delete", name])
+            run_command(["ip", "netns", "delete", name])
     finally:
         os.close(home)

@@ -16,6 +16,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from harness.errors import InfrastructureError
+
 _PR_SET_PDEATHSIG = 1
 
 
@@ -89,3 +91,14 @@ def log_tail(path: Path, lines: int = 5) -> str:
     except OSError:
         return ""
     return " | ".join(text[-lines:])
+
+
+def run_command(argv: list[str], timeout_s: float = 20.0) -> str:
+    """Run a short system command (ip, iptables); its stdout, or one clear error."""
+    try:
+        done = subprocess.run(argv, capture_output=True, text=True, timeout=timeout_s, check=False)
+    except (OSError, subprocess.TimeoutExpired) as error:
+        raise InfrastructureError(f"{' '.join(argv)}: {error}") from None
+    if done.returncode != 0:
+        raise InfrastructureError(f"{' '.join(argv)}: {done.stderr.strip() or done.returncode}")
+    return done.stdout

@@ -27,6 +27,11 @@ class LinkState(Frozen):
     upstream: str
     proxy: str  # the proxy's name in Toxiproxy's API
 
+    @property
+    def port(self) -> int:
+        """The port the link listens on: where its packets go (and where loss rules match)."""
+        return int(self.listen.rsplit(":", 1)[1])
+
 
 class ToxiproxyState(Frozen):
     api: str

@@ -67,7 +67,7 @@ def test_the_rule_counters_show_the_asked_fraction(loss_run):
     last: dict[tuple[str, str], float] = {}
     for sample in read_samples(loss_run / files.SAMPLES_FILE):
         if sample.node == LOSS_NODE and sample.metric == LOSS_METRIC:
-            labels = dict(part.split("=", 1) for part in sample.labels.split(";"))
+            labels = sample.label_map
             last[(labels["direction"], labels["count"])] = sample.value
     assert last, "no loss counters were scraped"
     seen = last[("upstream", SEEN)] + last[("downstream", SEEN)]

@@ -88,7 +88,7 @@ def test_only_namespaces_of_dead_harnesses_are_swept(tmp_path, monkeypatch):
         (tmp_path / name).touch()
     deleted = []
     monkeypatch.setattr(netns, "pid_alive", lambda pid: pid == 1)
-    monkeypatch.setattr(netns, "_run", lambda argv: deleted.append(argv[-1]))
+    monkeypatch.setattr(netns, "run_command", lambda argv: deleted.append(argv[-1]))
     assert netns.sweep() == ["shieldlab-99999999-2"]
     assert deleted == ["shieldlab-99999999-2"]
 
