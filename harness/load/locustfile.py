@@ -25,6 +25,7 @@ from typing import Any
 import gevent
 from gevent.pool import Group, Pool
 from locust import FastHttpUser, events, task
+from locust.exception import StopUser
 
 from harness.load.plan import LoadPlan, MirrorPlan
 from harness.records.request import RequestRecord, RequestWriter
@@ -81,11 +82,14 @@ _finished: set[int] = set()
 
 
 def finish(user: FastHttpUser) -> None:
-    """A user with no more work waits; the last one to finish ends the Locust run."""
+    """A user with no more work stops; the last one to finish ends the Locust run.
+
+    Stopping (rather than sleeping) matters: Locust's `--stop-timeout` waits for users still
+    inside a task, which made every run wait 5 s for users that had nothing left to do."""
     _finished.add(id(user))
     if len(_finished) >= users_expected() and user.environment.runner is not None:
         gevent.spawn_later(0.1, user.environment.runner.quit)
-    gevent.sleep(PLAN.duration_s + 3600)
+    raise StopUser()
 
 
 class TrafficUser(FastHttpUser):
