@@ -174,7 +174,9 @@ class MirrorGroup(Frozen):
 
     name: str = "mirrors"
     count: int = Field(default=2, ge=0, le=200)
-    workers: int = Field(default=3, ge=1, le=100)
+    workers: int = Field(
+        default=3, ge=1, le=400, description="syncs at once (bandersnatch: up to 10)"
+    )
     interval_s: float = Field(default=120.0, gt=0, description="cron period, incident seconds")
     synchronized: bool = Field(default=False, description="all poll at the same cron minute")
     backlog_serials: int = Field(default=50, ge=0, description="serials behind at start")

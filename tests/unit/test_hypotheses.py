@@ -1,0 +1,184 @@
+"""Hypothesis families as data: paths, combinations, the shipped files, and the run plans."""
+
+import pytest
+
+from harness.errors import BadInput
+from harness.hypothesis import (
+    Family,
+    combine,
+    load_family,
+    point_scenario,
+    set_path,
+    shipped_families,
+    value_str,
+)
+from harness.scenario import LatencyFault, LossFault, MirrorsAction, OriginWorkersAction
+from harness.sweep_plan import (
+    QUICK_DELAY_STEP_S,
+    QUICK_LOSS_STEP_S,
+    QUICK_WARMUP_S,
+    Probe,
+    full_plan,
+    quick_plan,
+    scored,
+    staircase,
+    with_scale_up,
+)
+
+DATA = {
+    "faults": [{"kind": "loss", "name": "lossy", "probability": 0.1}],
+    "load": {"mirrors": [{"name": "mirrors"}, {"name": "eager", "workers": 50}]},
+}
+
+
+def test_a_path_picks_list_entries_by_name_and_leaves_the_original_alone():
+    out = set_path(DATA, "faults.lossy.probability", 0.02, "f")
+    assert out["faults"][0]["probability"] == 0.02
+    assert DATA["faults"][0]["probability"] == 0.1
+    assert (
+        set_path(DATA, "load.mirrors.eager.workers", 200, "f")["load"]["mirrors"][1]["workers"]
+        == 200
+    )
+    assert set_path(DATA, "topology.origin.queue_max", 9, "f")["topology"] == {
+        "origin": {"queue_max": 9}
+    }
+
+
+@pytest.mark.parametrize(
+    ("path", "message"),
+    [
+        ("faults.lossy", "names a whole entry"),
+        ("faults.lossless.probability", "no entry named 'lossless'.*named: lossy"),
+        ("faults.lossy.probability.x", "is not a mapping"),
+    ],
+)
+def test_a_path_that_leads_nowhere_is_one_line_naming_the_file(path, message):
+    with pytest.raises(BadInput, match=f"^f: {path}: .*{message}"):
+        set_path(DATA, path, 1, "f")
+
+
+def test_combining_adds_the_other_causes_steps_groups_and_topology():
+    base = {
+        "topology": {"origin": {"queue_max": 128}},
+        "load": {"duration_s": 90},
+        "faults": [{"kind": "latency", "name": "a"}],
+    }
+    plus = {
+        "topology": {"origin": {"worker_slots": 8}},
+        "load": {"mirrors": [{"name": "mirrors", "count": 9}, {"name": "eager"}]},
+        "faults": [{"kind": "mirrors", "group": "eager"}],
+    }
+    both = combine(base, plus)
+    assert both["topology"] == {"origin": {"queue_max": 128, "worker_slots": 8}}
+    # the base's default group stays as it was; the other's new group is added
+    assert both["load"]["mirrors"] == [{"name": "mirrors"}, {"name": "eager"}]
+    assert [f["kind"] for f in both["faults"]] == ["latency", "mirrors"]
+    assert both["load"]["duration_s"] == 90
+
+
+def test_every_shipped_family_loads_and_builds_its_points():
+    names = shipped_families()
+    assert {"loss-shield-origin", "latency-pop-shield-mirror", "eager-mirror", "serial-log"} <= set(
+        names
+    )
+    for name in names:
+        family = load_family(name)
+        for value in family.points(quick=False):
+            scenario = point_scenario(family, value)
+            assert scenario.name.startswith(family.name)
+
+
+def test_a_point_sets_the_swept_value():
+    family = load_family("loss-shield-origin-mirror")
+    scenario = point_scenario(family, 0.05)
+    loss = [f for f in scenario.faults if isinstance(f, LossFault)]
+    assert [f.probability for f in loss] == [0.05]
+    assert any(isinstance(f, MirrorsAction) and f.group == "eager" for f in scenario.faults)
+    assert scenario.name == "loss-shield-origin-mirror-0p05"
+    assert value_str(1_500_000) == "1500000" and value_str(0.005) == "0.005"
+
+
+def test_a_family_with_plus_needs_words_for_it():
+    with pytest.raises(ValueError, match="plus_text"):
+        Family(name="x", title="t", cause="c", scenario="baseline", plus=["eager-mirror"])
+
+
+def test_a_bad_family_file_is_refused_with_its_path(tmp_path):
+    own = tmp_path / "mine.yaml"
+    own.write_text(
+        "name: mine\ntitle: t\ncause: c\nscenario: shield-origin-loss\n"
+        "sweep: {parameter: faults.lossy.probability, values: [0.1]}\n"
+    )
+    with pytest.raises(
+        BadInput,
+        match=r"mine.yaml: sweep.parameter: faults.lossy.probability: no entry named 'lossy'",
+    ):
+        load_family(str(own))
+
+
+def test_a_staircase_steps_each_family_through_its_points_in_one_run():
+    alone, mirror = (
+        load_family("latency-shield-origin"),
+        load_family("latency-shield-origin-mirror"),
+    )
+    run = staircase([alone, mirror])
+    steps = [f for f in run.scenario.faults if isinstance(f, LatencyFault)]
+    points = alone.points(quick=True)
+    assert [s.latency_ms for s in steps] == points * 2
+    assert [s.name for s in steps][:2] == [
+        f"latency-shield-origin@{points[0]:g}",
+        f"latency-shield-origin@{points[1]:g}",
+    ]
+    assert [s.at for s in steps] == [
+        QUICK_WARMUP_S + i * QUICK_DELAY_STEP_S for i in range(len(steps))
+    ]
+    assert all(s.until == s.at + QUICK_DELAY_STEP_S for s in steps)
+    # the eager mirror is on only in its family's segment
+    storm = [f for f in run.scenario.faults if isinstance(f, MirrorsAction)]
+    assert [(m.at, m.until) for m in storm] == [(steps[len(points)].at, steps[-1].until)]
+    assert [p.focus for p in run.probes] == [s.name for s in steps]
+    assert run.scenario.load.duration_s > steps[-1].until
+    # Toxiproxy releases held answers when a toxic changes: only a step's first half is scored
+    probe = run.probes[1]
+    cut = {s.name: s for s in scored(run.scenario, probe).faults}[probe.focus]
+    assert (cut.at, cut.until) == (steps[1].at, steps[1].at + QUICK_DELAY_STEP_S / 2)
+    assert scored(run.scenario, Probe(alone, None)) == run.scenario
+
+
+def test_a_loss_staircase_is_scored_whole_and_keeps_the_kernels_clock():
+    run = staircase([load_family("loss-pop-shield")])
+    steps = [f for f in run.scenario.faults if isinstance(f, LossFault)]
+    assert all(s.until == s.at + QUICK_LOSS_STEP_S for s in steps)
+    assert all(p.unscored_s == 0 for p in run.probes)
+
+
+def test_the_quick_plan_shares_runs_by_template_and_speeds_up_only_the_network_clock():
+    families = [load_family(n) for n in shipped_families()]
+    plan = quick_plan(families)
+    probes = [p.family.name for run in plan for p in run.probes]
+    assert set(probes) == {f.name for f in families}
+    assert len(plan) == 6  # four staircases, the eager mirror, the serial log
+    by_name = {run.scenario.name: run for run in plan}
+    loss = by_name["shield-origin-loss-staircase"].scenario
+    jitter = by_name["shield-origin-jitter-staircase"].scenario
+    assert loss.topology.shield.backend.first_byte_timeout_s == 15  # the kernel's clock
+    assert jitter.topology.shield.backend.first_byte_timeout_s == 15 / 4
+    assert sum(run.expected_s for run in plan) < 270
+
+
+def test_the_full_plan_runs_every_point_with_the_scale_up_midway():
+    family = load_family("loss-shield-origin")
+    plan = full_plan([family])
+    assert [p.probes[0].value for p in plan] == family.points(quick=False)
+    loss = next(f for f in plan[0].scenario.faults if isinstance(f, LossFault))
+    scale = next(f for f in plan[0].scenario.faults if isinstance(f, OriginWorkersAction))
+    assert loss.at < scale.at < (loss.until or 0)
+    assert scale.worker_slots == 4 * plan[0].scenario.topology.origin.worker_slots
+    serial = full_plan([load_family("serial-log")])
+    assert not any(isinstance(f, OriginWorkersAction) for f in serial[0].scenario.faults)
+
+
+def test_a_scale_up_needs_a_window_to_sit_in():
+    family = load_family("serial-log")
+    scenario = point_scenario(family, None)
+    assert with_scale_up(scenario, None) == scenario
