@@ -218,7 +218,9 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
     out_dir = args.out or Path("results") / "validate"
     recover_left_runs(out_dir / "runs")
-    path = validate.run(args.quick, out_dir, args.state_dir, out, err, args.signature)
+    path = validate.run(
+        args.quick, out_dir, args.state_dir, out, err, args.signature, args.family or None
+    )
     out.print(
         f"report: {path}  (open it in a browser; {path.with_suffix('.md')} is the same as Markdown)"
     )
@@ -353,14 +355,24 @@ def _parser() -> argparse.ArgumentParser:
     compare.add_argument("--out", type=Path, help="where to write (default results/compare)")
     compare.set_defaults(func=cmd_compare)
     validate = commands.add_parser(
-        "validate", help="run every hypothesis and score it against the incident"
+        "validate", help="sweep every hypothesis family and score it against the incident"
     )
-    validate.add_argument("--quick", action="store_true", help="shorter runs, under 5 minutes here")
+    validate.add_argument(
+        "--quick",
+        action="store_true",
+        help="staircases instead of a run per point, under 5 minutes here",
+    )
     validate.add_argument("--out", type=Path, help="where to write (default results/validate)")
     validate.add_argument(
         "--signature",
         default="pypi-2014-07-20",
         help="the incident to score against: a shipped name or a YAML file (default pypi-2014-07-20)",
+    )
+    validate.add_argument(
+        "--family",
+        action="append",
+        metavar="NAME_OR_FILE",
+        help="a hypothesis family to sweep (repeatable; default: every file in scenarios/hypotheses)",
     )
     validate.set_defaults(func=cmd_validate)
     diagnose = commands.add_parser(

@@ -60,6 +60,7 @@ REQUIRES: dict[Metric, frozenset[str]] = {
     Metric.ERROR_SHARE: frozenset({"layer"}),
 }
 
+ANY_STEP = "*"  # in a window selector: any fault or action window
 _WINDOW_TEXT = re.compile(r"^(whole|steady|(before|during|after)\s+(.+))$")
 
 

@@ -6,6 +6,9 @@ A hypothesis is tested by a few runs, each in a role: `main` (the cause as hypot
 symptom's expectations measures one role's run; a relative bound compares it with the value the
 same metric has on another role's run (`against`, in `against_window`).
 
+In a staircase (several intensities one after another in one run, see harness.sweep_plan) each
+step is scored on its own: `focused_on(step)` reads the signature's `during: "*"` as that step.
+
 A symptom passes when all its expectations hold; it is n/a when a run or window it needs is not
 there. A hypothesis is consistent when no symptom fails and every `required` symptom passed.
 Files live in `scenarios/signatures/`; `validate --signature FILE` reads a user's own.
@@ -18,7 +21,7 @@ from pathlib import Path
 
 from pydantic import Field, model_validator
 
-from harness.expectation import Expectation, Window
+from harness.expectation import ANY_STEP, Expectation, Window
 from harness.model_file import Frozen, load_model, resolve_named
 from harness.scenario import PROJECT_ROOT
 
@@ -46,6 +49,22 @@ class SymptomExpectation(Expectation):
             raise ValueError("a relative bound in a signature needs `against` (a run's role)")
         return self
 
+    def focused_on(self, step: str) -> SymptomExpectation:
+        def focus(windows: Window | list[Window] | None) -> Window | list[Window] | None:
+            if windows is None:
+                return None
+            if isinstance(windows, Window):
+                return (
+                    windows.model_copy(update={"during": step})
+                    if windows.during == ANY_STEP
+                    else windows
+                )
+            return [focus(w) for w in windows]  # type: ignore[misc]
+
+        return self.model_copy(
+            update={"window": focus(self.window), "against_window": focus(self.against_window)}
+        )
+
     def against_expectation(self) -> Expectation:
         """The same metric and selectors, in the window measured on the `against` run."""
         window = self.window if self.against_window is None else self.against_window
@@ -72,6 +91,14 @@ class Signature(Frozen):
         if len(set(ids)) != len(ids):
             raise ValueError(f"symptom ids must be unique; got {ids}")
         return self
+
+    def focused_on(self, step: str) -> Signature:
+        """The same symptoms, with every window's `during: "*"` read as `during: step`."""
+        symptoms = [
+            s.model_copy(update={"expect": [e.focused_on(step) for e in s.expect]})
+            for s in self.symptoms
+        ]
+        return self.model_copy(update={"symptoms": symptoms})
 
 
 def signature_path(name_or_file: str) -> Path:

@@ -1,13 +1,14 @@
-"""`shieldlab validate`: run every hypothesis, score each against the incident signature, decide.
+"""`shieldlab validate`: sweep every hypothesis family, score each point against the incident
+signature, fit each family, and say in words what the evidence supports.
 
-Full mode runs each network and overload hypothesis twice (as is, and with the mid-run scale-up).
-`--quick` runs only the scaled variant, whose fault window before the scale-up stands in for
-the plain run, shortens every run, and compresses the network clock three times (timeouts and
-injected latencies together, so what times out first is unchanged).
+The runs come from harness.sweep_plan (full: a run per point; `--quick`: staircases, under
+5 minutes here); the control run is the shipped `baseline`. Families whose runs need packet loss
+are left out, with one line saying why, when this process may not make network namespaces.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import html
 import json
 import time
@@ -18,61 +19,78 @@ from rich.console import Console
 from rich.table import Table
 
 from harness.analysis.compare import draw, multiples, on_one_clock
+from harness.analysis.fit import FamilyFit, PointResult, answer, best_fit, family_sentence
 from harness.analysis.report import RunData, load_run, write_document
-from harness.analysis.verdict import (
-    Cell,
-    Hypothesis,
-    RunView,
-    consistent,
-    score,
-    verdict,
-)
+from harness.analysis.verdict import Cell, Hypothesis, RunView, consistent, score
+from harness.hypothesis import Family, load_family, shipped_families
 from harness.run.progress import LiveProgress
 from harness.run.runner import run_scenario
 from harness.scenario import Scenario, compress_network, load_scenario, with_duration
 from harness.signature import DEFAULT_SIGNATURE, Signature, load_signature
+from harness.sweep_plan import QUICK_NETWORK_FACTOR, PlannedRun, full_plan, quick_plan, scored
+from harness.topology import netns
 
-QUICK_NETWORK_FACTOR = 3.0
-QUICK_FAULT_RUN_S = 30.0
-QUICK_STEADY_RUN_S = 20.0
+CONTROL_SCENARIO = "baseline"
+QUICK_CONTROL_S = 12.0
 KEY_PANELS = ("errors_layer", "errors_status", "latency_pip", "latency_mirror", "origin_slots")
 
 
 @dataclass(frozen=True)
-class HypothesisPlan:
-    name: str
-    main: str
-    scaled: str | None = None
-    fixed: str | None = None
+class Plan:
+    control: PlannedRun
+    runs: list[PlannedRun]
+    skipped: dict[str, str]  # family name -> why it cannot run here
+
+    @property
+    def all_runs(self) -> list[PlannedRun]:
+        return [self.control, *self.runs]
+
+    @property
+    def expected_s(self) -> float:
+        return sum(r.expected_s for r in self.all_runs)
 
 
-FULL_PLAN = [
-    HypothesisPlan("baseline (control)", "baseline"),
-    HypothesisPlan(
-        "edge-to-shield network", "edge-shield-latency", scaled="edge-shield-latency-scaled"
-    ),
-    HypothesisPlan(
-        "shield-to-origin network", "shield-origin-latency", scaled="shield-origin-latency-scaled"
-    ),
-    HypothesisPlan("over-eager mirror", "mirror-storm", scaled="mirror-storm-scaled"),
-    HypothesisPlan("serial-log slowness", "xmlrpc-unindexed", fixed="xmlrpc-indexed"),
-]
-QUICK_PLAN = [
-    HypothesisPlan("baseline (control)", "baseline"),
-    HypothesisPlan("edge-to-shield network", "edge-shield-latency-scaled"),
-    HypothesisPlan("shield-to-origin network", "shield-origin-latency-scaled"),
-    HypothesisPlan("over-eager mirror", "mirror-storm-scaled"),
-    HypothesisPlan("serial-log slowness", "xmlrpc-unindexed", fixed="xmlrpc-indexed"),
-]
+def control_run(quick: bool) -> PlannedRun:
+    scenario: Scenario = load_scenario(CONTROL_SCENARIO)
+    if quick:
+        scenario = compress_network(with_duration(scenario, QUICK_CONTROL_S), QUICK_NETWORK_FACTOR)
+    return PlannedRun(scenario)
 
 
-def scenario_for(name: str, quick: bool) -> Scenario:
-    scenario = load_scenario(name)
-    if not quick:
-        return scenario
-    faulty = any(True for _ in scenario.faults)
-    scenario = with_duration(scenario, QUICK_FAULT_RUN_S if faulty else QUICK_STEADY_RUN_S)
-    return compress_network(scenario, QUICK_NETWORK_FACTOR)
+def make_plan(families: list[Family], quick: bool) -> Plan:
+    runs = quick_plan(families) if quick else full_plan(families)
+    skipped: dict[str, str] = {}
+    missing = netns.missing_privileges()
+    if missing is not None:
+        for run in [r for r in runs if r.scenario.needs_packet_loss]:
+            skipped.update({p.family.name: f"packet loss: {missing}" for p in run.probes})
+        runs = [r for r in runs if not r.scenario.needs_packet_loss]
+    return Plan(control_run(quick), runs, skipped)
+
+
+def minutes(seconds: float) -> str:
+    return f"{int(seconds // 60)} min {int(seconds % 60):02d} s"
+
+
+def run_all(plan: Plan, out_dir: Path, state_dir: Path, console: Console) -> list[RunData]:
+    runs = plan.all_runs
+    remaining = plan.expected_s
+    started = time.monotonic()
+    done: list[RunData] = []
+    for index, planned in enumerate(runs, start=1):
+        name = planned.scenario.name
+        eta = time.strftime("%H:%M:%S", time.localtime(time.time() + remaining))
+        prefix = f"[{index}/{len(runs)}, done by about {eta}] {name}: "
+        with LiveProgress(console, prefix) as live:
+            run_dir = run_scenario(planned.scenario, out_dir / "runs", state_dir, live.update)
+        remaining -= planned.expected_s
+        console.print(
+            f"[{index}/{len(runs)}] {name}: {run_dir} ({minutes(time.monotonic() - started)} so far)",
+            highlight=False,
+            markup=False,
+        )
+        done.append(load_run(run_dir))
+    return done
 
 
 def view(run: RunData) -> RunView:
@@ -80,34 +98,20 @@ def view(run: RunData) -> RunView:
     return RunView.of(run.scenario, run.records, run.samples)
 
 
-def run_all(
-    plan: list[HypothesisPlan], quick: bool, out_dir: Path, state_dir: Path, console: Console
-) -> dict[str, RunData]:
-    names = list(dict.fromkeys(n for h in plan for n in (h.main, h.scaled, h.fixed) if n))
-    runs: dict[str, RunData] = {}
-    for index, name in enumerate(names, start=1):
-        scenario = scenario_for(name, quick)
-        with LiveProgress(console, f"[{index}/{len(names)}] {name}: ") as live:
-            run_dir = run_scenario(scenario, out_dir / "runs", state_dir, live.update)
-        console.print(f"[{index}/{len(names)}] {name}: {run_dir}")
-        runs[name] = load_run(run_dir)
-    return runs
-
-
-def matrix_for(
-    plan: list[HypothesisPlan], runs: dict[str, RunData], signature: Signature
-) -> dict[str, dict[str, Cell]]:
-    control = view(runs["baseline"])
-    matrix = {}
-    for h in plan:
-        hypothesis = Hypothesis(
-            h.name,
-            view(runs[h.main]),
-            view(runs[h.scaled]) if h.scaled else None,
-            view(runs[h.fixed]) if h.fixed else None,
-        )
-        matrix[h.name] = score(signature, hypothesis, control)
-    return matrix
+def fit_all(
+    signature: Signature, families: list[Family], plan: Plan, runs: list[RunData]
+) -> list[FamilyFit]:
+    control = view(runs[0])
+    points: dict[str, list[PointResult]] = {f.name: [] for f in families}
+    for planned, run in zip(plan.runs, runs[1:], strict=True):
+        main = view(run)
+        for probe in planned.probes:
+            focused = signature.focused_on(probe.focus) if probe.focus else signature
+            seen = dataclasses.replace(main, scenario=scored(main.scenario, probe))
+            cells = score(focused, Hypothesis(probe.family.name, seen), control)
+            result = PointResult(probe.value, cells, consistent(signature, cells), str(run.path))
+            points[probe.family.name].append(result)
+    return [FamilyFit(f, points[f.name], plan.skipped.get(f.name)) for f in families]
 
 
 def _cell_text(cell: Cell) -> str:
@@ -115,15 +119,14 @@ def _cell_text(cell: Cell) -> str:
     return f"{word}: {cell.evidence}"
 
 
-def matrix_rows(
-    signature: Signature, matrix: dict[str, dict[str, Cell]]
-) -> tuple[list[str], list[list[str]]]:
-    header = ["hypothesis"] + [f"{s.id} {s.text}" for s in signature.symptoms] + ["consistent"]
+def matrix_rows(signature: Signature, fits: list[FamilyFit]) -> tuple[list[str], list[list[str]]]:
+    header = ["family", "point"] + [f"{s.id} {s.text}" for s in signature.symptoms] + ["fits"]
     rows = [
-        [name]
-        + [_cell_text(cells[s.id]) for s in signature.symptoms]
-        + ["yes" if consistent(signature, cells) else "no"]
-        for name, cells in matrix.items()
+        [fit.family.title, fit.family.value_text(p.value)]
+        + [_cell_text(p.cells[s.id]) for s in signature.symptoms]
+        + ["yes" if p.consistent else "no"]
+        for fit in fits
+        for p in fit.points
     ]
     return header, rows
 
@@ -142,57 +145,81 @@ def signature_rows(signature: Signature) -> list[list[str]]:
     ]
 
 
+def verdict_lines(signature: Signature, fits: list[FamilyFit]) -> tuple[list[str], list[str]]:
+    """The answer in words, then one line per family."""
+    return answer(signature, fits), [family_sentence(signature, f) for f in fits]
+
+
 def write_validation(
     out_dir: Path,
-    plan: list[HypothesisPlan],
-    runs: dict[str, RunData],
-    matrix: dict[str, dict[str, Cell]],
+    plan: Plan,
+    runs: list[RunData],
+    fits: list[FamilyFit],
     signature: Signature,
     quick: bool,
     took_s: float,
 ) -> Path:
-    header, rows = matrix_rows(signature, matrix)
-    ordered = [runs["baseline"]] + [runs[h.main] for h in plan if h.main != "baseline"]
-    aligned, times = on_one_clock(ordered)
+    header, rows = matrix_rows(signature, fits)
+    aligned, times = on_one_clock(runs)
     panels = [
-        (m.key, m.title + " (every hypothesis)", draw(m, times))
+        (m.key, m.title + " (every run)", draw(m, times))
         for m in multiples(aligned)
         if m.key in KEY_PANELS
     ]
-    mode = "quick (shorter runs, network clock x3)" if quick else "full"
-    text = verdict(signature, matrix)
+    mode = "quick (staircases; network clock x4 where there is no packet loss)" if quick else "full"
+    headline, per_family = verdict_lines(signature, fits)
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "validate.json").write_text(
         json.dumps(
             {
                 "mode": "quick" if quick else "full",
                 "took_s": round(took_s, 1),
-                "verdict": text,
-                "consistent": [
-                    name for name, cells in matrix.items() if consistent(signature, cells)
-                ],
-                "signature": signature.model_dump(mode="json"),
-                "runs": {name: str(run.path) for name, run in runs.items()},
-                "matrix": {
-                    name: {
-                        s: {"passed": c.passed, "evidence": c.evidence} for s, c in cells.items()
+                "verdict": headline,
+                "families": {
+                    f.family.name: {
+                        "title": f.family.title,
+                        "sentence": line,
+                        "untested": f.untested,
+                        "consistent_at": [p.value for p in f.region],
+                        "best_fit": (b.value if (b := best_fit(signature, f)) else None),
+                        "points": [
+                            {
+                                "value": p.value,
+                                "consistent": p.consistent,
+                                "run": p.run,
+                                "cells": {
+                                    s: {
+                                        "passed": c.passed,
+                                        "evidence": c.evidence,
+                                        "margin": c.margin,
+                                    }
+                                    for s, c in p.cells.items()
+                                },
+                            }
+                            for p in f.points
+                        ],
                     }
-                    for name, cells in matrix.items()
+                    for f, line in zip(fits, per_family, strict=True)
                 },
+                "signature": signature.model_dump(mode="json"),
+                "runs": [str(run.path) for run in runs],
             },
             indent=2,
         )
         + "\n"
     )
-    intro = f"**Verdict:** {text}\n\nMode: {mode}; took {took_s:.0f} s. Runs:\n\n" + "\n".join(
-        f"- {name}: `{run.path}`" for name, run in runs.items()
+    words = headline + [""] + per_family
+    intro = (
+        "**Verdict**\n\n"
+        + "\n".join(f"- {line}" if line else "" for line in words)
+        + f"\n\nMode: {mode}; {len(runs)} runs; took {took_s:.0f} s. Runs:\n\n"
+        + "\n".join(f"- `{run.path}`" for run in runs)
     )
     intro_html = (
-        f"<p><b>Verdict:</b> {html.escape(text)}</p><p>Mode: {html.escape(mode)}; took {took_s:.0f} s.</p><ul>"
-        + "".join(
-            f"<li>{html.escape(n)}: <code>{html.escape(str(r.path))}</code></li>"
-            for n, r in runs.items()
-        )
+        "<h2>Verdict</h2><ul>"
+        + "".join(f"<li>{html.escape(line)}</li>" for line in words if line)
+        + f"</ul><p>Mode: {html.escape(mode)}; {len(runs)} runs; took {took_s:.0f} s.</p><ul>"
+        + "".join(f"<li><code>{html.escape(str(r.path))}</code></li>" for r in runs)
         + "</ul>"
     )
     return write_document(
@@ -213,31 +240,37 @@ def write_validation(
     )
 
 
-def print_matrix(
-    matrix: dict[str, dict[str, Cell]], signature: Signature, console: Console
-) -> None:
+def print_verdict(fits: list[FamilyFit], signature: Signature, console: Console) -> None:
     table = Table(
         title=f"symptom matrix against {signature.name}", title_justify="left", show_lines=True
     )
-    table.add_column("hypothesis")
+    table.add_column("family @ point")
     for s in signature.symptoms:
         table.add_column(f"{s.id}\n{s.text}", overflow="fold")
-    table.add_column("consistent")
-    for name, cells in matrix.items():
-        table.add_row(
-            name,
-            *[
-                {True: "[green]pass[/]", False: "[red]fail[/]", None: "n/a"}[cells[s.id].passed]
-                + "\n"
-                + cells[s.id].evidence
-                for s in signature.symptoms
-            ],
-            "yes" if consistent(signature, cells) else "no",
-        )
+    table.add_column("fits")
+    for fit in fits:
+        for p in fit.points:
+            table.add_row(
+                f"{fit.family.title} @ {fit.family.value_text(p.value)}",
+                *[
+                    {True: "[green]pass[/]", False: "[red]fail[/]", None: "n/a"}[
+                        p.cells[s.id].passed
+                    ]
+                    + "\n"
+                    + p.cells[s.id].evidence
+                    for s in signature.symptoms
+                ],
+                "yes" if p.consistent else "no",
+            )
     console.print(table)
     for row in signature_rows(signature):
         console.print(f"  {row[0]}: {row[1]} [{row[2]}] {row[3]}", highlight=False, markup=False)
-    console.print(f"[bold]verdict:[/] {verdict(signature, matrix)}")
+    headline, per_family = verdict_lines(signature, fits)
+    console.print("[bold]verdict[/]")
+    for line in headline:
+        console.print(f"  {line}", highlight=False, markup=False)
+    for line in per_family:
+        console.print(f"  - {line}", highlight=False, markup=False)
 
 
 def run(
@@ -247,13 +280,22 @@ def run(
     out: Console,
     err: Console,
     signature_name: str = DEFAULT_SIGNATURE,
+    family_names: list[str] | None = None,
 ) -> Path:
     started = time.monotonic()
-    plan = QUICK_PLAN if quick else FULL_PLAN
-    signature = load_signature(signature_name)  # a bad file fails before any run starts
-    runs = run_all(plan, quick, out_dir, state_dir, err)
-    matrix = matrix_for(plan, runs, signature)
-    print_matrix(matrix, signature, out)
-    return write_validation(
-        out_dir, plan, runs, matrix, signature, quick, time.monotonic() - started
+    # Bad files fail here, before any run starts.
+    signature = load_signature(signature_name)
+    families = [load_family(name) for name in family_names or shipped_families()]
+    plan = make_plan(families, quick)
+    for name, why in plan.skipped.items():
+        err.print(f"{name}: left out, {why}", highlight=False, markup=False, soft_wrap=True)
+    err.print(
+        f"validate: {len(families)} families, {len(plan.all_runs)} runs, "
+        f"about {minutes(plan.expected_s)}",
+        highlight=False,
+        markup=False,
     )
+    runs = run_all(plan, out_dir, state_dir, err)
+    fits = fit_all(signature, families, plan, runs)
+    print_verdict(fits, signature, out)
+    return write_validation(out_dir, plan, runs, fits, signature, quick, time.monotonic() - started)

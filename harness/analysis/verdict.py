@@ -1,14 +1,16 @@
-"""Scoring hypotheses against an incident signature (see harness.signature). Pure.
+"""Scoring one point of a hypothesis against an incident signature (see harness.signature). Pure.
 
 Each symptom is a cell: pass, fail, or n/a (a run or a window the symptom needs is not there),
-with the numbers behind it. The expectations are judged by the one evaluator every gate uses.
+with the numbers behind it and its margin: how far the tightest of its expectations is inside
+its bound (negative: outside), relative to the bound. The expectations are judged by the one
+evaluator every gate uses. Families of points are fitted in `harness.analysis.fit`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from harness.analysis.expectations import RunView, chosen_spans, fmt, judge, measure
+from harness.analysis.expectations import Outcome, RunView, chosen_spans, fmt, judge, measure
 from harness.signature import Role, Signature, Symptom, SymptomExpectation
 
 
@@ -24,6 +26,19 @@ class Hypothesis:
 class Cell:
     passed: bool | None  # None: not tested by this hypothesis's runs
     evidence: str
+    margin: float | None = None  # the tightest expectation's distance to its bound, relative
+    failed: tuple[str, ...] = ()  # the names of the expectations that did not hold
+
+
+def margin(outcome: Outcome) -> float | None:
+    """How far inside its bound a value is, as a share of the bound: 0.5 is 50 % of room,
+    negative is outside. None when there was nothing to measure or no bound to compare with."""
+    if outcome.value is None or outcome.threshold is None:
+        return None
+    room = outcome.value - outcome.threshold
+    if outcome.expectation.bound.op in ("<", "<="):
+        room = -room
+    return room / abs(outcome.threshold) if outcome.threshold else room
 
 
 def run_for(role: Role, h: Hypothesis, control: RunView) -> RunView | None:
@@ -58,7 +73,8 @@ def _judge_one(e: SymptomExpectation, h: Hypothesis, control: RunView) -> Cell:
         baseline = measure(e.against_expectation(), other)
     value = measure(e, view)
     outcome = judge(e, value, baseline)
-    return Cell(outcome.passed, _evidence(e, value, baseline))
+    failed = (e.name or e.key,) if outcome.passed is False else ()
+    return Cell(outcome.passed, _evidence(e, value, baseline), margin(outcome), failed)
 
 
 def symptom_cell(symptom: Symptom, h: Hypothesis, control: RunView) -> Cell:
@@ -66,7 +82,11 @@ def symptom_cell(symptom: Symptom, h: Hypothesis, control: RunView) -> Cell:
     untested = [c for c in cells if c.passed is None]
     if untested:
         return Cell(None, untested[0].evidence)
-    return Cell(all(c.passed for c in cells), "; ".join(c.evidence for c in cells))
+    margins = [c.margin for c in cells]
+    tightest = None if None in margins else min(m for m in margins if m is not None)
+    failed = tuple(name for c in cells for name in c.failed)
+    evidence = "; ".join(c.evidence for c in cells)
+    return Cell(all(c.passed for c in cells), evidence, tightest, failed)
 
 
 def score(signature: Signature, h: Hypothesis, control: RunView) -> dict[str, Cell]:
@@ -77,16 +97,3 @@ def consistent(signature: Signature, cells: dict[str, Cell]) -> bool:
     """No symptom fails, and every required one was tested and passed."""
     required = all(cells[s.id].passed is True for s in signature.symptoms if s.required)
     return required and all(cell.passed is not False for cell in cells.values())
-
-
-def verdict(signature: Signature, matrix: dict[str, dict[str, Cell]]) -> str:
-    winners = [name for name, cells in matrix.items() if consistent(signature, cells)]
-    if not winners:
-        return "No hypothesis is consistent with every symptom: the evidence supports none of them as tested."
-    if len(winners) == 1:
-        return f"Only '{winners[0]}' is consistent with every symptom tested."
-    return (
-        "Several hypotheses are consistent with every symptom tested: "
-        + ", ".join(f"'{w}'" for w in winners)
-        + "; the evidence does not tell them apart."
-    )

@@ -14,13 +14,13 @@ from dataclasses import dataclass
 
 import numpy
 
+from harness.expectation import ANY_STEP
 from harness.records.request import RequestRecord
 from harness.records.summary import LatencyPercentiles, WindowPhase, WindowSummary
 from harness.scenario import LINK_FAULT_TYPES, MirrorsAction, Scenario, Step
 from harness.traffic import CACHE_LAYERS, Layer, TrafficClass
 
 Spans = list[tuple[float, float]]
-ANY_STEP = "*"  # in a window selector: any fault or action window
 WARMUP_SHARE = 0.25  # the first quarter of a run: cold caches, the mirrors' first sync
 
 
