@@ -3,9 +3,10 @@ the process with gevent, so the harness never imports this module).
 
 - pip and browser traffic is open-model: arrivals at a seeded Poisson rate, each in its own
   greenlet, so slow answers do not slow the arrivals; latency counts from the intended start.
-- mirrors are bandersnatch-like: a cron tick, `changelog_since_serial`, then per changed
-  project (in a pool of workers) XML-RPC release look-ups, the JSON page, the files, the simple
-  page (retried while its serial is stale) and the serversig page.
+- mirrors do what bandersnatch 1.x did in 2014: a cron tick, `changelog_since_serial` over
+  XML-RPC (the only call that skips the CDN), then per changed project, in a pool of workers,
+  the JSON page, every release file it lists, the simple page and the serversig page, all
+  through the mirror's POP; a page whose serial is behind the changelog is retried.
 
 Every request is written to the run's records file (see harness.records.request).
 """
@@ -298,21 +299,42 @@ class MirrorUser(TrafficUser):
         return max(serial, *targets.values())
 
     def sync_project(self, name: str, target_serial: int) -> None:
+        """What bandersnatch 1.x did per changed project: the JSON page, every release file,
+        the simple page, the serversig page; a page older than the changelog is retried."""
         if now_s() >= PLAN.duration_s:
             return
-        versions = self.rpc("package_releases", name, True) or []
-        urls = self.rpc("release_urls", name, versions[-1]) if versions else None
-        self.call(self.pop, "GET", f"/pypi/{name}/json")
-        for url in urls or []:
-            self.call(self.pop, "GET", "/packages/" + url["url"].split("/packages/", 1)[1])
+        page = self.fresh(f"/pypi/{name}/json", target_serial)
+        for path in release_file_paths(page):
+            self.call(self.pop, "GET", path)
+        self.fresh(f"/simple/{name}/", target_serial)
+        self.call(self.pop, "GET", f"/serversig/{name}/")
+
+    def fresh(self, path: str, target_serial: int) -> Any:
+        """GET a page, retried while its X-PYPI-LAST-SERIAL is behind the changelog."""
         backoff = self.mirror_plan.retry_backoff_s
+        page = None
         for attempt in range(len(backoff) + 1):
-            page = self.call(self.pop, "GET", f"/simple/{name}/")
-            serial = (
-                int(page.headers.get(contract.HEADER_LAST_SERIAL, 0) or 0) if page.headers else 0
-            )
+            page = self.call(self.pop, "GET", path)
+            headers = page.headers or {}
+            serial = int(headers.get(contract.HEADER_LAST_SERIAL, 0) or 0)
             if page.status_code == 200 and serial >= target_serial:
                 break
             if attempt < len(backoff):
                 gevent.sleep(backoff[attempt])  # a stale page: bandersnatch retries
-        self.call(self.pop, "GET", f"/serversig/{name}/")
+        return page
+
+
+def release_file_paths(page: Any) -> list[str]:
+    """Every release file's path (all versions) on the mirror's own POP, from a JSON page."""
+    if page is None or page.status_code != 200:
+        return []
+    try:
+        releases = json.loads(page.content)["releases"]
+    except (ValueError, KeyError, TypeError):
+        return []
+    return [
+        "/packages/" + f["url"].split("/packages/", 1)[1]
+        for files in releases.values()
+        for f in files
+        if "/packages/" in f.get("url", "")
+    ]

@@ -68,7 +68,10 @@ def file_json(row: FileRow, base_url: str) -> dict[str, object]:
         "size": row.size,
         "packagetype": "bdist_wheel",
         "python_version": "py3",
+        "requires_python": None,
         "upload_time": row.uploaded,
+        "upload_time_iso_8601": row.uploaded + "Z",  # bandersnatch 6 reads this one
+        "yanked": False,
     }
 
 
