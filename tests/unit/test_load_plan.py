@@ -23,7 +23,7 @@ def test_the_storm_only_runs_inside_its_window_and_intervals_follow_time_scale(t
     groups = {m.group: m for m in plan.mirrors}
     assert groups["mirrors"].active == [(0.0, 90.0)]
     assert groups["storm"].active == [(30.0, 70.0)]
-    assert groups["storm"].workers == 50 and groups["storm"].synchronized
+    assert groups["storm"].count == 200 and groups["storm"].synchronized
     assert groups["mirrors"].interval_s == 120 / 60  # cron every 2 min, compressed 60 times
     assert plan.pop_share == {"iad": 1.0, "ams": 1.0, "sjc": 1.0}
 
@@ -34,7 +34,7 @@ def test_locust_runs_headless_with_one_user_per_class_and_mirror(tmp_path: Path)
     )
     argv = locust_argv(plan, 5.0)
     assert "--headless" in argv
-    assert argv[argv.index("--users") + 1] == str(2 + 2 + 4)
+    assert argv[argv.index("--users") + 1] == str(2 + 2 + 200)  # pip, browser, each mirror
     assert user_classes(plan) == ["PipUser", "BrowserUser", "MirrorUser"]
     assert argv[-3:] == ["PipUser", "BrowserUser", "MirrorUser"]
 
