@@ -26,7 +26,7 @@ from typing import Any
 from pydantic import Field, model_validator
 
 from harness.errors import BadInput
-from harness.model_file import Frozen, deep_merge, load_model, read_yaml_mapping
+from harness.model_file import Frozen, deep_merge, load_model, read_yaml_mapping, resolve_named
 from harness.scenario import SCENARIO_DIR, Scenario, parse_scenario, resolve
 
 HYPOTHESIS_DIR = SCENARIO_DIR / "hypotheses"
@@ -156,8 +156,6 @@ def point_scenario(family: Family, value: float | None, source: str = "") -> Sce
 
 
 def family_path(name_or_file: str) -> Path:
-    from harness.model_file import resolve_named
-
     return resolve_named(name_or_file, HYPOTHESIS_DIR, "hypothesis family")
 
 
