@@ -46,6 +46,11 @@ class Sweep(Frozen):
         parts = self.parameter.split(".")
         return parts[1] if len(parts) == 3 and parts[0] == STEP_LIST else None
 
+    @property
+    def field(self) -> str:
+        """The name the swept value has in its mapping (for a step: the step's field)."""
+        return self.parameter.split(".")[-1]
+
     def points(self, quick: bool) -> list[float]:
         return list(self.quick or self.values) if quick else list(self.values)
 

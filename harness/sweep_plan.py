@@ -24,11 +24,15 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from pydantic import TypeAdapter
+
+from harness.analysis.windows import has_window
 from harness.hypothesis import STEP_LIST, Family, family_data, point_scenario, value_str
 from harness.model_file import read_yaml_mapping
 from harness.scenario import (
     OriginWorkersAction,
     Scenario,
+    Step,
     compress_network,
     parse_scenario,
     resolve,
@@ -44,6 +48,7 @@ QUICK_TAIL_S = 2.0
 QUICK_POINT_S = 18.0  # a quick run of one point (no staircase)
 DELAYING_KINDS = ("latency", "bandwidth", "stall")  # Toxiproxy toxics that hold data back
 RUN_OVERHEAD_S = 7.0  # starting the lab, steady states, Locust's start and end (measured here)
+STEP_MODEL: TypeAdapter[Step] = TypeAdapter(Step)
 
 
 @dataclass(frozen=True)
@@ -85,12 +90,11 @@ def step_name(family: Family, value: float) -> str:
 
 def with_scale_up(scenario: Scenario, cause: str | None) -> Scenario:
     """The scenario with the backend's workers multiplied midway through the cause's window."""
-    windows = [s for s in scenario.faults if getattr(s, "until", None) is not None]
-    named = [s for s in windows if s.name == cause] or windows
+    windows = [(s, u) for s in scenario.faults if (u := getattr(s, "until", None)) is not None]
+    named = [w for w in windows if w[0].name == cause] or windows
     if not named:
         return scenario
-    step = named[0]
-    until = getattr(step, "until", None) or scenario.load.duration_s
+    step, until = named[0]
     slots = scenario.topology.origin.worker_slots * SCALE_UP_FACTOR
     action = OriginWorkersAction(
         kind="origin_workers", at=round((step.at + until) / 2, 3), worker_slots=slots
@@ -153,13 +157,14 @@ def staircase(families: list[Family]) -> PlannedRun:
         for value in family.points(quick=True):
             assert value is not None
             name = step_name(family, value)
+            assert family.sweep is not None  # only step sweeps share a run
             cause = {**_cause_step(family, data), "name": name, "at": t, "until": t + step_s}
-            field_name = family.sweep.parameter.split(".")[-1] if family.sweep else ""
-            steps.append({**cause, field_name: value})
+            steps.append({**cause, family.sweep.field: value})
             probes.append(Probe(family, value, focus=name, unscored_s=unscored_s))
             t += step_s
         for added in _added_steps(family):
-            windowed = "until" in added or added.get("kind") == "mirrors"
+            # Windows (faults, mirror storms) last the segment; actions happen at its start.
+            windowed = has_window(STEP_MODEL.validate_python(added))
             steps.append({**added, "at": start, **({"until": t} if windowed else {})})
     load = {**(first.get("load") or {}), "mirrors": groups, "duration_s": t + QUICK_TAIL_S}
     name = "-".join(dict.fromkeys(f.scenario for f in families)) + "-staircase"

@@ -182,3 +182,24 @@ def test_a_scale_up_needs_a_window_to_sit_in():
     family = load_family("serial-log")
     scenario = point_scenario(family, None)
     assert with_scale_up(scenario, None) == scenario
+
+
+def test_an_added_cause_without_an_end_stays_inside_its_segment(tmp_path):
+    slow_pops = tmp_path / "slow-pops.yaml"
+    slow_pops.write_text(
+        "name: slow-pops\ndescription: d\nhypothesis: h\nload: {duration_s: 90}\nfaults:\n"
+        "  - {kind: latency, at: 10, link: 'edge-*->shield', latency_ms: 500}\n"
+        "  - {kind: origin_workers, at: 30, worker_slots: 32}\n"
+    )
+    own = tmp_path / "mine.yaml"
+    own.write_text(
+        f"name: mine\ntitle: t\ncause: loss\nscenario: shield-origin-loss\nplus: ['{slow_pops}']\n"
+        "plus_text: slow POPs\n"
+        "sweep: {parameter: faults.lossy-backend.probability, values: [0.1, 0.2]}\n"
+    )
+    run = staircase([load_family(str(own))])
+    losses = [f for f in run.scenario.faults if isinstance(f, LossFault)]
+    latency = next(f for f in run.scenario.faults if isinstance(f, LatencyFault))
+    scale = next(f for f in run.scenario.faults if isinstance(f, OriginWorkersAction))
+    assert (latency.at, latency.until) == (losses[0].at, losses[-1].until)
+    assert scale.at == losses[0].at  # an instant action is taken when the segment starts
