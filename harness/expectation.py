@@ -92,6 +92,10 @@ class Window(Frozen):
     def names(self) -> list[str]:
         return [n for n in (self.before, self.during, self.after) if n is not None]
 
+    def focused_on(self, step: str) -> Window:
+        """The same window with `during: "*"` read as `during: step`."""
+        return self.model_copy(update={"during": step}) if self.during == ANY_STEP else self
+
     def text(self) -> str:
         parts = [
             f"{k} {v}"

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from pydantic import Field, model_validator
 
-from harness.expectation import ANY_STEP, Expectation, Window
+from harness.expectation import Expectation, Window
 from harness.model_file import Frozen, load_model, resolve_named
 from harness.scenario import PROJECT_ROOT
 
@@ -51,15 +51,9 @@ class SymptomExpectation(Expectation):
 
     def focused_on(self, step: str) -> SymptomExpectation:
         def focus(windows: Window | list[Window] | None) -> Window | list[Window] | None:
-            if windows is None:
-                return None
-            if isinstance(windows, Window):
-                return (
-                    windows.model_copy(update={"during": step})
-                    if windows.during == ANY_STEP
-                    else windows
-                )
-            return [focus(w) for w in windows]  # type: ignore[misc]
+            if isinstance(windows, list):
+                return [w.focused_on(step) for w in windows]
+            return windows.focused_on(step) if windows is not None else None
 
         return self.model_copy(
             update={"window": focus(self.window), "against_window": focus(self.against_window)}

@@ -110,8 +110,12 @@ def most_missed(signature: Signature, points: list[PointResult]) -> str:
     return " and ".join(f"{i} ({failed_text(points, i)})" for i in worst)
 
 
+def failed_symptoms(signature: Signature, point: PointResult) -> list[str]:
+    return [s.id for s in signature.symptoms if point.cells[s.id].passed is False]
+
+
 def misses(signature: Signature, point: PointResult) -> str:
-    failed = [s.id for s in signature.symptoms if point.cells[s.id].passed is False]
+    failed = failed_symptoms(signature, point)
     return " and ".join(f"{i} ({', '.join(point.cells[i].failed)})" for i in failed)
 
 
@@ -152,8 +156,7 @@ def family_sentence(signature: Signature, fit: FamilyFit) -> str:
             f"{family.title}: ruled out by {symptom} ({failed_text(fit.points, symptom)}), "
             f"which failed at every point ({spread})."
         )
-    missed = [s.id for s in signature.symptoms if best.cells[s.id].passed is False]
-    detail = "; ".join(f"{i} {best.cells[i].evidence}" for i in missed)
+    detail = "; ".join(f"{i} {best.cells[i].evidence}" for i in failed_symptoms(signature, best))
     return (
         f"{family.title}: not consistent at any point ({tested}); each symptom holds somewhere "
         f"but never all at once; the closest, {family.value_text(best.value)}, misses {detail}."

@@ -312,7 +312,6 @@ class MirrorUser(TrafficUser):
     def fresh(self, path: str, target_serial: int) -> Any:
         """GET a page, retried while its X-PYPI-LAST-SERIAL is behind the changelog."""
         backoff = self.mirror_plan.retry_backoff_s
-        page = None
         for attempt in range(len(backoff) + 1):
             page = self.call(self.pop, "GET", path)
             headers = page.headers or {}
@@ -326,7 +325,7 @@ class MirrorUser(TrafficUser):
 
 def release_file_paths(page: Any) -> list[str]:
     """Every release file's path (all versions) on the mirror's own POP, from a JSON page."""
-    if page is None or page.status_code != 200:
+    if page.status_code != 200:
         return []
     try:
         releases = json.loads(page.content)["releases"]
