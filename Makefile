@@ -4,10 +4,14 @@ PY          := $(VENV)/bin/python
 GO          ?= $(shell command -v go 2>/dev/null || echo /usr/local/go/bin/go)
 TOXIPROXY_VERSION := v2.12.0
 TOXIPROXY   := $(VENV)/bin/toxiproxy-server
+TAP_VENV    := $(VENV)/tap
+MITMDUMP    := $(TAP_VENV)/bin/mitmdump
+MITMPROXY_VERSION        := 12.3.1
+MITMPROXY_VERSION_PY311  := 11.0.2
 
 .PHONY: setup system-packages demo test unit integration lint gate bench clean
 
-setup: $(VENV)/.installed $(TOXIPROXY) system-packages
+setup: $(VENV)/.installed $(TOXIPROXY) $(MITMDUMP) system-packages
 
 # Real packet loss needs the kernel's tools: iproute2 (namespaces), iptables (the `statistic`
 # rule) and ethtool (offloads off), from Debian's packages. Without root this is skipped, and
@@ -30,6 +34,20 @@ $(TOXIPROXY):
 	GOBIN=$(abspath $(VENV))/gobin GOFLAGS=-mod=mod $(GO) install github.com/Shopify/toxiproxy/v2/cmd/server@$(TOXIPROXY_VERSION)
 	mv $(VENV)/gobin/server $@
 	rmdir $(VENV)/gobin
+
+# mitmproxy (the taps) in an environment of its own: it pins versions that Locust's exclude.
+# Its version follows the Python it runs on: 12.x needs Python 3.12 or newer (taken from PATH or
+# pyenv when there is one); on Python 3.11 the newest is 11.0.2.
+$(MITMDUMP):
+	@py=""; for v in 3.12 3.13; do \
+		for c in python$$v $$(ls -d "$$(pyenv root 2>/dev/null || echo $$HOME/.pyenv)"/versions/$$v*/bin/python$$v 2>/dev/null); do \
+			if [ -z "$$py" ] && $$c -c 'import sys' >/dev/null 2>&1; then py=$$c; fi; \
+		done; \
+	done; \
+	if [ -n "$$py" ]; then pin=$(MITMPROXY_VERSION); else py=python3; pin=$(MITMPROXY_VERSION_PY311); fi; \
+	echo "mitmproxy $$pin on $$($$py --version) into $(TAP_VENV)"; \
+	$$py -m venv $(TAP_VENV) && $(TAP_VENV)/bin/pip install --quiet --upgrade pip && \
+	$(TAP_VENV)/bin/pip install --quiet "mitmproxy==$$pin"
 
 # The main job: every hypothesis run and scored against the incident, in under 5 minutes.
 demo: setup

@@ -20,7 +20,7 @@ from harness.analysis.windows import percentile
 from harness.bench_client import Target, paced
 from harness.faults.loss import DropPackets, LossBackend, drop_fraction
 from harness.records.samples import DROPPED, SEEN
-from harness.scenario import Direction
+from harness.steps import Direction
 from harness.topology import netns
 from harness.topology.config import TopologyConfig
 from harness.topology.launcher import Report

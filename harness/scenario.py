@@ -8,152 +8,27 @@ from __future__ import annotations
 
 import difflib
 import fnmatch
-from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Any
 
-from pydantic import Field, model_validator
+from pydantic import Field
 
 from harness.errors import BadInput
 from harness.expectation import Expectation
 from harness.model_file import Frozen, deep_merge, read_yaml_mapping, resolve_named, validate
+from harness.steps import (
+    HTTP_FAULT_TYPES,
+    LINK_FAULT_TYPES,
+    LinkFault,
+    LossFault,
+    MirrorsAction,
+    Step,
+)
 from harness.topology import plan
 from harness.topology.config import TopologyConfig, defaults_dict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SCENARIO_DIR = PROJECT_ROOT / "scenarios"
-
-
-class Stream(StrEnum):
-    UPSTREAM = "upstream"  # client to server
-    DOWNSTREAM = "downstream"  # server to client (Toxiproxy's default)
-
-
-class _Step(Frozen):
-    at: float = Field(ge=0, description="seconds after traffic starts")
-    name: str | None = Field(
-        default=None, description="how expectations name this step; default: its label"
-    )
-
-    @property
-    def label(self) -> str:
-        """The step's name, or a description such as `latency shield->origin`."""
-        return self.name or self.describe()
-
-    def describe(self) -> str:
-        return str(getattr(self, "kind", "step"))
-
-
-class _Window(_Step):
-    until: float | None = Field(default=None, description="seconds; omitted: to the end")
-
-    @model_validator(mode="after")
-    def _until_after_at(self) -> _Window:
-        if self.until is not None and self.until <= self.at:
-            raise ValueError(f"until ({self.until:g}) must be after at ({self.at:g})")
-        return self
-
-
-class _LinkFault(_Window):
-    link: str = Field(description="e.g. shield->origin, edge-iad->shield, edge-*->shield")
-
-    def describe(self) -> str:
-        return f"{getattr(self, 'kind', 'fault')} {self.link}"
-
-
-class LatencyFault(_LinkFault):
-    kind: Literal["latency"]
-    latency_ms: float = Field(ge=0)
-    jitter_ms: float = Field(default=0, ge=0)
-    stream: Stream = Stream.DOWNSTREAM
-    toxicity: float = Field(default=1.0, ge=0, le=1, description="share of connections hit")
-
-
-class BandwidthFault(_LinkFault):
-    kind: Literal["bandwidth"]
-    rate_kbps: int = Field(ge=0)
-    stream: Stream = Stream.DOWNSTREAM
-    toxicity: float = Field(default=1.0, ge=0, le=1)
-
-
-class StallFault(_LinkFault):
-    """No data flows until removed; connections survive and heal (bandwidth 0, not timeout)."""
-
-    kind: Literal["stall"]
-    stream: Stream = Stream.DOWNSTREAM
-    toxicity: float = Field(default=1.0, ge=0, le=1)
-
-
-class ResetFault(_LinkFault):
-    kind: Literal["reset"]
-    after_ms: int = Field(default=0, ge=0, description="reset each connection after this long")
-    toxicity: float = Field(default=1.0, ge=0, le=1)
-
-
-class DownFault(_LinkFault):
-    kind: Literal["down"]
-
-
-class Direction(StrEnum):
-    UPSTREAM = "upstream"  # packets towards the link's server (requests, and ACKs of answers)
-    DOWNSTREAM = "downstream"  # packets back to its client (answers)
-    BOTH = "both"
-
-
-class LossFault(_LinkFault):
-    """Real packet loss: the kernel drops this share of the link's packets (an iptables
-    `statistic` rule in the run's own network namespace); TCP retransmits, as on a real
-    network. Needs root; the run then takes place inside a namespace it makes."""
-
-    kind: Literal["loss"]
-    probability: float = Field(gt=0, le=1, description="share of packets dropped")
-    direction: Direction = Direction.BOTH
-
-
-class OriginWorkersAction(_Step):
-    """Scale the backend, as PyPI's operators did at 20:45."""
-
-    kind: Literal["origin_workers"]
-    worker_slots: int = Field(ge=1)
-
-    def describe(self) -> str:
-        return f"workers={self.worker_slots}"
-
-
-class JournalsIndexAction(_Step):
-    """Apply (or undo) the 2014 fix: an index on journals.id."""
-
-    kind: Literal["journals_id_index"]
-    enabled: bool = True
-
-    def describe(self) -> str:
-        return f"journals_id_index={'on' if self.enabled else 'off'}"
-
-
-class MirrorsAction(_Window):
-    """Run a mirror group only inside this window (a storm starting and stopping)."""
-
-    kind: Literal["mirrors"]
-    group: str
-
-    def describe(self) -> str:
-        return f"mirrors {self.group}"
-
-
-LINK_FAULT_TYPES = (LatencyFault, BandwidthFault, StallFault, ResetFault, DownFault, LossFault)
-LinkFault = LatencyFault | BandwidthFault | StallFault | ResetFault | DownFault | LossFault
-Step = Annotated[
-    LatencyFault
-    | BandwidthFault
-    | StallFault
-    | ResetFault
-    | DownFault
-    | LossFault
-    | OriginWorkersAction
-    | JournalsIndexAction
-    | MirrorsAction,
-    Field(discriminator="kind"),
-]
 
 
 class PipTraffic(Frozen):
@@ -205,6 +80,10 @@ class Scenario(Frozen):
     hypothesis: str
     topology: TopologyConfig = TopologyConfig()
     load: LoadSpec = LoadSpec()
+    tap: list[str] = Field(
+        default_factory=list,
+        description="links (or patterns) a mitmproxy tap is put into, for the http_* faults",
+    )
     faults: list[Step] = Field(default_factory=list)
     expect: list[Expectation] = Field(
         default_factory=list, description="what must hold for the run to pass (see expectation)"
@@ -212,6 +91,11 @@ class Scenario(Frozen):
 
     def link_faults(self) -> list[tuple[int, LinkFault]]:
         return [(i, f) for i, f in enumerate(self.faults) if isinstance(f, LINK_FAULT_TYPES)]
+
+    def tapped_links(self) -> list[str]:
+        """Every link a `tap` entry names, in the topology's order."""
+        known = [link.name for link in plan.plan_links(self.topology.edges)]
+        return [name for name in known if any(fnmatch.fnmatchcase(name, p) for p in self.tap)]
 
     @property
     def needs_packet_loss(self) -> bool:
@@ -224,10 +108,23 @@ def expand_link(pattern: str, known: list[str]) -> list[str]:
     return [name for name in known if fnmatch.fnmatchcase(name, pattern)]
 
 
+def _unknown_link(where: str, pattern: str, known: list[str]) -> BadInput:
+    close = difflib.get_close_matches(pattern, known, n=1)
+    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    return BadInput(
+        f"{where}: unknown link; got {pattern!r}; allowed: {', '.join(known)}, "
+        f"or a pattern such as 'edge-*->shield'{hint}"
+    )
+
+
 def _check_against_topology(source: str, scenario: Scenario) -> None:
     known = [link.name for link in plan.plan_links(scenario.topology.edges)]
     groups = [g.name for g in scenario.load.mirrors]
     duration = scenario.load.duration_s
+    for index, pattern in enumerate(scenario.tap):
+        if not expand_link(pattern, known):
+            raise _unknown_link(f"{source}: tap[{index}]", pattern, known)
+    tapped = scenario.tapped_links()
     for index, step in enumerate(scenario.faults):
         where = f"{source}: faults[{index}]"
         if step.at >= duration:
@@ -235,12 +132,14 @@ def _check_against_topology(source: str, scenario: Scenario) -> None:
                 f"{where}.at: after the end of the run ({duration:g} s); got {step.at:g}"
             )
         if isinstance(step, LINK_FAULT_TYPES) and not expand_link(step.link, known):
-            close = difflib.get_close_matches(step.link, known, n=1)
-            hint = f" (did you mean {close[0]!r}?)" if close else ""
-            raise BadInput(
-                f"{where}.link: unknown link; got {step.link!r}; allowed: {', '.join(known)}, "
-                f"or a pattern such as 'edge-*->shield'{hint}"
-            )
+            raise _unknown_link(f"{where}.link", step.link, known)
+        if isinstance(step, HTTP_FAULT_TYPES):
+            untapped = [name for name in expand_link(step.link, known) if name not in tapped]
+            if untapped:
+                raise BadInput(
+                    f"{where}.link: {step.kind} needs a tap on the link, and {untapped[0]!r} has "
+                    f"none; got {step.link!r}; add it to the scenario's `tap:` list"
+                )
         if isinstance(step, MirrorsAction) and step.group not in groups:
             raise BadInput(
                 f"{where}.group: no such mirror group; got {step.group!r}; allowed: {', '.join(groups)}"
@@ -380,7 +279,7 @@ def compress_network(scenario: Scenario, factor: float) -> Scenario:
     for step in scenario.faults:
         update = {
             name: getattr(step, name) / factor
-            for name in ("latency_ms", "jitter_ms", "after_ms")
+            for name in ("latency_ms", "jitter_ms", "after_ms", "delay_ms")
             if hasattr(step, name)
         }
         steps.append(step.model_copy(update=update))

@@ -15,14 +15,13 @@ from harness.errors import ShieldlabError
 from harness.faults.backend import ActionBackend, FaultBackend, FaultChange, LinkTarget, change_for
 from harness.records.events import ActionApplied, ActionEnded, FaultApplied, FaultRemoved
 from harness.records.events import Event as RunEvent
-from harness.scenario import (
+from harness.scenario import Scenario, expand_link
+from harness.steps import (
     LINK_FAULT_TYPES,
     JournalsIndexAction,
     MirrorsAction,
     OriginWorkersAction,
-    Scenario,
     Step,
-    expand_link,
 )
 
 

@@ -26,6 +26,7 @@ class Layer(StrEnum):
     ORIGIN_LB = contract.ORIGIN_BALANCER_NODE  # the origin's modelled nginx: 502 / 503
     ORIGIN = contract.ORIGIN_NODE  # a 5xx the origin app itself returned
     CLIENT = "client"  # no HTTP answer at all: timeout, refused, reset
+    TAP = contract.TAP_NODE  # an answer the lab injected on a tapped link (http_status)
 
     @classmethod
     def of_node(cls, node: str) -> Layer:

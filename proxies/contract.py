@@ -26,6 +26,10 @@ HEADER_SURROGATE_KEY = "Surrogate-Key"
 HEADER_ERROR_NODE = "X-Shieldlab-Error-Node"
 HEADER_ERROR_REASON = "X-Shieldlab-Error-Reason"
 
+# What a tap's http_status fault names as the maker of its answers: the lab, not a node.
+TAP_NODE = "tap"
+TAP_INJECTED_REASON = "injected by an http_status fault"
+
 ORIGIN_BALANCER_NODE = "origin-lb"
 ORIGIN_NODE = "origin"
 SHIELD_NODE = "shield"

@@ -27,6 +27,7 @@ COLORS: dict[str, str] = {  # StrEnum members are their values as keys
     Layer.ORIGIN_LB: "#d62728",
     Layer.ORIGIN: "#8c564b",
     Layer.CLIENT: "#7f7f7f",
+    Layer.TAP: "#e377c2",
     # statuses
     "502": "#d62728",
     "503": "#ff7f0e",

@@ -15,7 +15,7 @@ from harness.analysis.windows import percentile
 from harness.records.events import ActionApplied, ActionEnded, Event, FaultApplied, FaultRemoved
 from harness.records.request import RequestRecord
 from harness.records.samples import DROPPED, LOSS_METRIC, LOSS_NODE, SEEN, Sample
-from harness.scenario import LossFault, MirrorsAction
+from harness.steps import LossFault, MirrorsAction
 from harness.traffic import CACHE_LAYERS, Layer, TrafficClass
 from proxies import contract
 

@@ -17,7 +17,8 @@ import numpy
 from harness.expectation import ANY_STEP
 from harness.records.request import RequestRecord
 from harness.records.summary import LatencyPercentiles, WindowPhase, WindowSummary
-from harness.scenario import LINK_FAULT_TYPES, MirrorsAction, Scenario, Step
+from harness.scenario import Scenario
+from harness.steps import LINK_FAULT_TYPES, MirrorsAction, Step
 from harness.traffic import CACHE_LAYERS, Layer, TrafficClass
 
 Spans = list[tuple[float, float]]

@@ -1,4 +1,5 @@
-"""Where faults and actions are applied: the real Toxiproxy and origin admin API, or fakes.
+"""Where faults and actions are applied: the real Toxiproxy, kernel, taps and origin admin API,
+or fakes.
 
 One narrow interface each, with a fake beside the real one, so the timeline's tests swap the
 backend instead of patching anything.
@@ -12,26 +13,32 @@ from typing import Protocol
 import httpx
 
 from harness.errors import InfrastructureError
+from harness.faults.http import PutTapRule, TapBackend, tap_change
 from harness.faults.loss import DropPackets, LossBackend
 from harness.faults.toxics import AddToxic, ToxiproxyChange, toxiproxy_change
-from harness.scenario import LinkFault, LossFault
+from harness.steps import HTTP_FAULT_TYPES, LinkFault, LossFault
 from harness.toxiproxy_api import ToxiproxyApi
 
-FaultChange = ToxiproxyChange | DropPackets
+FaultChange = ToxiproxyChange | DropPackets | PutTapRule
 
 
 @dataclass(frozen=True)
 class LinkTarget:
-    """What a fault on a link acts on: its Toxiproxy proxy, and the port it listens on."""
+    """What a fault on a link acts on: its Toxiproxy proxy, the port it listens on, and the
+    control address of its tap (None: the link is not tapped in this run)."""
 
     proxy: str
     port: int
+    tap_url: str | None = None
 
 
 def change_for(fault: LinkFault, link: str, target: LinkTarget, name: str) -> FaultChange:
-    """The change that applies `fault` to one link: kernel packet loss, or a Toxiproxy call."""
+    """The change that applies `fault` to one link: kernel packet loss, a rule on its tap, or
+    a Toxiproxy call."""
     if isinstance(fault, LossFault):
         return DropPackets(link, target.port, fault.direction, fault.probability)
+    if isinstance(fault, HTTP_FAULT_TYPES):
+        return tap_change(fault, link, target.tap_url, name)
     return toxiproxy_change(fault, target.proxy, name)
 
 
@@ -42,11 +49,15 @@ class FaultBackend(Protocol):
 
 
 class LinkFaults:
-    """Each change to the backend that carries it out: loss to the kernel, the rest to Toxiproxy."""
+    """Each change to the backend that carries it out: loss to the kernel, rules to the taps,
+    the rest to Toxiproxy."""
 
-    def __init__(self, toxiproxy: ToxiproxyBackend, loss: LossBackend | None) -> None:
+    def __init__(
+        self, toxiproxy: ToxiproxyBackend, loss: LossBackend | None, taps: TapBackend
+    ) -> None:
         self.toxiproxy = toxiproxy
         self.loss = loss
+        self.taps = taps
 
     def _loss(self) -> LossBackend:
         if self.loss is None:
@@ -56,12 +67,16 @@ class LinkFaults:
     def apply(self, change: FaultChange) -> None:
         if isinstance(change, DropPackets):
             self._loss().apply(change)
+        elif isinstance(change, PutTapRule):
+            self.taps.apply(change)
         else:
             self.toxiproxy.apply(change)
 
     def remove(self, change: FaultChange) -> None:
         if isinstance(change, DropPackets):
             self._loss().remove(change)
+        elif isinstance(change, PutTapRule):
+            self.taps.remove(change)
         else:
             self.toxiproxy.remove(change)
 

@@ -9,14 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from harness.scenario import (
-    BandwidthFault,
-    DownFault,
-    LatencyFault,
-    LinkFault,
-    ResetFault,
-    StallFault,
-)
+from harness.steps import BandwidthFault, DownFault, LatencyFault, LinkFault, ResetFault, StallFault
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,8 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from harness.scenario import BrowserTraffic, MirrorsAction, PipTraffic, Scenario
+from harness.scenario import BrowserTraffic, PipTraffic, Scenario
+from harness.steps import MirrorsAction
 
 
 class Frozen(BaseModel):

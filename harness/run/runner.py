@@ -22,6 +22,7 @@ from harness.analysis.expectations import RunView, evaluate
 from harness.analysis.summary import summarize
 from harness.errors import InfrastructureError, ShieldlabError
 from harness.faults.backend import LinkFaults, LinkTarget, OriginAdmin, ToxiproxyBackend
+from harness.faults.http import TapBackend
 from harness.faults.loss import LossBackend
 from harness.load.driver import LocustProcess
 from harness.load.plan import build_plan
@@ -35,6 +36,7 @@ from harness.run.publisher import Publisher
 from harness.run.run_dir import RunDir
 from harness.run.scraper import LiveRates, Scraper
 from harness.scenario import Scenario
+from harness.tap.process import find_mitmdump
 from harness.timeline import Timeline, WallClock
 from harness.topology import netns
 from harness.topology.state import TopologyState
@@ -115,6 +117,11 @@ def refuse_unless_possible(scenario: Scenario) -> None:
         missing = netns.missing_privileges()
         if missing is not None:
             raise InfrastructureError(f"scenario {scenario.name!r}: {missing}")
+    if scenario.tap:
+        try:
+            find_mitmdump()
+        except InfrastructureError as error:
+            raise InfrastructureError(f"scenario {scenario.name!r} taps links: {error}") from None
 
 
 @contextmanager
@@ -153,7 +160,7 @@ def run_scenario(
 
         with (
             lab_network(scenario, report) as loss,
-            topology_up(scenario.topology, state_dir, report) as state,
+            topology_up(scenario.topology, state_dir, report, scenario.tapped_links()) as state,
         ):
             _drive(scenario, state, run, state_progress, progress, loss)
         report("summarizing")
@@ -178,7 +185,9 @@ def run_scenario(
 
 
 def link_targets(state: TopologyState) -> dict[str, LinkTarget]:
-    return {name: LinkTarget(link.proxy, link.port) for name, link in state.links.items()}
+    return {
+        name: LinkTarget(link.proxy, link.port, link.tap_url) for name, link in state.links.items()
+    }
 
 
 def _drive(
@@ -209,6 +218,7 @@ def _drive(
     plan = build_plan(scenario, pops, project_names(state), t0_epoch, run.file(files.REQUESTS_FILE))
     origin_admin = OriginAdmin(str(state.nodes[contract.ORIGIN_NODE].admin_url))
     toxiproxy = ToxiproxyApi(state.toxiproxy.api)
+    taps = TapBackend()
     scraper = Scraper(
         {n: s.url for n, s in state.nodes.items()},
         run.file(files.SAMPLES_FILE),
@@ -228,7 +238,7 @@ def _drive(
     timeline = Timeline(
         scenario,
         link_targets(state),
-        LinkFaults(ToxiproxyBackend(toxiproxy), loss),
+        LinkFaults(ToxiproxyBackend(toxiproxy), loss, taps),
         origin_admin,
         WallClock(start=t0_monotonic),
         run.record_event,
@@ -277,6 +287,7 @@ def _drive(
             scraper.stop()
             origin_admin.close()
             toxiproxy.close()
+            taps.close()
     shown.phase = "steady state after"
     progress(shown)
     check_recovered(state, run)

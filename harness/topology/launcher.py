@@ -1,8 +1,9 @@
 """Bringing the topology up on 127.0.0.1 and tearing it down, leaving nothing behind.
 
 Order: Toxiproxy, then every link (listening on a port the kernel picks), then every node in
-parallel (each binds its own port and reports it), then each link is pointed at its node, then
-everything is health-checked through the links.
+parallel (each binds its own port and reports it), then a tap in front of the node of each tapped
+link, then each link is pointed at its node (or its tap), then everything is health-checked
+through the links.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from pathlib import Path
 import httpx
 
 from harness.errors import InfrastructureError
+from harness.tap.process import Tap, start_taps, stop_taps
 from harness.topology import plan
 from harness.topology.config import TopologyConfig, scaled_cdn
 from harness.topology.processes import log_tail, spawn, stop_all
@@ -68,15 +70,21 @@ def _free_port() -> int:
 
 class Launcher:
     def __init__(
-        self, config: TopologyConfig, work_dir: Path, cache_dir: Path | None = None
+        self,
+        config: TopologyConfig,
+        work_dir: Path,
+        cache_dir: Path | None = None,
+        taps: list[str] | None = None,
     ) -> None:
         self.config = config
         self.work_dir = work_dir
         self.cache_dir = cache_dir or default_cache_dir()
         self.nodes = plan.plan_nodes(config.edges)
         self.links = plan.plan_links(config.edges)
+        self.tapped = list(taps or [])
         self._toxiproxy: subprocess.Popen[bytes] | None = None
         self._node_processes: dict[str, subprocess.Popen[bytes]] = {}
+        self._taps: dict[str, Tap] = {}
 
     # --- start ---
 
@@ -91,6 +99,13 @@ class Launcher:
             listens = self._create_links(api)
             report(f"starting {len(self.nodes)} nodes")
             ports = self._start_nodes(listens)
+            if self.tapped:
+                report(f"starting {len(self.tapped)} mitmproxy taps")
+                self._taps = start_taps(
+                    {link.name: self._node_address(link, ports) for link in self._tapped_links()},
+                    self.work_dir,
+                    self.cache_dir,
+                )
             links = self._route_links(api, listens, ports)
         finally:
             api.close()
@@ -204,15 +219,27 @@ class Launcher:
             time.sleep(0.02)
         return ports
 
+    def _tapped_links(self) -> list[plan.LinkSpec]:
+        return [link for link in self.links if link.name in self.tapped]
+
+    @staticmethod
+    def _node_address(link: plan.LinkSpec, ports: dict[str, dict[str, int]]) -> str:
+        return f"127.0.0.1:{ports[link.target]['port']}"
+
     def _route_links(
         self, api: ToxiproxyApi, listens: dict[str, str], ports: dict[str, dict[str, int]]
     ) -> dict[str, LinkState]:
         links = {}
         for link in self.links:
-            upstream = f"127.0.0.1:{ports[link.target]['port']}"
-            api.update_proxy(link.proxy_name, upstream=upstream)
+            upstream = self._node_address(link, ports)
+            tap = self._taps.get(link.name)
+            api.update_proxy(link.proxy_name, upstream=tap.address if tap else upstream)
             links[link.name] = LinkState(
-                listen=listens[link.name], upstream=upstream, proxy=link.proxy_name
+                listen=listens[link.name],
+                upstream=upstream,
+                proxy=link.proxy_name,
+                tap=tap.address if tap else None,
+                tap_pid=tap.process.pid if tap else None,
             )
         return links
 
@@ -239,6 +266,7 @@ class Launcher:
     def stop(self) -> None:
         """Stop every node, then Toxiproxy (which takes its links and toxics with it)."""
         stop_all(list(self._node_processes.values()))
+        stop_taps(self._taps)
         if self._toxiproxy is not None:
             stop_all([self._toxiproxy])
         (self.work_dir / "origin.sqlite").unlink(missing_ok=True)

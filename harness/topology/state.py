@@ -24,8 +24,14 @@ class NodeState(Frozen):
 
 class LinkState(Frozen):
     listen: str
-    upstream: str
+    upstream: str  # the node the link leads to
     proxy: str  # the proxy's name in Toxiproxy's API
+    tap: str | None = None  # a tap's address: the proxy sends to it, and it to `upstream`
+    tap_pid: int | None = None
+
+    @property
+    def tap_url(self) -> str | None:
+        return None if self.tap is None else "http://" + self.tap
 
     @property
     def port(self) -> int:
@@ -52,13 +58,18 @@ class TopologyState(Frozen):
         """The address clients are given for a POP: its last-mile link."""
         return "http://" + self.links[f"client->edge-{pop}"].listen
 
+    def _named_pids(self) -> dict[int, str]:
+        named = {n.pid: name for name, n in self.nodes.items()}
+        named.update({k.tap_pid: f"the tap on {n}" for n, k in self.links.items() if k.tap_pid})
+        named[self.toxiproxy.pid] = "toxiproxy-server"
+        return named
+
     def pids(self) -> list[int]:
-        return [n.pid for n in self.nodes.values()] + [self.toxiproxy.pid]
+        return list(self._named_pids())
 
     def dead_process(self) -> str | None:
-        """`name (pid N)` of the first node or toxiproxy-server no longer running, if any."""
-        named = {n.pid: name for name, n in self.nodes.items()}
-        named[self.toxiproxy.pid] = "toxiproxy-server"
+        """`name (pid N)` of the first node, tap or toxiproxy-server no longer running, if any."""
+        named = self._named_pids()
         for pid, name in named.items():
             if not pid_alive(pid):
                 return f"{name} (pid {pid})"
@@ -68,7 +79,7 @@ class TopologyState(Frozen):
         return {
             "nodes": {k: {"url": v.url, "pid": v.pid} for k, v in self.nodes.items()},
             "links": {
-                k: {"listen": v.listen, "upstream": v.upstream, "proxy": v.proxy}
+                k: {"listen": v.listen, "upstream": v.upstream, "proxy": v.proxy, "tap": v.tap}
                 for k, v in self.links.items()
             },
             "toxiproxy": {"api": self.toxiproxy.api, "pid": self.toxiproxy.pid},

@@ -43,11 +43,14 @@ def refuse_if_running(state_dir: Path) -> None:
 
 
 @contextmanager
-def topology_up(config: TopologyConfig, state_dir: Path, report: Report) -> Iterator[TopologyState]:
-    """The topology, up and healthy, for the duration of a `with` block; torn down after it."""
+def topology_up(
+    config: TopologyConfig, state_dir: Path, report: Report, taps: list[str] | None = None
+) -> Iterator[TopologyState]:
+    """The topology, up and healthy, for the duration of a `with` block; torn down after it.
+    `taps`: links that get a mitmproxy tap."""
     refuse_if_running(state_dir)
     state_dir.mkdir(parents=True, exist_ok=True)
-    launcher = Launcher(config, state_dir / "work")
+    launcher = Launcher(config, state_dir / "work", taps=taps)
     try:
         state = launcher.start(os.getpid(), report)
         write_state(state_dir, state)

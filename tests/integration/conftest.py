@@ -24,15 +24,17 @@ Up = Callable[..., contextlib.AbstractContextManager[TopologyState]]
 
 @pytest.fixture
 def up(tmp_path: Path) -> Up:
-    """`with up(overrides) as state:` a topology that is torn down after the block."""
+    """`with up(overrides, taps) as state:` a topology that is torn down after the block."""
 
     @contextlib.contextmanager
-    def start(overrides: dict[str, Any] | None = None) -> Iterator[TopologyState]:
+    def start(
+        overrides: dict[str, Any] | None = None, taps: list[str] | None = None
+    ) -> Iterator[TopologyState]:
         merged = {"origin": FAST_ORIGIN, **(overrides or {})}
         if "origin" in (overrides or {}):
             merged["origin"] = {**FAST_ORIGIN, **overrides["origin"]}  # type: ignore[index]
         config = load_topology(None, merged)
-        with topology_up(config, tmp_path / "state", lambda _m: None) as state:
+        with topology_up(config, tmp_path / "state", lambda _m: None, taps) as state:
             yield state
 
     return start

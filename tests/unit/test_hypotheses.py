@@ -12,7 +12,7 @@ from harness.hypothesis import (
     shipped_families,
     value_str,
 )
-from harness.scenario import LatencyFault, LossFault, MirrorsAction, OriginWorkersAction
+from harness.steps import LatencyFault, LossFault, MirrorsAction, OriginWorkersAction
 from harness.sweep_plan import (
     QUICK_DELAY_STEP_S,
     QUICK_LOSS_STEP_S,

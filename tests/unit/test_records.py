@@ -9,7 +9,7 @@ from harness.records.events import EVENT_ADAPTER, FaultApplied, ProcessFailed, r
 from harness.records.run_info import RunInfo, RunStatus, read_run_info
 from harness.records.schema import run_file_schemas
 from harness.run.run_dir import HARNESS_PID_FILE, RunDir, recover_partials
-from harness.scenario import LatencyFault
+from harness.steps import LatencyFault
 
 
 def test_every_run_file_has_a_schema_with_its_enums():

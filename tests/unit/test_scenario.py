@@ -3,8 +3,6 @@ import yaml
 
 from harness.errors import BadInput
 from harness.scenario import (
-    LatencyFault,
-    MirrorsAction,
     Scenario,
     expand_link,
     json_schema,
@@ -12,6 +10,7 @@ from harness.scenario import (
     parse_scenario,
     shipped_names,
 )
+from harness.steps import LatencyFault, MirrorsAction
 
 BASE = {"name": "t", "description": "d", "hypothesis": "h"}
 
