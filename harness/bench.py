@@ -3,7 +3,8 @@
 - startup: from `up` to every node and link healthy (first start, then a warm one);
 - throughput: cache hits through one edge (via its client link) against the same client
   hitting the origin directly for the same path;
-- added latency per hop at a fixed moderate rate, from cache misses at every layer.
+- added latency per hop at a fixed moderate rate, from cache misses at every layer;
+- fault fidelity (latency, loss) and what a mitmproxy tap costs (bench_loss, bench_tap).
 
 The origin's modelled service times are set to zero and its slots made plentiful here, so the
 numbers measure the programs and links, not the capacity model.
@@ -24,6 +25,7 @@ from rich.table import Table
 
 from harness.bench_client import Tally, Target, paced, saturate
 from harness.bench_loss import measure_loss_fidelity, print_loss_fidelity
+from harness.bench_tap import measure_tap_cost, print_tap_cost
 from harness.errors import EXIT_OK, InfrastructureError
 from harness.model_file import deep_merge
 from harness.topology.config import TopologyConfig
@@ -228,6 +230,8 @@ def run(config: TopologyConfig, state_dir: Path, as_json: bool) -> int:
             results["fidelity"] = measure_fidelity(state, path)
         status.update("bench: loss fidelity, packet loss on shield->origin (own namespace)")
         results["loss_fidelity"] = measure_loss_fidelity(config, state_dir, path, status.update)
+        status.update("bench: tap cost, a mitmproxy tap on one client link")
+        results["tap_cost"] = measure_tap_cost(config, state_dir, path, status.update)
     link_p50 = [r["added_p50_ms"] for r in results["hops"] if r.get("hop", "").startswith("link")]
     node_p50 = [r["added_p50_ms"] for r in results["hops"] if r.get("hop", "").startswith("node")]
     results["mean_added_p50_ms"] = {
@@ -303,3 +307,4 @@ def _print(results: dict[str, Any]) -> None:
         )
     out.print(fidelity)
     print_loss_fidelity(results["loss_fidelity"], out)
+    print_tap_cost(results["tap_cost"], out)
