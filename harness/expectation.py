@@ -23,7 +23,7 @@ from typing import Any, Literal
 from pydantic import Field, field_validator, model_validator
 
 from harness.model_file import Frozen
-from harness.traffic import CACHE_LAYERS, Layer, TrafficClass
+from harness.traffic import CACHE_LAYERS, Layer, TrafficName
 
 
 class Metric(StrEnum):
@@ -193,7 +193,7 @@ def _as_list(value: Any) -> Any:
 class Expectation(Frozen):
     metric: Metric
     window: Window | list[Window] = Field(default_factory=Window)
-    traffic: list[TrafficClass] | None = None
+    traffic: list[TrafficName] | None = None
     pop: list[str] | None = None
     layer: list[Layer] | None = None
     status: int | None = Field(default=None, ge=0, le=599)

@@ -26,6 +26,7 @@ from harness.steps import (
 )
 from harness.topology import plan
 from harness.topology.config import TopologyConfig, defaults_dict
+from harness.traffic import TrafficClass
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SCENARIO_DIR = PROJECT_ROOT / "scenarios"
@@ -91,6 +92,10 @@ class Scenario(Frozen):
 
     def link_faults(self) -> list[tuple[int, LinkFault]]:
         return [(i, f) for i, f in enumerate(self.faults) if isinstance(f, LINK_FAULT_TYPES)]
+
+    def traffic_names(self) -> list[str]:
+        """The traffic classes a run of this scenario records."""
+        return [t.value for t in TrafficClass]
 
     def tapped_links(self) -> list[str]:
         """Every link a `tap` entry names, in the topology's order."""
@@ -181,6 +186,14 @@ def check_expectations(
                         f"{where}.window: no such step; got {name!r}; allowed: "
                         f"{', '.join(repr(k) for k in known)}{hint}"
                     )
+        for name in expectation.traffic or []:
+            if name not in scenario.traffic_names():
+                close = difflib.get_close_matches(name, scenario.traffic_names(), n=1)
+                hint = f" (did you mean {close[0]!r}?)" if close else ""
+                raise BadInput(
+                    f"{where}.traffic: no such traffic class; got {name!r}; allowed: "
+                    f"{', '.join(scenario.traffic_names())}{hint}"
+                )
         for pop in expectation.pop or []:
             if pop not in scenario.topology.edges:
                 close = difflib.get_close_matches(pop, scenario.topology.edges, n=1)

@@ -7,15 +7,33 @@ analysis all speak of them.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from enum import StrEnum
+from typing import Annotated
+
+from pydantic import Field
 
 from proxies import contract
 
 
 class TrafficClass(StrEnum):
+    """The hand-written classes. A recorded mix replays as a class under its own name."""
+
     PIP = "pip"
     BROWSER = "browser"
     MIRROR = "mirror"
+
+
+TRAFFIC_NAME_PATTERN = r"^[a-z][a-z0-9-]{0,39}$"
+# A traffic class as runs record it: one of TrafficClass, or a recorded mix's name.
+TrafficName = Annotated[str, Field(pattern=TRAFFIC_NAME_PATTERN)]
+
+
+def traffic_classes(names: Iterable[str]) -> list[str]:
+    """The classes among `names`: the hand-written ones in their order, then mixes by name."""
+    seen = set(names)
+    builtin = [t.value for t in TrafficClass if t.value in seen]
+    return builtin + sorted(seen - set(builtin))
 
 
 class Layer(StrEnum):

@@ -23,7 +23,7 @@ from harness.analysis.series import Series
 from harness.analysis.windows import Spans, hit_ratio, inside, percentile, share, split_windows
 from harness.errors import BadInput
 from harness.records.summary import WindowPhase
-from harness.traffic import Layer, TrafficClass
+from harness.traffic import Layer, traffic_classes
 
 
 @dataclass(frozen=True)
@@ -48,9 +48,9 @@ def phases(run: RunData) -> dict[str, Spans]:
 def phase_metrics(run: RunData, spans: Spans) -> PhaseMetrics:
     within = inside(run.records, spans)
     p95: dict[str, float | None] = {}
-    for traffic in TrafficClass:
+    for traffic in traffic_classes(r.traffic for r in run.records):
         values = [r.latency_ms for r in within if r.traffic == traffic]
-        p95[traffic.value] = percentile(values, 0.95) if values else None
+        p95[traffic] = percentile(values, 0.95) if values else None
     return PhaseMetrics(
         requests=len(within),
         error_ratio=share(within, lambda r: r.is_error),
@@ -84,10 +84,9 @@ def comparison_table(runs: list[RunData]) -> tuple[list[str], list[list[str]]]:
     for phase in ("before", "during", "after"):
         metrics = [phase_metrics(run, cut[phase]) for run, cut in zip(runs, cuts, strict=True)]
         rows.append(_row(phase, "errors", [m.error_ratio for m in metrics], 100, "%"))
-        for traffic in TrafficClass:
-            rows.append(
-                _row(phase, f"p95 {traffic} ms", [m.p95_ms[traffic.value] for m in metrics], 1, "")
-            )
+        for traffic in traffic_classes(r.traffic for run in runs for r in run.records):
+            p95 = [m.p95_ms.get(traffic) for m in metrics]
+            rows.append(_row(phase, f"p95 {traffic} ms", p95, 1, ""))
         rows.append(_row(phase, "edge hit ratio", [m.edge_hit for m in metrics], 100, "%"))
     return header, rows
 

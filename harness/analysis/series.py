@@ -16,7 +16,7 @@ from harness.records.events import ActionApplied, ActionEnded, Event, FaultAppli
 from harness.records.request import RequestRecord
 from harness.records.samples import DROPPED, LOSS_METRIC, LOSS_NODE, SEEN, Sample
 from harness.steps import LossFault, MirrorsAction
-from harness.traffic import CACHE_LAYERS, Layer, TrafficClass
+from harness.traffic import CACHE_LAYERS, Layer, traffic_classes
 from proxies import contract
 
 ERROR_STATUSES = ("502", "503", "504", "client")
@@ -58,8 +58,8 @@ def _bins(
 def request_rate(records: list[RequestRecord], duration_s: float, bin_s: float) -> list[Series]:
     bins = _bins(records, duration_s, bin_s)
     return [
-        Series(traffic.value, [sum(r.traffic == traffic for r in b) / bin_s for b in bins])
-        for traffic in TrafficClass
+        Series(traffic, [sum(r.traffic == traffic for r in b) / bin_s for b in bins])
+        for traffic in traffic_classes(r.traffic for r in records)
     ]
 
 
@@ -101,11 +101,11 @@ def latency_percentiles(
     """Per traffic class: p50, p95, p99 latency (ms, from the intended start) per bin."""
     bins = _bins(records, duration_s, bin_s)
     result = {}
-    for traffic in TrafficClass:
+    for traffic in traffic_classes(r.traffic for r in records):
         per_bin = [[r.latency_ms for r in b if r.traffic == traffic] for b in bins]
         if not any(per_bin):
             continue
-        result[traffic.value] = [
+        result[traffic] = [
             Series(name, [percentile(values, q) if values else None for values in per_bin])
             for name, q in (("p50", 0.5), ("p95", 0.95), ("p99", 0.99))
         ]

@@ -12,7 +12,7 @@ from harness.records.request import RequestRecord
 from harness.records.samples import Sample, points
 from harness.records.summary import ClassLoad, LoadGeneratorCheck, Summary
 from harness.scenario import Scenario
-from harness.traffic import Layer, TrafficClass
+from harness.traffic import Layer, TrafficClass, traffic_classes
 from proxies.contract import ORIGIN_NODE, EndpointClass, OriginGauge
 
 LAG_LIMIT_S = 0.1  # arrivals starting later than this behind schedule: the generator fell behind
@@ -28,7 +28,7 @@ def load_generator_check(scenario: Scenario, records: list[RequestRecord]) -> Lo
         TrafficClass.PIP: scenario.load.pip.installs_per_s * scenario.load.duration_s,
         TrafficClass.BROWSER: scenario.load.browser.visits_per_s * scenario.load.duration_s,
     }
-    classes = {}
+    classes: dict[str, ClassLoad] = {}
     for traffic, endpoint in FIRST_OF_FLOW.items():
         firsts = [
             r
@@ -119,13 +119,14 @@ def traffic_table(summary: Summary) -> TableRows:
 def latency_table(summary: Summary) -> TableRows:
     """p50 / p95 / p99 per traffic class per window, in ms from the intended start."""
     rows = []
+    classes = traffic_classes(t for w in summary.windows for t in w.latency)
     for w in summary.windows:
         cells = []
-        for traffic in TrafficClass:
+        for traffic in classes:
             p = w.latency.get(traffic)
             cells.append("-" if p is None else f"{p.p50_ms:.0f} / {p.p95_ms:.0f} / {p.p99_ms:.0f}")
         rows.append([w.label, *cells])
-    return ["window", *(t.value for t in TrafficClass)], rows
+    return ["window", *classes], rows
 
 
 def _rich_table(title: str, table_rows: TableRows) -> Table:

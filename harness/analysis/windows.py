@@ -19,7 +19,7 @@ from harness.records.request import RequestRecord
 from harness.records.summary import LatencyPercentiles, WindowPhase, WindowSummary
 from harness.scenario import Scenario
 from harness.steps import LINK_FAULT_TYPES, MirrorsAction, Step
-from harness.traffic import CACHE_LAYERS, Layer, TrafficClass
+from harness.traffic import CACHE_LAYERS, Layer, traffic_classes
 
 Spans = list[tuple[float, float]]
 WARMUP_SHARE = 0.25  # the first quarter of a run: cold caches, the mirrors' first sync
@@ -188,7 +188,7 @@ def measure(
     within = inside(records, spans)
     errors = [r for r in within if r.is_error]
     latency = {}
-    for traffic in TrafficClass:
+    for traffic in traffic_classes(r.traffic for r in records):
         p = latency_percentiles([r.latency_ms for r in within if r.traffic == traffic])
         if p is not None:
             latency[traffic] = p

@@ -16,7 +16,7 @@ from pydantic import ValidationError
 
 from harness.errors import BadInput
 from harness.records.base import Record, first_error
-from harness.traffic import Layer, TrafficClass, is_error_status
+from harness.traffic import Layer, TrafficName, is_error_status
 from proxies.contract import CacheState, EndpointClass
 
 _CACHE_STATES = {state.value for state in CacheState}
@@ -35,7 +35,7 @@ def parse_x_cache(x_cache: str) -> tuple[CacheState | None, CacheState | None]:
 class RequestRecord(Record):
     intended_s: float
     start_s: float
-    traffic: TrafficClass
+    traffic: TrafficName
     endpoint: EndpointClass
     method: str
     status: int  # 0: no HTTP answer (client timeout, refused, reset)

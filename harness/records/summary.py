@@ -9,7 +9,7 @@ from typing import Literal
 from pydantic import Field
 
 from harness.records.base import Record, read_json_model
-from harness.traffic import Layer, TrafficClass
+from harness.traffic import Layer, TrafficName
 
 
 class WindowPhase(StrEnum):
@@ -39,7 +39,7 @@ class WindowSummary(Record):
     error_ratio: float
     errors_by_status: dict[int, int]
     errors_by_layer: dict[Layer, int]
-    latency: dict[TrafficClass, LatencyPercentiles]
+    latency: dict[TrafficName, LatencyPercentiles]
     hit_ratio: dict[Layer, float | None]
     origin_busy_mean: float | None
     origin_busy_max: float | None
@@ -62,7 +62,7 @@ class LoadGeneratorCheck(Record):
     measurement is void: latency and error rates describe the generator, not the lab."""
 
     kept_up: bool
-    classes: dict[TrafficClass, ClassLoad]
+    classes: dict[TrafficName, ClassLoad]
 
 
 class Summary(Record):

@@ -10,6 +10,7 @@ from harness.records.run_info import RunInfo, RunStatus, read_run_info
 from harness.records.schema import run_file_schemas
 from harness.run.run_dir import HARNESS_PID_FILE, RunDir, recover_partials
 from harness.steps import LatencyFault
+from harness.traffic import TRAFFIC_NAME_PATTERN
 
 
 def test_every_run_file_has_a_schema_with_its_enums():
@@ -23,7 +24,7 @@ def test_every_run_file_has_a_schema_with_its_enums():
         files.SUMMARY_FILE,
     }
     row = schemas["files"][files.REQUESTS_FILE]["row"]
-    assert row["$defs"]["TrafficClass"]["enum"] == ["pip", "browser", "mirror"]
+    assert row["properties"]["traffic"]["pattern"] == TRAFFIC_NAME_PATTERN  # or a mix's name
     assert "HIT-STALE" in row["$defs"]["CacheState"]["enum"]
     line = schemas["files"][files.EVENTS_FILE]["line"]
     assert line["discriminator"]["propertyName"] == "event"
