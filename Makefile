@@ -9,7 +9,7 @@ MITMDUMP    := $(TAP_VENV)/bin/mitmdump
 MITMPROXY_VERSION        := 12.3.1
 MITMPROXY_VERSION_PY311  := 11.0.2
 
-.PHONY: setup system-packages demo test unit integration lint gate bench clean
+.PHONY: setup system-packages demo test unit integration lint gate bench mixes clean
 
 setup: $(VENV)/.installed $(TOXIPROXY) $(MITMDUMP) system-packages
 
@@ -76,6 +76,11 @@ lint: setup
 
 bench: setup
 	$(VENV)/bin/shieldlab bench
+
+# Re-record the shipped traffic mixes (scenarios/mixes) from real pip and bandersnatch runs
+# through an edge; the recordings are kept in results/mixes. Not needed to use them.
+mixes: setup
+	$(PY) -m harness.shipped_mixes
 
 clean:
 	rm -rf $(VENV) .shieldlab

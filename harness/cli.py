@@ -16,7 +16,13 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from harness.errors import EXIT_INFRASTRUCTURE, EXIT_OK, BadInput, ShieldlabError
+from harness.errors import (
+    EXIT_INFRASTRUCTURE,
+    EXIT_OK,
+    BadInput,
+    InfrastructureError,
+    ShieldlabError,
+)
 from harness.gate.baseline import DEFAULT_BASELINE_DIR
 from harness.topology import control
 from harness.topology.config import TopologyConfig, defaults_yaml, load_topology
@@ -166,6 +172,46 @@ def cmd_run(args: argparse.Namespace) -> int:
         run_dir = run_scenario(scenario, args.out, args.state_dir, live.update)
     print_summary(read_summary(run_dir / files.SUMMARY_FILE), out)
     print(run_dir)
+    return EXIT_OK
+
+
+def cmd_record(args: argparse.Namespace) -> int:
+    from harness.record import recording
+
+    if args.duration is not None and args.duration <= 0:
+        raise BadInput(f"--duration: must be more than 0 seconds; got {args.duration:g}")
+    state = control.status(args.state_dir)
+    if state is None:
+        raise InfrastructureError(
+            f"no topology is running (state dir {args.state_dir}); start one with "
+            "`shieldlab up --detach`, then send clients through its POPs"
+        )
+    started = time.monotonic()
+    with recording(state, args.state_dir, args.link, args.out, args.port) as tap:
+        until = "Ctrl-C" if args.duration is None else f"{args.duration:g} s or Ctrl-C"
+        err.print(f"recording {args.link} through a tap on {tap.address} until {until}")
+        with err.status("recording") as status:
+            try:
+                while args.duration is None or time.monotonic() - started < args.duration:
+                    time.sleep(0.2)
+                    status.update(f"recording {args.link}: {time.monotonic() - started:.0f} s")
+            except KeyboardInterrupt:
+                pass  # Ctrl-C is how a recording without a duration ends
+    out.print(f"saved the flows of {args.link} to {args.out}")
+    return EXIT_OK
+
+
+def cmd_workload(args: argparse.Namespace) -> int:
+    from harness.record import make_mix, write_mix
+
+    name = args.name or args.out.stem
+    mix = make_mix(args.recording, name, args.session_gap)
+    write_mix(mix, args.out)
+    shares = ", ".join(f"{e} {s:.0%}" for e, s in mix.endpoint_shares.items())
+    out.print(
+        f"{args.out}: mix {mix.name!r} from {mix.recorded.exchanges} requests of "
+        f"{mix.recorded.client}, {len(mix.sessions)} sessions; {shares}"
+    )
     return EXIT_OK
 
 
@@ -319,6 +365,27 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--seed", type=int, help="the traffic's seed (default: the scenario's)")
     run.add_argument("--out", type=Path, default=Path("results"), help="results directory")
     run.set_defaults(func=cmd_run)
+    record = commands.add_parser(
+        "record", help="tap a link of the running topology and save its flows (mitmproxy format)"
+    )
+    record.add_argument("--link", required=True, help="e.g. client->edge-iad")
+    record.add_argument("--out", type=Path, required=True, help="the flows file to write")
+    record.add_argument("--duration", type=float, help="seconds; default: until Ctrl-C")
+    record.add_argument("--port", type=int, default=0, help="the tap's port (default: any free)")
+    record.set_defaults(func=cmd_record)
+    workload = commands.add_parser(
+        "workload", help="turn a recording into a traffic mix a scenario can replay"
+    )
+    workload.add_argument("recording", type=Path, help="a flows file from `shieldlab record`")
+    workload.add_argument("--out", type=Path, required=True, help="the mix YAML to write")
+    workload.add_argument("--name", help="the mix's traffic class name (default: --out's stem)")
+    workload.add_argument(
+        "--session-gap",
+        type=float,
+        default=5.0,
+        help="seconds of quiet that end a client's session (default 5)",
+    )
+    workload.set_defaults(func=cmd_workload)
     gate = commands.add_parser(
         "gate", help="run a CI suite and judge its expectations (exit 0 pass, 1 fail, 3 void)"
     )
@@ -412,6 +479,8 @@ def write_crash_log(state_dir: Path) -> Path:
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     signal.signal(signal.SIGTERM, _interrupt)  # `kill` cleans up like Ctrl-C
+    # A shell's `cmd &` starts with SIGINT ignored; `kill -INT` must still stop a recording.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         return int(args.func(args))
     except ShieldlabError as error:

@@ -28,7 +28,9 @@ PIP_ACCEPT = (
 )
 
 
-def pip_install(index_url: str, project: str, target: Path) -> subprocess.CompletedProcess[str]:
+def pip_install(
+    index_url: str, project: str, target: Path, *more: str
+) -> subprocess.CompletedProcess[str]:
     """The real pip, from this environment, with the edge as its only index."""
     env = {k: v for k, v in os.environ.items() if not k.upper().startswith("PIP_")}
     env["NO_PROXY"] = "*"
@@ -45,6 +47,7 @@ def pip_install(index_url: str, project: str, target: Path) -> subprocess.Comple
         "--target",
         str(target),
         project,
+        *more,
     ]
     return subprocess.run(argv, capture_output=True, text=True, env=env, timeout=120, check=False)
 

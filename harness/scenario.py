@@ -15,6 +15,7 @@ from pydantic import Field
 
 from harness.errors import BadInput
 from harness.expectation import Expectation
+from harness.mix import load_mix, resolve_mix
 from harness.model_file import Frozen, deep_merge, read_yaml_mapping, resolve_named, validate
 from harness.steps import (
     HTTP_FAULT_TYPES,
@@ -26,7 +27,7 @@ from harness.steps import (
 )
 from harness.topology import plan
 from harness.topology.config import TopologyConfig, defaults_dict
-from harness.traffic import TrafficClass
+from harness.traffic import TrafficClass, TrafficName
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SCENARIO_DIR = PROJECT_ROOT / "scenarios"
@@ -59,6 +60,14 @@ class MirrorGroup(Frozen):
     start_active: bool = Field(default=True, description="false: only inside mirrors actions")
 
 
+class MixLoad(Frozen):
+    """A recorded traffic mix, replayed open-model: client sessions arrive at a Poisson rate."""
+
+    mix: str = Field(description="a shipped mix (scenarios/mixes) or a file, relative to here")
+    sessions_per_s: float = Field(ge=0)
+    name: TrafficName | None = Field(default=None, description="its class; default: the mix's")
+
+
 class LoadSpec(Frozen):
     duration_s: float = Field(default=90.0, gt=0, le=3600)
     seed: int = 1
@@ -69,6 +78,7 @@ class LoadSpec(Frozen):
     pip: PipTraffic = PipTraffic()
     browser: BrowserTraffic = BrowserTraffic()
     mirrors: list[MirrorGroup] = Field(default_factory=lambda: [MirrorGroup()])
+    mixes: list[MixLoad] = Field(default_factory=list, description="recorded traffic mixes")
     publish_per_min: float = Field(default=6.0, ge=0, description="new releases at the origin")
     popularity_exponent: float = Field(
         default=1.1, ge=0, le=3, description="Zipf exponent of project popularity; 0: uniform"
@@ -95,7 +105,7 @@ class Scenario(Frozen):
 
     def traffic_names(self) -> list[str]:
         """The traffic classes a run of this scenario records."""
-        return [t.value for t in TrafficClass]
+        return [t.value for t in TrafficClass] + [m.name for m in self.load.mixes if m.name]
 
     def tapped_links(self) -> list[str]:
         """Every link a `tap` entry names, in the topology's order."""
@@ -209,10 +219,33 @@ def parse_scenario(source: str, data: dict[str, Any]) -> Scenario:
     if not isinstance(topology, dict):
         raise BadInput(f"{source}: topology: must be a mapping of overrides; got {topology!r}")
     merged = {**data, "topology": deep_merge(defaults_dict(), topology)}
-    scenario = validate(source, Scenario, merged)
+    scenario = _resolve_mixes(source, validate(source, Scenario, merged))
     _check_against_topology(source, scenario)
     check_expectations(source, scenario, scenario.expect)
     return scenario
+
+
+def _resolve_mixes(source: str, scenario: Scenario) -> Scenario:
+    """Each mix read and checked now; the scenario keeps its file's full path and its class name."""
+    mixes = []
+    for index, entry in enumerate(scenario.load.mixes):
+        where = f"{source}: load.mixes[{index}]"
+        try:
+            path = resolve_mix(entry.mix, Path(source))
+            mix = load_mix(str(path))
+        except BadInput as error:
+            raise BadInput(f"{where}.mix: {error}") from None
+        mixes.append(
+            entry.model_copy(update={"mix": str(path.resolve()), "name": entry.name or mix.name})
+        )
+    names = [t.value for t in TrafficClass] + [m.name for m in mixes if m.name]
+    for name in names:
+        if names.count(name) > 1:
+            raise BadInput(
+                f"{source}: load.mixes: two traffic classes named {name!r}; give one a `name:`"
+            )
+    load = scenario.load.model_copy(update={"mixes": mixes})
+    return scenario.model_copy(update={"load": load})
 
 
 def resolve(name_or_file: str) -> Path:

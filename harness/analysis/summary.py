@@ -23,21 +23,35 @@ FIRST_OF_FLOW = {
 
 
 def load_generator_check(scenario: Scenario, records: list[RequestRecord]) -> LoadGeneratorCheck:
-    """Did the open-model traffic start when it was meant to, at the rate it was asked for?"""
-    asked = {
-        TrafficClass.PIP: scenario.load.pip.installs_per_s * scenario.load.duration_s,
-        TrafficClass.BROWSER: scenario.load.browser.visits_per_s * scenario.load.duration_s,
+    """Did the open-model traffic start when it was meant to, at the rate it was asked for?
+
+    A flow's first request carries its arrival time (intended start) apart from when it was sent;
+    for a recorded mix that is a session's first request, whatever its endpoint."""
+    duration = scenario.load.duration_s
+    asked: dict[str, tuple[float, EndpointClass | None]] = {
+        TrafficClass.PIP: (
+            scenario.load.pip.installs_per_s * duration,
+            FIRST_OF_FLOW[TrafficClass.PIP],
+        ),
+        TrafficClass.BROWSER: (
+            scenario.load.browser.visits_per_s * duration,
+            FIRST_OF_FLOW[TrafficClass.BROWSER],
+        ),
     }
+    for mix in scenario.load.mixes:
+        if mix.name and mix.sessions_per_s > 0:
+            asked[mix.name] = (mix.sessions_per_s * duration, None)
     classes: dict[str, ClassLoad] = {}
-    for traffic, endpoint in FIRST_OF_FLOW.items():
+    for traffic, (expected, endpoint) in asked.items():
         firsts = [
             r
             for r in records
-            if r.traffic == traffic and r.endpoint == endpoint and r.intended_s != r.start_s
+            if r.traffic == traffic
+            and (endpoint is None or r.endpoint == endpoint)
+            and r.intended_s != r.start_s
         ]
         lags = [max(0.0, r.start_s - r.intended_s) for r in firsts]
         lag_p99 = percentile(lags, 0.99) if lags else 0.0
-        expected = asked[traffic]
         # Poisson arrivals: allow four standard deviations below the asked count.
         enough = len(firsts) >= expected - 4 * math.sqrt(expected) - 1
         classes[traffic] = ClassLoad(

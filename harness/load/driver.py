@@ -17,11 +17,20 @@ LOCUSTFILE = Path(__file__).with_name("locustfile.py")
 
 def user_classes(plan: LoadPlan) -> list[str]:
     mirrors = sum(group.count for group in plan.mirrors)
-    return ["PipUser", "BrowserUser"] + (["MirrorUser"] if mirrors else [])
+    return (
+        ["PipUser", "BrowserUser"]
+        + (["MirrorUser"] if mirrors else [])
+        + (["MixUser"] if plan.mixes else [])
+    )
+
+
+def users(plan: LoadPlan) -> int:
+    """pip, browser, one per mirror, one per mix (the locustfile counts the same way)."""
+    return 2 + sum(group.count for group in plan.mirrors) + len(plan.mixes)
 
 
 def locust_argv(plan: LoadPlan, start_margin_s: float) -> list[str]:
-    users = 2 + sum(group.count for group in plan.mirrors)
+    users_total = users(plan)
     # A backstop only: the users end the run themselves once their last flow is done.
     run_time_s = math.ceil(start_margin_s + plan.duration_s + 3 * plan.client_timeout_s + 10)
     return [
@@ -32,9 +41,9 @@ def locust_argv(plan: LoadPlan, start_margin_s: float) -> list[str]:
         str(LOCUSTFILE),
         "--headless",
         "--users",
-        str(users),
+        str(users_total),
         "--spawn-rate",
-        str(users * 10),
+        str(users_total * 10),
         "--run-time",
         f"{run_time_s}s",
         "--only-summary",

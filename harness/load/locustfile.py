@@ -7,6 +7,8 @@ the process with gevent, so the harness never imports this module).
   XML-RPC (the only call that skips the CDN), then per changed project, in a pool of workers,
   the JSON page, every release file it lists, the simple page and the serversig page, all
   through the mirror's POP; a page whose serial is behind the changelog is retried.
+- recorded mixes are open-model too: each arrival replays one recorded client session (its
+  requests in order, its think times, its concurrency), with projects drawn by popularity.
 
 Every request is written to the run's records file (see harness.records.request).
 """
@@ -14,10 +16,8 @@ Every request is written to the run's records file (see harness.records.request)
 from __future__ import annotations
 
 import itertools
-import json
 import os
 import random
-import re
 import time
 import xmlrpc.client
 from pathlib import Path
@@ -28,7 +28,9 @@ from gevent.pool import Group, Pool
 from locust import FastHttpUser, events, task
 from locust.exception import StopUser
 
-from harness.load.plan import LoadPlan, MirrorPlan
+from harness.load.pages import release_file_paths, simple_page_file_paths
+from harness.load.plan import LoadPlan, MirrorPlan, MixPlan
+from harness.load.replay import NewestSerial, Replay
 from harness.records.request import RequestRecord, RequestWriter
 from harness.traffic import Layer, TrafficClass
 from proxies import contract
@@ -43,7 +45,6 @@ _POPULARITY = list(
         1 / rank**PLAN.popularity_exponent for rank in range(1, len(PLAN.projects) + 1)
     )
 )
-_HTML_LINK = re.compile(r'href="(?:\.\./\.\.)?(/packages/[^"#]+)')
 
 
 class Recorder:
@@ -76,7 +77,7 @@ def sleep_until(t_s: float) -> None:
 
 
 def users_expected() -> int:
-    return 2 + sum(group.count for group in PLAN.mirrors)
+    return 2 + sum(group.count for group in PLAN.mirrors) + len(PLAN.mixes)
 
 
 _finished: set[int] = set()
@@ -100,7 +101,7 @@ class TrafficUser(FastHttpUser):
     network_timeout = PLAN.client_timeout_s
     connection_timeout = PLAN.client_timeout_s
     max_retries = 0
-    traffic: TrafficClass
+    traffic: str  # a TrafficClass, or a mix's name
     _instances = itertools.count()
 
     def on_start(self) -> None:
@@ -200,11 +201,7 @@ class PipUser(ArrivalUser):
         page = self.call(pop, "GET", f"/simple/{project}/", intended_s, {"Accept": accept})
         if page.status_code != 200:
             return
-        if wants_json:
-            urls = [f["url"] for f in json.loads(page.content)["files"]]
-            paths = [u[5:] if u.startswith("../..") else u for u in urls]
-        else:
-            paths = _HTML_LINK.findall(page.content.decode(errors="replace"))
+        paths = simple_page_file_paths(page)
         if paths:
             self.call(pop, "GET", paths[-1])  # pip takes the newest file
 
@@ -323,17 +320,33 @@ class MirrorUser(TrafficUser):
         return page
 
 
-def release_file_paths(page: Any) -> list[str]:
-    """Every release file's path (all versions) on the mirror's own POP, from a JSON page."""
-    if page.status_code != 200:
-        return []
-    try:
-        releases = json.loads(page.content)["releases"]
-    except (ValueError, KeyError, TypeError):
-        return []
-    return [
-        "/packages/" + f["url"].split("/packages/", 1)[1]
-        for files in releases.values()
-        for f in files
-        if "/packages/" in f.get("url", "")
-    ]
+_mix_slots = itertools.count()
+_NEWEST_SERIAL = NewestSerial(PLAN.last_serial)
+
+
+class MixUser(ArrivalUser):
+    """One recorded mix: sessions arrive open-model and each replays a recorded session."""
+
+    fixed_count = len(PLAN.mixes)
+
+    def on_start(self) -> None:
+        self.mix: MixPlan = PLAN.mixes[next(_mix_slots) % len(PLAN.mixes)]
+        self.traffic = self.mix.name
+        super().on_start()
+
+    def rate_per_s(self) -> float:
+        return self.mix.sessions_per_s
+
+    def flow(self, intended_s: float) -> None:
+        session = self.rng.choice(self.mix.sessions)
+        projects = [self.pick_project() for _ in range(session.projects)]
+        replay = Replay(
+            session,
+            self.call,
+            self.pick_pop(),
+            projects,
+            intended_s,
+            _NEWEST_SERIAL,
+            lambda: now_s() < PLAN.duration_s,
+        )
+        replay.run()

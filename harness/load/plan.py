@@ -10,6 +10,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from harness.mix import MixSession, load_mix
 from harness.scenario import BrowserTraffic, PipTraffic, Scenario
 from harness.steps import MirrorsAction
 
@@ -29,6 +30,12 @@ class MirrorPlan(Frozen):
     active: list[tuple[float, float]]  # windows in scenario seconds
 
 
+class MixPlan(Frozen):
+    name: str  # the traffic class its records carry
+    sessions_per_s: float
+    sessions: list[MixSession]
+
+
 class LoadPlan(Frozen):
     t0_epoch: float
     duration_s: float
@@ -39,7 +46,9 @@ class LoadPlan(Frozen):
     pip: PipTraffic
     browser: BrowserTraffic
     mirrors: list[MirrorPlan] = Field(default_factory=list)
+    mixes: list[MixPlan] = Field(default_factory=list)
     projects: list[str]
+    last_serial: int = 0  # the origin's newest serial when the run starts (for mix replays)
     popularity_exponent: float
     records_path: str
 
@@ -64,6 +73,7 @@ def build_plan(
     projects: list[str],
     t0_epoch: float,
     records_path: Path,
+    last_serial: int = 0,
 ) -> LoadPlan:
     scale = scenario.topology.time_scale
     load = scenario.load
@@ -92,7 +102,17 @@ def build_plan(
         pip=load.pip,
         browser=load.browser,
         mirrors=mirrors,
+        mixes=[
+            MixPlan(
+                name=entry.name or "",
+                sessions_per_s=entry.sessions_per_s,
+                sessions=load_mix(entry.mix).sessions,
+            )
+            for entry in load.mixes
+            if entry.sessions_per_s > 0
+        ],
         projects=projects,
+        last_serial=last_serial,
         popularity_exponent=load.popularity_exponent,
         records_path=str(records_path),
     )

@@ -101,14 +101,16 @@ def steady_state(state: TopologyState) -> dict[str, int]:
         return results
 
 
-def project_names(state: TopologyState) -> list[str]:
+def origin_index(state: TopologyState) -> tuple[list[str], int]:
+    """The origin's project names and its newest serial, asked directly (no CDN)."""
     with httpx.Client(timeout=30, trust_env=False) as client:
         page = client.get(
             state.nodes[contract.ORIGIN_NODE].url + "/simple/",
             headers={"Accept": contract.PEP691_JSON},
         )
         page.raise_for_status()
-        return [p["name"] for p in page.json()["projects"]]
+        names = [p["name"] for p in page.json()["projects"]]
+        return names, int(page.headers.get(contract.HEADER_LAST_SERIAL, 0))
 
 
 def refuse_unless_possible(scenario: Scenario) -> None:
@@ -215,7 +217,10 @@ def _drive(
     t0_epoch = time.time() + LOCUST_START_MARGIN_S
     t0_monotonic = time.monotonic() + LOCUST_START_MARGIN_S
     pops = {pop: state.client_url(pop) for pop in state.edges}
-    plan = build_plan(scenario, pops, project_names(state), t0_epoch, run.file(files.REQUESTS_FILE))
+    names, last_serial = origin_index(state)
+    plan = build_plan(
+        scenario, pops, names, t0_epoch, run.file(files.REQUESTS_FILE), last_serial
+    )
     origin_admin = OriginAdmin(str(state.nodes[contract.ORIGIN_NODE].admin_url))
     toxiproxy = ToxiproxyApi(state.toxiproxy.api)
     taps = TapBackend()

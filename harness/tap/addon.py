@@ -3,6 +3,8 @@
 mitmdump runs it in reverse mode in front of one node, on one link (`harness.tap.process`
 starts it). It carries out the http_* faults the harness puts on its control path, writes the
 port it listens on to a ready file, and (for `shieldlab record`) mitmdump saves every flow.
+Run over a saved recording (`mitmdump -n -r FILE`), it exports each exchange as a JSON line
+for `shieldlab workload` (read by `harness.load.workload.Exchange`).
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
+import xmlrpc.client
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +20,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the harness's pu
 
 from mitmproxy import ctx, http  # noqa: E402
 
-from harness.tap.rules import CONTROL_PATH, RULES_PATH, Rule, RuleBook  # noqa: E402
+from harness.tap.rules import (  # noqa: E402
+    CONTROL_PATH,
+    RULES_PATH,
+    SERIAL_HEADER,
+    Rule,
+    RuleBook,
+)
 
 _ABORT = "shieldlab_abort"
 
@@ -47,6 +56,9 @@ class Tap:
     def load(self, loader: Any) -> None:
         loader.add_option(
             "shieldlab_ready_file", str, "", "write the port listened on here once listening"
+        )
+        loader.add_option(
+            "shieldlab_export", str, "", "append each exchange read here as a JSON line"
         )
 
     def running(self) -> None:
@@ -87,8 +99,14 @@ class Tap:
             flow.response.stream = _first_half(length)
 
     def response(self, flow: http.HTTPFlow) -> None:
-        if flow.metadata.get(_ABORT):
+        if ctx.options.shieldlab_export:
+            _export(flow, ctx.options.shieldlab_export)
+        elif flow.metadata.get(_ABORT):
             flow.kill()  # headers and half the body were sent: the connection now closes
+
+    def error(self, flow: http.HTTPFlow) -> None:
+        if ctx.options.shieldlab_export:
+            _export(flow, ctx.options.shieldlab_export)
 
     def _control(self, request: http.Request) -> http.Response:
         path = request.path.split("?", 1)[0]
@@ -109,6 +127,33 @@ class Tap:
                 removed = self.book.remove(name)
                 return _json_response(200 if removed else 404, {"removed": name})
         return _json_response(404, {"error": f"no such control call: {request.method} {path}"})
+
+
+def _export(flow: http.HTTPFlow, path: str) -> None:
+    request, response = flow.request, flow.response
+    rpc, params = None, []
+    if request.method == "POST" and request.content:
+        try:
+            loaded, rpc = xmlrpc.client.loads(request.content)
+            params = [p for p in loaded if isinstance(p, str | int | float | bool)]
+        except Exception:  # noqa: BLE001 - not XML-RPC: exported without a method
+            rpc = None
+    serial = response.headers.get(SERIAL_HEADER) if response else None
+    ended = response.timestamp_end if response and response.timestamp_end else None
+    exchange = {
+        "start_s": request.timestamp_start,
+        "end_s": ended or request.timestamp_end or request.timestamp_start,
+        "method": request.method,
+        "path": request.path,
+        "status": response.status_code if response else 0,
+        "user_agent": request.headers.get("User-Agent", ""),
+        "accept": request.headers.get("Accept"),
+        "rpc": rpc,
+        "rpc_params": params,
+        "serial": int(serial) if serial and serial.isdigit() else None,
+    }
+    with open(path, "a") as out:
+        out.write(json.dumps(exchange) + "\n")
 
 
 addons = [Tap()]

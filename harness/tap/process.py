@@ -7,17 +7,16 @@ versions that Locust's do not allow. A tap is a child of whoever starts it and d
 from __future__ import annotations
 
 import json
-import os
 import re
-import shutil
+import subprocess
 import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from subprocess import Popen
 
-from harness.errors import InfrastructureError
-from harness.topology.processes import log_tail, spawn, stop_all
+from harness.errors import BadInput, InfrastructureError
+from harness.topology.processes import find_program, log_tail, spawn, stop_all
 
 ADDON = Path(__file__).with_name("addon.py")
 MITMDUMP_HINT = (
@@ -28,19 +27,8 @@ START_TIMEOUT_S = 30.0
 
 
 def find_mitmdump() -> Path:
-    configured = os.environ.get("SHIELDLAB_MITMDUMP")
-    if configured:
-        path = Path(configured)
-        if path.is_file() and os.access(path, os.X_OK):
-            return path
-        raise InfrastructureError(
-            f"SHIELDLAB_MITMDUMP={configured}: not an executable file; unset it to use the "
-            "project's own, or point it at a mitmdump binary"
-        )
-    for candidate in (Path(sys.prefix) / "tap" / "bin" / "mitmdump", shutil.which("mitmdump")):
-        if candidate and Path(candidate).is_file():
-            return Path(candidate)
-    raise InfrastructureError(f"mitmdump not found: {MITMDUMP_HINT}")
+    own = Path(sys.prefix) / "tap" / "bin" / "mitmdump"
+    return find_program("SHIELDLAB_MITMDUMP", "mitmdump", own, "a mitmdump binary", MITMDUMP_HINT)
 
 
 @dataclass
@@ -148,6 +136,33 @@ def _startup_error(log: Path) -> str:
     ]
     reason = reasons[-1] if reasons else f"it exited; see {log}"
     return re.sub(r"^\[[\d:.]+\] ", "", reason)
+
+
+def export_exchanges(flows: Path, out: Path, cache_dir: Path) -> None:
+    """Every exchange of a saved recording as a JSON line in `out` (the addon's export mode)."""
+    if not flows.is_file():
+        raise BadInput(f"{flows}: no such recording; make one with `shieldlab record`")
+    out.write_text("")  # an empty recording exports as no exchanges, not as an error
+    argv = [
+        str(find_mitmdump()),
+        "--no-server",
+        "--rfile",
+        str(flows),
+        "--scripts",
+        str(ADDON),
+        "--quiet",
+        "--set",
+        f"confdir={cache_dir / 'mitmproxy'}",
+        "--set",
+        f"shieldlab_export={out}",
+    ]
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=600, check=False)
+    if done.returncode != 0:
+        reason = (done.stderr or done.stdout).strip().splitlines()
+        raise BadInput(
+            f"{flows}: not a mitmproxy recording mitmdump can read: "
+            f"{reason[-1] if reason else f'exit {done.returncode}'}"
+        )
 
 
 def stop_taps(taps: dict[str, Tap]) -> None:

@@ -17,6 +17,7 @@ from typing import Any
 CONTROL_PATH = "/_shieldlab/tap"  # answered by the tap itself, never forwarded
 RULES_PATH = CONTROL_PATH + "/rules/"
 ACTIONS = ("status", "delay", "abort")
+SERIAL_HEADER = "X-PYPI-LAST-SERIAL"  # proxies.contract.HEADER_LAST_SERIAL (a test keeps them one)
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ from harness.errors import InfrastructureError
 from harness.tap.process import Tap, start_taps, stop_taps
 from harness.topology import plan
 from harness.topology.config import TopologyConfig, scaled_cdn
-from harness.topology.processes import log_tail, spawn, stop_all
+from harness.topology.processes import find_program, log_tail, spawn, stop_all
 from harness.topology.state import LinkState, NodeState, TopologyState, ToxiproxyState
 from harness.toxiproxy_api import ToxiproxyApi
 from proxies import contract
@@ -39,22 +39,10 @@ TOXIPROXY_HINT = (
 
 
 def find_toxiproxy() -> Path:
-    configured = os.environ.get("TOXIPROXY_SERVER")
-    if configured:
-        path = Path(configured)
-        if path.is_file() and os.access(path, os.X_OK):
-            return path
-        raise InfrastructureError(
-            f"TOXIPROXY_SERVER={configured}: not an executable file; unset it to use the "
-            "project's build, or point it at a toxiproxy-server binary"
-        )
-    for candidate in (
-        Path(sys.prefix) / "bin" / "toxiproxy-server",
-        shutil.which("toxiproxy-server"),
-    ):
-        if candidate and Path(candidate).is_file():
-            return Path(candidate)
-    raise InfrastructureError(f"toxiproxy-server not found: {TOXIPROXY_HINT}")
+    own = Path(sys.prefix) / "bin" / "toxiproxy-server"
+    return find_program(
+        "TOXIPROXY_SERVER", "toxiproxy-server", own, "a toxiproxy-server binary", TOXIPROXY_HINT
+    )
 
 
 def default_cache_dir() -> Path:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import os
+import shutil
 import signal
 import subprocess
 import time
@@ -83,6 +84,24 @@ def pid_alive(pid: int) -> bool:
             return stat.read().split(")")[-1].split()[0] != "Z"
     except OSError:
         return False
+
+
+def find_program(variable: str, name: str, own: Path, what: str, hint: str) -> Path:
+    """A program: the path in the environment variable `variable` if set (it must be
+    executable), else the project's own build at `own`, else `name` on the PATH."""
+    configured = os.environ.get(variable)
+    if configured:
+        path = Path(configured)
+        if path.is_file() and os.access(path, os.X_OK):
+            return path
+        raise InfrastructureError(
+            f"{variable}={configured}: not an executable file; unset it to use the "
+            f"project's own, or point it at {what}"
+        )
+    for candidate in (own, shutil.which(name)):
+        if candidate and Path(candidate).is_file():
+            return Path(candidate)
+    raise InfrastructureError(f"{name} not found: {hint}")
 
 
 def log_tail(path: Path, lines: int = 5) -> str:

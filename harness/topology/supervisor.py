@@ -19,6 +19,7 @@ from types import FrameType
 from harness.errors import BadInput, ShieldlabError
 from harness.topology.config import TopologyConfig
 from harness.topology.launcher import Launcher, Report
+from harness.topology.recordings import clear_recordings, sweep_recordings
 from harness.topology.state import TopologyState, clear_state, live_state, write_state
 
 CONFIG_FILE = "config.json"
@@ -61,6 +62,7 @@ def topology_up(
         report("tearing down")
         try:
             launcher.stop()
+            clear_recordings(state_dir)
             clear_state(state_dir)
         finally:
             for signum, handler in previous.items():
@@ -78,7 +80,7 @@ def supervise(
     try:
         with topology_up(config, state_dir, report) as state:
             on_ready(state)
-            _watch(state)
+            _watch(state, state_dir, report)
     except (KeyboardInterrupt, Stopped):
         pass  # a requested stop: the teardown above has run
     finally:
@@ -86,12 +88,14 @@ def supervise(
             signal.signal(signum, handler)
 
 
-def _watch(state: TopologyState) -> None:
+def _watch(state: TopologyState, state_dir: Path, report: Report) -> None:
     while True:
         time.sleep(0.5)
         dead = state.dead_process()
         if dead is not None:
             raise ShieldlabError(f"{dead} died; its log is in {state.work_dir}; tearing down")
+        for link in sweep_recordings(state.toxiproxy.api, state_dir):
+            report(f"restored {link}: the `shieldlab record` that tapped it was killed")
 
 
 def main(argv: list[str] | None = None) -> int:
