@@ -24,7 +24,8 @@ class PutTapRule:
     rule: Rule
 
 
-def tap_rule(fault: HttpFault, name: str, seed: str) -> Rule:
+def tap_rule(fault: HttpFault, name: str, seed: str, link: str = "") -> Rule:
+    """The tap's rule for `fault`; an injected answer's reason names the link it was made on."""
     common: dict[str, Any] = {
         "name": name,
         "match": Match(fault.match.method, fault.match.path, dict(fault.match.headers)),
@@ -35,7 +36,7 @@ def tap_rule(fault: HttpFault, name: str, seed: str) -> Rule:
     if isinstance(fault, HttpStatusFault):
         headers = [
             (contract.HEADER_ERROR_NODE, contract.TAP_NODE),
-            (contract.HEADER_ERROR_REASON, contract.TAP_INJECTED_REASON),
+            (contract.HEADER_ERROR_REASON, f"{contract.TAP_INJECTED_REASON} on {link}".strip()),
         ]
         return Rule(action="status", status=fault.status, answer_headers=headers, **common)
     if isinstance(fault, HttpDelayFault):
@@ -48,7 +49,7 @@ def tap_rule(fault: HttpFault, name: str, seed: str) -> Rule:
 def tap_change(fault: HttpFault, link: str, control_url: str | None, name: str) -> PutTapRule:
     if control_url is None:
         raise InfrastructureError(f"{fault.kind} on {link}: the link has no tap in this run")
-    return PutTapRule(link, control_url, tap_rule(fault, name, seed=f"{name}@{link}"))
+    return PutTapRule(link, control_url, tap_rule(fault, name, f"{name}@{link}", link))
 
 
 class TapBackend:

@@ -101,10 +101,14 @@ def test_a_rule_survives_its_trip_as_json_and_a_bad_action_is_refused():
 
 def test_an_http_status_step_becomes_a_status_rule_that_names_the_tap_as_its_maker():
     step = HttpStatusFault.model_validate(status_step(status=503, match=XMLRPC, first_n=5))
-    rule = tap_rule(step, "step0", seed="step0@edge-iad->origin")
+    rule = tap_rule(step, "step0", "step0@edge-iad->origin", "edge-iad->origin")
     assert (rule.action, rule.status, rule.first_n) == ("status", 503, 5)
     assert rule.match == Match("POST", "/pypi*", {})
-    assert dict(rule.answer_headers)[contract.HEADER_ERROR_NODE] == contract.TAP_NODE
+    headers = dict(rule.answer_headers)
+    assert headers[contract.HEADER_ERROR_NODE] == contract.TAP_NODE
+    assert headers[contract.HEADER_ERROR_REASON] == (
+        "injected by an http_status fault on edge-iad->origin"
+    )
 
 
 def test_delay_and_abort_steps_become_their_rules():
