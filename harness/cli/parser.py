@@ -1,0 +1,155 @@
+"""The command line's grammar: every subcommand, its options and the function that runs it."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from harness.cli import run_commands as runs
+from harness.cli import topology_commands as lab
+from harness.gate.baseline import DEFAULT_BASELINE_DIR
+from harness.topology import control
+
+DESCRIPTION = (
+    "shieldlab: a chaos testbed that rebuilds a CDN-fronted package index and breaks its links"
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="shieldlab", description=DESCRIPTION)
+    parser.add_argument("--debug", action="store_true", help="show tracebacks")
+    parser.add_argument(
+        "--state-dir",
+        type=Path,
+        default=control.default_state_dir(),
+        help="where a running topology's state lives (default: $SHIELDLAB_STATE_DIR or .shieldlab)",
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    def with_topology(sub: argparse.ArgumentParser) -> None:
+        sub.add_argument("--config", type=Path, help="topology YAML (see `shieldlab defaults`)")
+        sub.add_argument("--edges", help="comma-separated POP names, e.g. iad,ams,sjc")
+
+    up = commands.add_parser("up", help="start origin, shield, edges and links; Ctrl-C stops")
+    with_topology(up)
+    up.add_argument("--detach", action="store_true", help="return once healthy; stop with `down`")
+    up.set_defaults(func=lab.cmd_up)
+    status = commands.add_parser("status", help="show the running topology")
+    status.add_argument("--json", action="store_true")
+    status.set_defaults(func=lab.cmd_status)
+    down = commands.add_parser("down", help="stop the running topology")
+    down.add_argument(
+        "--results",
+        type=Path,
+        default=Path("results"),
+        help="where runs are kept (default results)",
+    )
+    down.set_defaults(func=lab.cmd_down)
+    commands.add_parser("defaults", help="print the topology defaults as YAML").set_defaults(
+        func=lab.cmd_defaults
+    )
+    commands.add_parser("list", help="the shipped scenarios and their hypotheses").set_defaults(
+        func=runs.cmd_list
+    )
+    schema = commands.add_parser("schema", help="print the scenario (or run files') JSON Schema")
+    schema.add_argument(
+        "--records", action="store_true", help="the schema of every file in a run directory"
+    )
+    schema.set_defaults(func=runs.cmd_schema)
+    run = commands.add_parser("run", help="run a scenario end to end and record it")
+    run.add_argument("scenario", help="a shipped scenario's name, or a YAML file")
+    run.add_argument("--duration", type=float, help="seconds; the timeline is scaled to fit")
+    run.add_argument("--seed", type=int, help="the traffic's seed (default: the scenario's)")
+    run.add_argument("--out", type=Path, default=Path("results"), help="results directory")
+    run.set_defaults(func=runs.cmd_run)
+    record = commands.add_parser(
+        "record", help="tap a link of the running topology and save its flows (mitmproxy format)"
+    )
+    record.add_argument("--link", required=True, help="e.g. client->edge-iad")
+    record.add_argument("--out", type=Path, required=True, help="the flows file to write")
+    record.add_argument("--duration", type=float, help="seconds; default: until Ctrl-C")
+    record.add_argument("--port", type=int, default=0, help="the tap's port (default: any free)")
+    record.set_defaults(func=lab.cmd_record)
+    workload = commands.add_parser(
+        "workload", help="turn a recording into a traffic mix a scenario can replay"
+    )
+    workload.add_argument("recording", type=Path, help="a flows file from `shieldlab record`")
+    workload.add_argument("--out", type=Path, required=True, help="the mix YAML to write")
+    workload.add_argument("--name", help="the mix's traffic class name (default: --out's stem)")
+    workload.add_argument(
+        "--session-gap",
+        type=float,
+        default=5.0,
+        help="seconds of quiet that end a client's session (default 5)",
+    )
+    workload.set_defaults(func=runs.cmd_workload)
+    gate = commands.add_parser(
+        "gate", help="run a CI suite and judge its expectations (exit 0 pass, 1 fail, 3 void)"
+    )
+    gate.add_argument(
+        "suite", nargs="?", default="ci", help="a suite name or YAML file (default ci)"
+    )
+    gate.add_argument("--junit", type=Path, help="write JUnit XML here")
+    gate.add_argument(
+        "--baseline",
+        type=Path,
+        default=DEFAULT_BASELINE_DIR,
+        help="where baselines live (default scenarios/baselines in the project)",
+    )
+    gate.add_argument(
+        "--update-baseline", action="store_true", help="store these runs as the new baseline"
+    )
+    gate.add_argument("--repeat", type=int, default=1, help="run N times, report the pass fraction")
+    gate.add_argument("--out", type=Path, help="where runs and gate.md go (default results/gate)")
+    gate.set_defaults(func=runs.cmd_gate)
+    check = commands.add_parser("check", help="judge expectations on runs already on disk")
+    check.add_argument("run_dirs", type=Path, nargs="+", help="run directories")
+    check.add_argument("--expect", type=Path, help="a YAML file with an `expect:` list")
+    check.add_argument(
+        "--baseline", type=Path, default=DEFAULT_BASELINE_DIR, help="for relative bounds"
+    )
+    check.set_defaults(func=runs.cmd_check)
+    report = commands.add_parser("report", help="report.md and report.html with plots for a run")
+    report.add_argument("run_dir", type=Path, help="a directory `shieldlab run` printed")
+    report.set_defaults(func=runs.cmd_report)
+    compare = commands.add_parser("compare", help="overlay runs and tabulate their differences")
+    compare.add_argument(
+        "run_dirs", type=Path, nargs="+", help="run directories; deltas vs the first"
+    )
+    compare.add_argument("--out", type=Path, help="where to write (default results/compare)")
+    compare.set_defaults(func=runs.cmd_compare)
+    validate = commands.add_parser(
+        "validate", help="sweep every hypothesis family and score it against the incident"
+    )
+    validate.add_argument(
+        "--quick",
+        action="store_true",
+        help="staircases instead of a run per point, under 5 minutes here",
+    )
+    validate.add_argument("--out", type=Path, help="where to write (default results/validate)")
+    validate.add_argument(
+        "--signature",
+        default="pypi-2014-07-20",
+        help="the incident to score against: a shipped name or a YAML file (default pypi-2014-07-20)",
+    )
+    validate.add_argument(
+        "--family",
+        action="append",
+        metavar="NAME_OR_FILE",
+        help="a hypothesis family to sweep (repeatable; default: every file in scenarios/hypotheses)",
+    )
+    validate.set_defaults(func=runs.cmd_validate)
+    diagnose = commands.add_parser(
+        "diagnose", help="name the likely faulty segment from a run's records"
+    )
+    diagnose.add_argument("run_dir", type=Path)
+    diagnose.add_argument("--json", action="store_true")
+    diagnose.set_defaults(func=runs.cmd_diagnose)
+    bench = commands.add_parser("bench", help="measure throughput, per-hop latency, startup")
+    with_topology(bench)
+    bench.add_argument("--json", action="store_true")
+    bench.set_defaults(func=lab.cmd_bench)
+    demo = commands.add_parser("demo", help="up, install a package with pip through an edge, down")
+    with_topology(demo)
+    demo.set_defaults(func=lab.cmd_demo)
+    return parser
