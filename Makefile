@@ -6,10 +6,14 @@ TOXIPROXY_VERSION := v2.12.0
 TOXIPROXY   := $(VENV)/bin/toxiproxy-server
 TAP_VENV    := $(VENV)/tap
 MITMDUMP    := $(TAP_VENV)/bin/mitmdump
+COMPOSE_VERSION := v2.40.3
+DOCKER_CONFIG_DIR := $(abspath $(VENV))/docker/config
+COMPOSE     := $(DOCKER_CONFIG_DIR)/cli-plugins/docker-compose
 MITMPROXY_VERSION        := 12.3.1
 MITMPROXY_VERSION_PY311  := 11.0.2
 
-.PHONY: setup system-packages demo test unit integration lint gate bench mixes clean
+.PHONY: setup system-packages demo test unit integration lint gate bench mixes clean \
+	compose-engine compose-engine-stop compose-images compose-file
 
 setup: $(VENV)/.installed $(TOXIPROXY) $(MITMDUMP) system-packages
 
@@ -81,6 +85,39 @@ bench: setup
 # through an edge; the recordings are kept in results/mixes. Not needed to use them.
 mixes: setup
 	$(PY) -m harness.shipped_mixes
+
+# --- compose mode ---
+# A Docker engine: the one that answers, or a private dockerd (Debian's docker.io) with its own
+# data root, socket and pid file under .shieldlab/engine; compose-engine-stop stops it and removes
+# the iptables chains and bridges dockerd leaves on the host.
+compose-engine: setup
+	@command -v dockerd >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker.io debootstrap; }
+	$(PY) -m harness.compose.engine start
+
+compose-engine-stop:
+	$(PY) -m harness.compose.engine stop
+
+# Compose v2, pinned, built from the Go module proxy (its go.mod has exclude directives, so
+# `go install` refuses it: download the module, build it from a writable copy) and used as a CLI
+# plugin through a project-local DOCKER_CONFIG.
+$(COMPOSE):
+	mkdir -p $(dir $@) $(VENV)/docker
+	dir=$$(GOFLAGS=-mod=mod $(GO) mod download -json github.com/docker/compose/v2@$(COMPOSE_VERSION) \
+		| $(PY) -c 'import json, sys; print(json.load(sys.stdin)["Dir"])') && \
+	rm -rf $(VENV)/docker/compose-src && cp -r "$$dir" $(VENV)/docker/compose-src && \
+	chmod -R u+w $(VENV)/docker/compose-src && \
+	cd $(VENV)/docker/compose-src && $(GO) build -o $@ \
+		-ldflags "-X github.com/docker/compose/v2/internal.Version=$(COMPOSE_VERSION)" ./cmd
+	rm -rf $(VENV)/docker/compose-src
+
+# The node and Toxiproxy images, without a registry when none answers (see Dockerfile).
+compose-images: setup $(COMPOSE)
+	$(PY) -m harness.compose.images
+
+# compose.yaml again from the topology defaults (a unit test holds the committed one to it).
+compose-file: setup
+	$(VENV)/bin/shieldlab compose-file --out compose.yaml
 
 clean:
 	rm -rf $(VENV) .shieldlab

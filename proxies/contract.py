@@ -224,3 +224,5 @@ class NodeLaunch(Settings):
     dataset_cache_dir: str | None = None  # origin: where generated data sets are kept
     ready_file: str
     host: str = "127.0.0.1"
+    # Fixed ports by name ("port", "admin_port"), as in a container; omitted: the kernel picks.
+    ports: dict[str, int] = {}

@@ -29,10 +29,10 @@ Sites = dict[str, web.Application]
 SiteFactory = Callable[[NodeLaunch], Awaitable[Sites]]
 
 
-def _listening_socket(host: str) -> socket.socket:
+def _listening_socket(host: str, port: int) -> socket.socket:
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((host, 0))
+    sock.bind((host, port))
     sock.listen(1024)
     sock.setblocking(False)
     return sock
@@ -55,7 +55,7 @@ async def _serve(launch: NodeLaunch, factory: SiteFactory) -> None:
     for port_name, app in sites.items():
         runner = web.AppRunner(app, access_log=None, handle_signals=False)
         await runner.setup()
-        sock = _listening_socket(launch.host)
+        sock = _listening_socket(launch.host, launch.ports.get(port_name, 0))
         await web.SockSite(runner, sock, shutdown_timeout=1.0).start()
         ports[port_name] = sock.getsockname()[1]
         runners.append(runner)
@@ -71,12 +71,16 @@ async def _serve(launch: NodeLaunch, factory: SiteFactory) -> None:
 
 def main(factory: SiteFactory, argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="run one shieldlab node")
-    parser.add_argument("--launch", required=True, type=Path, help="the node's launch JSON")
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--launch", type=Path, help="the node's launch JSON file")
+    source.add_argument("--launch-env", help="an environment variable holding it (containers)")
     args = parser.parse_args(argv)
+    where = args.launch or f"${args.launch_env}"
     try:
-        launch = NodeLaunch.model_validate_json(args.launch.read_text())
-    except (OSError, ValueError) as error:
-        print(f"{args.launch}: cannot read the launch file: {error}", file=sys.stderr)
+        text = args.launch.read_text() if args.launch else os.environ[args.launch_env]
+        launch = NodeLaunch.model_validate_json(text)
+    except (OSError, KeyError, ValueError) as error:
+        print(f"{where}: cannot read the launch settings: {error}", file=sys.stderr)
         raise SystemExit(2) from None
     logging.basicConfig(
         level=logging.WARNING, format=f"%(asctime)s {launch.name} %(levelname)s %(message)s"

@@ -62,6 +62,12 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--seed", type=int, help="the traffic's seed (default: the scenario's)")
     run.add_argument("--out", type=Path, default=Path("results"), help="results directory")
     run.set_defaults(func=runs.cmd_run)
+    compose_file = commands.add_parser(
+        "compose-file", help="compose.yaml for a topology (the committed one: the defaults)"
+    )
+    with_topology(compose_file)
+    compose_file.add_argument("--out", type=Path, help="write it here (default: stdout)")
+    compose_file.set_defaults(func=lab.cmd_compose_file)
     record = commands.add_parser(
         "record", help="tap a link of the running topology and save its flows (mitmproxy format)"
     )

@@ -111,6 +111,20 @@ def cmd_defaults(_: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_compose_file(args: argparse.Namespace) -> int:
+    from harness.compose.spec import compose_yaml
+
+    text = compose_yaml(_topology_from(args))
+    if args.out is None:
+        print(text, end="")
+        return EXIT_OK
+    partial = args.out.with_name(args.out.name + ".partial")
+    partial.write_text(text)
+    partial.rename(args.out)
+    err.print(f"wrote {args.out}")
+    return EXIT_OK
+
+
 def cmd_record(args: argparse.Namespace) -> int:
     from harness.record import recording
 

@@ -1,0 +1,146 @@
+"""`make compose-images`: the images compose mode runs, built without a registry when need be.
+
+- base: the official slim Python 3.11 image when the engine has it or can pull it; otherwise
+  a Debian bookworm root made by debootstrap from the host's own Debian mirror (read from its
+  apt sources), imported with `docker import`;
+- node: `Dockerfile` on that base, the Python packages from a wheelhouse built here;
+- toxiproxy: the pinned server and CLI built statically (CGO off) on `scratch`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from harness.compose.spec import NODE_IMAGE, TOXIPROXY_IMAGE
+from harness.errors import InfrastructureError, ShieldlabError
+
+ROOT = Path(__file__).resolve().parents[2]
+BUILD = ROOT / ".venv" / "docker"
+OFFICIAL_BASE = "python:3.11-slim"
+LOCAL_BASE = "shieldlab/base:bookworm"
+TOXIPROXY_MODULE = "github.com/Shopify/toxiproxy/v2"
+TOXIPROXY_VERSION = "v2.12.0"
+DEBOOTSTRAP_PACKAGES = "python3,python3-venv,ca-certificates"
+
+
+def _run(argv: list[str], timeout_s: float = 1800, **kwargs: object) -> str:
+    try:
+        done = subprocess.run(
+            argv, capture_output=True, text=True, timeout=timeout_s, check=False, **kwargs
+        )  # type: ignore[call-overload]
+    except (OSError, subprocess.TimeoutExpired) as error:
+        raise InfrastructureError(f"{argv[0]}: {error}") from None
+    if done.returncode != 0:
+        tail = (done.stderr or done.stdout).strip().splitlines()[-3:]
+        raise InfrastructureError(f"{' '.join(argv[:3])}: failed: {' | '.join(tail)}")
+    return str(done.stdout)
+
+
+def _has_image(name: str) -> bool:
+    return subprocess.run(
+        ["docker", "image", "inspect", name], capture_output=True, timeout=30, check=False
+    ).returncode == 0
+
+
+def debian_mirror() -> str:
+    """The host's Debian mirror, from its apt sources (deb822 or one-line format)."""
+    deb822 = Path("/etc/apt/sources.list.d/debian.sources")
+    if deb822.is_file():
+        for line in deb822.read_text().splitlines():
+            if line.startswith("URIs:"):
+                return line.split()[1]
+    classic = Path("/etc/apt/sources.list")
+    if classic.is_file():
+        for line in classic.read_text().splitlines():
+            parts = line.split()
+            if len(parts) >= 3 and parts[0] == "deb":
+                return parts[1]
+    raise InfrastructureError(
+        "no Debian mirror in /etc/apt/sources.list(.d); needed to build a base image without a "
+        "registry"
+    )
+
+
+def base_image() -> str:
+    if _has_image(OFFICIAL_BASE):
+        return OFFICIAL_BASE
+    pulled = subprocess.run(
+        ["docker", "pull", OFFICIAL_BASE], capture_output=True, timeout=120, check=False
+    )
+    if pulled.returncode == 0:
+        return OFFICIAL_BASE
+    if _has_image(LOCAL_BASE):
+        return LOCAL_BASE
+    if shutil.which("debootstrap") is None:
+        raise InfrastructureError(
+            f"cannot pull {OFFICIAL_BASE} and debootstrap is missing; `apt-get install "
+            "debootstrap` (make compose-images does, as root)"
+        )
+    root = BUILD / "rootfs"
+    shutil.rmtree(root, ignore_errors=True)
+    root.mkdir(parents=True)
+    _run(["debootstrap", "--variant=minbase", f"--include={DEBOOTSTRAP_PACKAGES}",
+          "bookworm", str(root), debian_mirror()])  # fmt: skip
+    tar = subprocess.Popen(["tar", "-C", str(root), "-c", "."], stdout=subprocess.PIPE)
+    _run(["docker", "import", "-", LOCAL_BASE], stdin=tar.stdout)
+    tar.wait()
+    shutil.rmtree(root, ignore_errors=True)
+    return LOCAL_BASE
+
+
+def wheelhouse() -> None:
+    wheels = BUILD / "wheels"
+    shutil.rmtree(wheels, ignore_errors=True)
+    try:
+        _run([sys.executable, "-m", "pip", "wheel", "--quiet", "-w", str(wheels), str(ROOT)])
+    finally:
+        shutil.rmtree(ROOT / "build", ignore_errors=True)  # setuptools builds in the tree
+
+
+def toxiproxy_binaries() -> None:
+    out = BUILD / "toxiproxy"
+    out.mkdir(parents=True, exist_ok=True)
+    go = shutil.which("go") or "/usr/local/go/bin/go"
+    env = {**os.environ, "CGO_ENABLED": "0", "GOBIN": str(out), "GOFLAGS": "-mod=mod"}
+    for command, name in (("server", "toxiproxy-server"), ("cli", "toxiproxy-cli")):
+        _run([go, "install", f"{TOXIPROXY_MODULE}/cmd/{command}@{TOXIPROXY_VERSION}"], env=env)
+        (out / command).rename(out / name)
+
+
+def build(step: str, argv: list[str]) -> float:
+    started = time.monotonic()
+    print(f"{step} ...", flush=True)
+    _run(argv, env={**os.environ, "DOCKER_BUILDKIT": "0"}, cwd=ROOT)
+    took = time.monotonic() - started
+    print(f"{step}: {took:.0f} s", flush=True)
+    return took
+
+
+def main(argv: list[str] | None = None) -> int:
+    argparse.ArgumentParser(description="build compose mode's images").parse_args(argv)
+    try:
+        started = time.monotonic()
+        base = base_image()
+        print(f"base image: {base} ({time.monotonic() - started:.0f} s)", flush=True)
+        for what, step in (("wheelhouse", wheelhouse), ("static toxiproxy", toxiproxy_binaries)):
+            started = time.monotonic()
+            step()
+            print(f"{what}: {time.monotonic() - started:.0f} s", flush=True)
+        build("node image", ["docker", "build", "--build-arg", f"BASE_IMAGE={base}",
+                             "-t", NODE_IMAGE, "-f", "Dockerfile", "."])  # fmt: skip
+        build("toxiproxy image", ["docker", "build", "-t", TOXIPROXY_IMAGE,
+                                  "-f", "Dockerfile.toxiproxy", "."])  # fmt: skip
+    except ShieldlabError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return error.exit_code
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,186 @@
+"""compose.yaml from the topology settings: the nodes and links of local mode, as services.
+
+Every node gets a network of its own that it shares only with Toxiproxy, so nodes reach each
+other only through the links, as on 127.0.0.1. Each node is told its launch settings (the same
+`NodeLaunch` as in local mode, with fixed ports) in an environment variable, so the file stands
+alone. Ports are published on 127.0.0.1 only, on host ports the engine picks. Pure: the committed
+compose.yaml is this module's output for the default topology (a test holds them equal).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import yaml
+
+from harness.topology import plan
+from harness.topology.config import TopologyConfig, scaled_cdn
+from proxies import contract
+from proxies.contract import NodeLaunch
+
+PROJECT = "shieldlab"
+LABEL = "io.shieldlab.project"  # on every container, network and volume: the sweep finds them
+NODE_IMAGE = "shieldlab/node:local"
+TOXIPROXY_IMAGE = "shieldlab/toxiproxy:2.12.0"
+NODE_PORT = 8080
+ADMIN_PORT = 8081
+TOXIPROXY_API_PORT = 8474
+LINK_PORT_BASE = 20000
+LAUNCH_VARIABLE = "SHIELDLAB_LAUNCH"
+CLIENTS_NETWORK = "clients"
+DATA_DIR = "/data"
+HEALTH = (
+    "import urllib.request, sys; "
+    "sys.exit(urllib.request.urlopen('http://127.0.0.1:{port}{path}', timeout=2).status != 200)"
+)
+
+
+def link_ports(pops: list[str]) -> dict[str, int]:
+    """Each link's port inside the Toxiproxy container, in the topology's order."""
+    return {link.name: LINK_PORT_BASE + i for i, link in enumerate(plan.plan_links(pops))}
+
+
+def network_of(node: str) -> str:
+    return f"n-{node}"
+
+
+def node_launch(node: plan.NodeSpec, config: TopologyConfig) -> NodeLaunch:
+    ports = link_ports(config.edges)
+    fixed = {"port": NODE_PORT, "admin_port": ADMIN_PORT}
+    ready = f"{DATA_DIR}/{node.name}.ready"
+    if node.role is plan.Role.ORIGIN:
+        return NodeLaunch(
+            name=node.name,
+            origin=config.origin,
+            database_path=f"{DATA_DIR}/origin.sqlite",
+            dataset_cache_dir=f"{DATA_DIR}/cache",
+            ready_file=ready,
+            host="0.0.0.0",
+            ports=fixed,
+        )
+    backends = plan.backends_of(node)
+    assert backends is not None
+    settings = config.shield if node.role is plan.Role.SHIELD else config.edge
+    return NodeLaunch(
+        name=node.name,
+        cdn=scaled_cdn(settings, config.time_scale),
+        upstream_url=f"http://toxiproxy:{ports[backends[0]]}",
+        pass_url=f"http://toxiproxy:{ports[backends[1]]}",
+        ready_file=ready,
+        host="0.0.0.0",
+        ports=fixed,
+    )
+
+
+def toxiproxy_proxies(pops: list[str]) -> list[dict[str, Any]]:
+    """Toxiproxy's `-config` file: every link, listening in its container, to its node."""
+    ports = link_ports(pops)
+    return [
+        {
+            "name": link.proxy_name,
+            "listen": f"0.0.0.0:{ports[link.name]}",
+            "upstream": f"{link.target}:{NODE_PORT}",
+            "enabled": True,
+        }
+        for link in plan.plan_links(pops)
+    ]
+
+
+def _healthcheck(test: list[str]) -> dict[str, Any]:
+    return {"test": test, "interval": "2s", "timeout": "3s", "retries": 30, "start_period": "5s"}
+
+
+def _node_service(node: plan.NodeSpec, config: TopologyConfig) -> dict[str, Any]:
+    launch = node_launch(node, config).model_dump_json(exclude_defaults=True)
+    probe = HEALTH.format(port=NODE_PORT, path=contract.HEALTH_PATH)
+    return {
+        "image": NODE_IMAGE,
+        "command": ["python", "-m", node.module, "--launch-env", LAUNCH_VARIABLE],
+        "environment": {LAUNCH_VARIABLE: launch},
+        "labels": {LABEL: PROJECT},
+        "networks": [network_of(node.name)],
+        "ports": [f"127.0.0.1::{ADMIN_PORT}"],  # purge, workers, index: the harness's controls
+        "healthcheck": _healthcheck(["CMD", "python", "-c", probe]),
+    }
+
+
+def _toxiproxy_service(config: TopologyConfig) -> dict[str, Any]:
+    nodes = plan.plan_nodes(config.edges)
+    ports = link_ports(config.edges)
+    clients = [ports[plan.client_link(pop)] for pop in config.edges]
+    return {
+        "image": TOXIPROXY_IMAGE,
+        "command": [
+            "-host",
+            "0.0.0.0",
+            "-port",
+            str(TOXIPROXY_API_PORT),
+            "-config",
+            "/toxiproxy.json",
+        ],
+        "configs": [{"source": "toxiproxy", "target": "/toxiproxy.json"}],
+        "labels": {LABEL: PROJECT},
+        "networks": [network_of(n.name) for n in nodes] + [CLIENTS_NETWORK],
+        "ports": [f"127.0.0.1::{TOXIPROXY_API_PORT}"] + [f"127.0.0.1::{p}" for p in clients],
+        "cap_add": ["NET_ADMIN"],  # packet loss: iptables rules in its network namespace
+        "healthcheck": _healthcheck(["CMD", "/toxiproxy-cli", "list"]),
+        "depends_on": {n.name: {"condition": "service_healthy"} for n in nodes},
+    }
+
+
+def _locust_services(config: TopologyConfig) -> dict[str, Any]:
+    common = {
+        "image": NODE_IMAGE,
+        "environment": {"SHIELDLAB_LOAD_PLAN": "/run/plan.json"},
+        "labels": {LABEL: PROJECT},
+        "networks": [CLIENTS_NETWORK],
+        "volumes": ["${SHIELDLAB_RUN_DIR:-./results/compose}:/run"],
+        "depends_on": {"toxiproxy": {"condition": "service_healthy"}},
+        "profiles": ["load"],  # started by `shieldlab run --mode compose`, not by a bare `up`
+    }
+    locustfile = "/app/locustfile.py"
+    return {
+        "locust-master": {
+            **common,
+            "command": ["python", "-m", "locust", "-f", locustfile, "--master", "--headless"],
+        },
+        "locust-worker": {
+            **common,
+            "command": [
+                "python",
+                "-m",
+                "locust",
+                "-f",
+                locustfile,
+                "--worker",
+                "--master-host",
+                "locust-master",
+            ],
+            "depends_on": {"locust-master": {"condition": "service_started"}},
+        },
+    }
+
+
+def compose_spec(config: TopologyConfig) -> dict[str, Any]:
+    nodes = plan.plan_nodes(config.edges)
+    services: dict[str, Any] = {n.name: _node_service(n, config) for n in nodes}
+    services["toxiproxy"] = _toxiproxy_service(config)
+    services.update(_locust_services(config))
+    networks = {network_of(n.name): {"labels": {LABEL: PROJECT}} for n in nodes}
+    networks[CLIENTS_NETWORK] = {"labels": {LABEL: PROJECT}}
+    return {
+        "name": PROJECT,
+        "services": services,
+        "networks": networks,
+        "configs": {"toxiproxy": {"content": json.dumps(toxiproxy_proxies(config.edges))}},
+    }
+
+
+def compose_yaml(config: TopologyConfig) -> str:
+    header = (
+        "# Generated by `shieldlab compose-file` from the topology settings (`shieldlab defaults`);\n"
+        "# do not edit: change the settings and generate it again. `shieldlab run NAME --mode\n"
+        "# compose` runs scenarios on it; images: `make compose-images`.\n"
+    )
+    return header + yaml.safe_dump(compose_spec(config), sort_keys=False, width=100)
