@@ -79,6 +79,13 @@ class LoadSpec(Frozen):
     browser: BrowserTraffic = BrowserTraffic()
     mirrors: list[MirrorGroup] = Field(default_factory=lambda: [MirrorGroup()])
     mixes: list[MixLoad] = Field(default_factory=list, description="recorded traffic mixes")
+    processes: int | None = Field(
+        default=None,
+        ge=1,
+        le=64,
+        description="Locust processes (a master and workers); default: as many as the open-model "
+        "rate needs, one per ~450 requests/s, at most one per CPU",
+    )
     publish_per_min: float = Field(default=6.0, ge=0, description="new releases at the origin")
     popularity_exponent: float = Field(
         default=1.1, ge=0, le=3, description="Zipf exponent of project popularity; 0: uniform"

@@ -1,38 +1,45 @@
-"""Starting the Locust process for a run, and waiting for it to end on its own."""
+"""Starting Locust for a run, as one process or as a master with worker processes, waiting for
+it to end on its own, and joining every process's request records into requests.csv."""
 
 from __future__ import annotations
 
 import math
+import os
+import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 from harness.errors import InfrastructureError
-from harness.load.plan import LoadPlan
+from harness.load.plan import LoadPlan, mirror_class, mix_class
+from harness.records.request import join_parts
 from harness.topology.processes import log_tail, spawn, stop_all
 
 LOCUSTFILE = Path(__file__).with_name("locustfile.py")
 
 
 def user_classes(plan: LoadPlan) -> list[str]:
-    mirrors = sum(group.count for group in plan.mirrors)
     return (
         ["PipUser", "BrowserUser"]
-        + (["MirrorUser"] if mirrors else [])
-        + (["MixUser"] if plan.mixes else [])
+        + [mirror_class(i) for i in range(len(plan.mirrors))]
+        + [mix_class(i) for i in range(len(plan.mixes))]
     )
 
 
 def users(plan: LoadPlan) -> int:
-    """pip, browser, one per mirror, one per mix (the locustfile counts the same way)."""
-    return 2 + sum(group.count for group in plan.mirrors) + len(plan.mixes)
+    """pip, browser and each mix: one user per process; one per mirror (as the locustfile)."""
+    return plan.processes * (2 + len(plan.mixes)) + sum(group.count for group in plan.mirrors)
+
+
+def run_time_s(plan: LoadPlan, start_margin_s: float) -> int:
+    # A backstop only: the users end the run themselves once their last flow is done.
+    return math.ceil(start_margin_s + plan.duration_s + 3 * plan.client_timeout_s + 10)
 
 
 def locust_argv(plan: LoadPlan, start_margin_s: float) -> list[str]:
+    """The one process, or the master: it runs the test and sends users to its workers."""
     users_total = users(plan)
-    # A backstop only: the users end the run themselves once their last flow is done.
-    run_time_s = math.ceil(start_margin_s + plan.duration_s + 3 * plan.client_timeout_s + 10)
     return [
         sys.executable,
         "-m",
@@ -45,7 +52,7 @@ def locust_argv(plan: LoadPlan, start_margin_s: float) -> list[str]:
         "--spawn-rate",
         str(users_total * 10),
         "--run-time",
-        f"{run_time_s}s",
+        f"{run_time_s(plan, start_margin_s)}s",
         "--only-summary",
         "--loglevel",
         "WARNING",
@@ -57,36 +64,75 @@ def locust_argv(plan: LoadPlan, start_margin_s: float) -> list[str]:
     ]
 
 
+def master_argv(plan: LoadPlan, start_margin_s: float, port: int) -> list[str]:
+    return locust_argv(plan, start_margin_s) + [
+        "--master",
+        "--master-bind-host",
+        "127.0.0.1",
+        "--master-bind-port",
+        str(port),
+        "--expect-workers",
+        str(plan.processes),
+    ]
+
+
+def worker_argv(port: int) -> list[str]:
+    return [
+        sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--worker",
+        "--master-host", "127.0.0.1", "--master-port", str(port), "--loglevel", "WARNING",
+    ]  # fmt: skip
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
 class LocustProcess:
     def __init__(
         self, plan: LoadPlan, plan_path: Path, log_path: Path, start_margin_s: float
     ) -> None:
-        import os
-
         plan_path.write_text(plan.model_dump_json(indent=2))
         env = {**os.environ, "SHIELDLAB_LOAD_PLAN": str(plan_path)}
+        self.records = Path(plan.records_path)
         self.log_path = log_path
         self.deadline_s = start_margin_s + plan.duration_s + 3 * plan.client_timeout_s + 30
         self._started = time.monotonic()
+        self.workers: list[tuple[subprocess.Popen[bytes], Path]] = []
         try:
-            self.process = spawn(locust_argv(plan, start_margin_s), log_path, env=env)
+            if plan.processes == 1:
+                self.process = spawn(locust_argv(plan, start_margin_s), log_path, env=env)
+            else:
+                port = _free_port()
+                self.process = spawn(master_argv(plan, start_margin_s, port), log_path, env=env)
+                for i in range(plan.processes):
+                    log = log_path.with_name(f"locust-worker{i}.log")
+                    self.workers.append((spawn(worker_argv(port), log, env=env), log))
         except OSError as error:
+            self.stop()
             raise InfrastructureError(f"cannot start locust: {error}") from None
 
     def check_alive(self) -> None:
-        code = self.process.poll()
-        if code is not None:
-            raise InfrastructureError(
-                f"locust exited early (code {code}): {log_tail(self.log_path)}"
-            )
+        for process, log in [(self.process, self.log_path), *self.workers]:
+            code = process.poll()
+            if code is not None:
+                raise InfrastructureError(f"locust exited early (code {code}): {log_tail(log)}")
 
     def wait(self) -> int:
         remaining = self.deadline_s - (time.monotonic() - self._started)
         try:
-            return self.process.wait(timeout=max(1.0, remaining))
+            code = self.process.wait(timeout=max(1.0, remaining))
+            for worker, _log in self.workers:  # they quit before the master does
+                worker.wait(timeout=15)
+            return code
         except subprocess.TimeoutExpired:
             self.stop()
             raise InfrastructureError(f"locust did not finish; see {self.log_path}") from None
 
     def stop(self) -> None:
-        stop_all([self.process], grace_s=5.0)
+        """Stop every process, then join their records (also when the run was cut short)."""
+        master = getattr(self, "process", None)
+        processes = ([master] if master is not None else []) + [w for w, _ in self.workers]
+        stop_all(processes, grace_s=5.0)
+        join_parts(self.records)

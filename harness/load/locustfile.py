@@ -29,9 +29,9 @@ from locust import FastHttpUser, events, task
 from locust.exception import StopUser
 
 from harness.load.pages import release_file_paths, simple_page_file_paths
-from harness.load.plan import LoadPlan, MirrorPlan, MixPlan
+from harness.load.plan import LoadPlan, MirrorPlan, MixPlan, mirror_class, mix_class
 from harness.load.replay import NewestSerial, Replay
-from harness.records.request import RequestRecord, RequestWriter
+from harness.records.request import RequestRecord, RequestWriter, part_path
 from harness.traffic import Layer, TrafficClass
 from proxies import contract
 
@@ -59,7 +59,9 @@ class Recorder:
         self._file.close()
 
 
-RECORDER = Recorder(PLAN.records_path)
+# Each Locust process (one, or a master and its workers) writes a part of its own; the harness
+# joins them into requests.csv when Locust has ended (harness.load.driver).
+RECORDER = Recorder(part_path(PLAN.records_path, os.getpid()))
 
 
 @events.quitting.add_listener
@@ -76,22 +78,32 @@ def sleep_until(t_s: float) -> None:
     gevent.sleep(max(0.0, t_s - now_s()))
 
 
-def users_expected() -> int:
-    return 2 + sum(group.count for group in PLAN.mirrors) + len(PLAN.mixes)
-
-
+_started: set[int] = set()  # the users of this process
 _finished: set[int] = set()
 
 
+def _quit_if_done(runner: Any) -> None:
+    if _finished >= _started:
+        runner.quit()  # a worker's quit tells the master; the last worker's ends the run
+
+
 def finish(user: FastHttpUser) -> None:
-    """A user with no more work stops; the last one to finish ends the Locust run.
+    """A user with no more work stops; the last one of this process to finish ends it, once
+    the run's time is over.
 
     Stopping (rather than sleeping) matters: Locust's `--stop-timeout` waits for users still
     inside a task, which made every run wait 5 s for users that had nothing left to do."""
     _finished.add(id(user))
-    if len(_finished) >= users_expected() and user.environment.runner is not None:
-        gevent.spawn_later(0.1, user.environment.runner.quit)
+    runner = user.environment.runner
+    if _finished >= _started and runner is not None:
+        gevent.spawn_later(max(0.1, PLAN.duration_s - now_s() + 0.1), _quit_if_done, runner)
     raise StopUser()
+
+
+def over() -> bool:
+    """The run's time is over. A master hands a quitting worker's users to the others; such
+    late users must not replay the run's arrivals in a burst, so they stop at once."""
+    return now_s() >= PLAN.duration_s
 
 
 class TrafficUser(FastHttpUser):
@@ -105,8 +117,12 @@ class TrafficUser(FastHttpUser):
     _instances = itertools.count()
 
     def on_start(self) -> None:
+        _started.add(id(self))
         self.index = next(self._instances)
-        self.rng = random.Random(f"{PLAN.seed}-{self.traffic}-{self.index}")
+        runner = self.environment.runner
+        worker = getattr(runner, "worker_index", 0) if runner is not None else 0
+        stream = f"{self.index}" if worker <= 0 else f"w{worker}-{self.index}"  # one per process
+        self.rng = random.Random(f"{PLAN.seed}-{self.traffic}-{stream}")
 
     def pick_pop(self) -> str:
         pops = list(PLAN.pop_share)
@@ -173,7 +189,7 @@ class ArrivalUser(TrafficUser):
     @task
     def drive(self) -> None:
         flows = Group()
-        rate = self.rate_per_s()
+        rate = 0.0 if over() else self.rate_per_s()
         t = 0.0
         try:
             while rate > 0:
@@ -189,10 +205,10 @@ class ArrivalUser(TrafficUser):
 
 class PipUser(ArrivalUser):
     traffic = TrafficClass.PIP
-    fixed_count = 1
+    fixed_count = PLAN.processes  # one per Locust process, each with its share of the rate
 
     def rate_per_s(self) -> float:
-        return PLAN.pip.installs_per_s
+        return PLAN.pip.installs_per_s / PLAN.processes
 
     def flow(self, intended_s: float) -> None:
         pop, project = self.pick_pop(), self.pick_project()
@@ -208,10 +224,10 @@ class PipUser(ArrivalUser):
 
 class BrowserUser(ArrivalUser):
     traffic = TrafficClass.BROWSER
-    fixed_count = 1
+    fixed_count = PLAN.processes
 
     def rate_per_s(self) -> float:
-        return PLAN.browser.visits_per_s
+        return PLAN.browser.visits_per_s / PLAN.processes
 
     def flow(self, intended_s: float) -> None:
         pop, project = self.pick_pop(), self.pick_project()
@@ -219,26 +235,16 @@ class BrowserUser(ArrivalUser):
         self.call(pop, "GET", f"/pypi/{project}")
 
 
-_mirror_slots = itertools.count()
-
-
-def _mirror_assignment(slot: int) -> MirrorPlan:
-    for group in PLAN.mirrors:
-        if slot < group.count:
-            return group
-        slot -= group.count
-    return PLAN.mirrors[-1]
-
-
 class MirrorUser(TrafficUser):
-    """One bandersnatch-style mirror, cron-driven, with a pool of workers."""
+    """One bandersnatch-style mirror, cron-driven, with a pool of workers. Each mirror group is
+    a class of its own (below), so Locust spreads each group's mirrors over its processes."""
 
+    abstract = True
     traffic = TrafficClass.MIRROR
-    fixed_count = sum(group.count for group in PLAN.mirrors)
+    mirror_plan: MirrorPlan
 
     def on_start(self) -> None:
         super().on_start()
-        self.mirror_plan = _mirror_assignment(next(_mirror_slots))
         self.pop = self.pick_pop()
 
     def rpc(self, method: str, *params: Any, intended_s: float | None = None) -> Any:
@@ -259,7 +265,8 @@ class MirrorUser(TrafficUser):
     @task
     def drive(self) -> None:
         try:
-            self.cron()
+            if not over():
+                self.cron()
         finally:
             finish(self)
 
@@ -320,22 +327,22 @@ class MirrorUser(TrafficUser):
         return page
 
 
-_mix_slots = itertools.count()
 _NEWEST_SERIAL = NewestSerial(PLAN.last_serial)
 
 
 class MixUser(ArrivalUser):
-    """One recorded mix: sessions arrive open-model and each replays a recorded session."""
+    """One recorded mix: sessions arrive open-model and each replays a recorded session. Each
+    mix is a class of its own (below), one user per Locust process."""
 
-    fixed_count = len(PLAN.mixes)
+    abstract = True
+    mix: MixPlan
 
     def on_start(self) -> None:
-        self.mix: MixPlan = PLAN.mixes[next(_mix_slots) % len(PLAN.mixes)]
         self.traffic = self.mix.name
         super().on_start()
 
     def rate_per_s(self) -> float:
-        return self.mix.sessions_per_s
+        return self.mix.sessions_per_s / PLAN.processes
 
     def flow(self, intended_s: float) -> None:
         session = self.rng.choice(self.mix.sessions)
@@ -350,3 +357,12 @@ class MixUser(ArrivalUser):
             lambda: now_s() < PLAN.duration_s,
         )
         replay.run()
+
+
+# The classes Locust runs by name (harness.load.plan names them, the driver lists them).
+for _index, _group in enumerate(PLAN.mirrors):
+    _name = mirror_class(_index)
+    globals()[_name] = type(_name, (MirrorUser,), {"fixed_count": _group.count, "mirror_plan": _group})
+for _index, _mix in enumerate(PLAN.mixes):
+    _name = mix_class(_index)
+    globals()[_name] = type(_name, (MixUser,), {"fixed_count": PLAN.processes, "mix": _mix})

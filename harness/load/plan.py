@@ -6,6 +6,8 @@ from `t0_epoch`, the wall-clock instant the timeline starts, shared by both proc
 
 from __future__ import annotations
 
+import math
+import os
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -36,6 +38,25 @@ class MixPlan(Frozen):
     sessions: list[MixSession]
 
 
+def mirror_class(index: int) -> str:
+    """The Locust user class of mirror group `index` (each group is a class of its own)."""
+    return f"MirrorGroup{index}"
+
+
+def mix_class(index: int) -> str:
+    return f"MixGroup{index}"
+
+
+# One Locust process kept up to about 950 requests/s here before it fell behind (start lag p99
+# 7.7 s at 400 pip installs/s + 100 browser visits/s); half of that leaves room for bursts.
+ONE_PROCESS_REQUESTS_PER_S = 450.0
+
+
+def load_processes(requests_per_s: float, cpus: int) -> int:
+    """How many Locust processes the open-model rate needs: one while one keeps up."""
+    return max(1, min(cpus, math.ceil(requests_per_s / ONE_PROCESS_REQUESTS_PER_S)))
+
+
 class LoadPlan(Frozen):
     t0_epoch: float
     duration_s: float
@@ -49,6 +70,16 @@ class LoadPlan(Frozen):
     mixes: list[MixPlan] = Field(default_factory=list)
     projects: list[str]
     last_serial: int = 0  # the origin's newest serial when the run starts (for mix replays)
+    processes: int = 1  # Locust processes: 1, or a master's workers (each its share of the rate)
+
+    def open_requests_per_s(self) -> float:
+        """The open-model traffic's requests per second: pip and browser flows are two
+        requests each; a mix's session, its mean number of steps."""
+        mixes = sum(
+            m.sessions_per_s * sum(len(s.steps) for s in m.sessions) / len(m.sessions)
+            for m in self.mixes
+        )
+        return 2 * self.pip.installs_per_s + 2 * self.browser.visits_per_s + mixes
     popularity_exponent: float
     records_path: str
 
@@ -92,7 +123,7 @@ def build_plan(
         for group in load.mirrors
         if group.count > 0
     ]
-    return LoadPlan(
+    plan = LoadPlan(
         t0_epoch=t0_epoch,
         duration_s=load.duration_s,
         seed=load.seed,
@@ -116,3 +147,5 @@ def build_plan(
         popularity_exponent=load.popularity_exponent,
         records_path=str(records_path),
     )
+    processes = load.processes or load_processes(plan.open_requests_per_s(), os.cpu_count() or 1)
+    return plan.model_copy(update={"processes": processes})

@@ -93,6 +93,34 @@ class RequestWriter:
         self._writer.writerow(record.to_row())
 
 
+def part_path(path: str | Path, pid: int) -> str:
+    """Where one load-generator process writes its share of `path`."""
+    return f"{path}.part-{pid}"
+
+
+def join_parts(path: Path) -> int:
+    """requests.csv from every process's part (each with the header), the parts removed;
+    the number of records. Written whole or not at all."""
+    parts = sorted(path.parent.glob(f"{path.name}.part-*"))
+    if not parts and path.exists():
+        return 0  # joined already
+    partial = path.with_name(path.name + ".joining")
+    count = 0
+    with open(partial, "w", newline="") as out:
+        out.write(",".join(COLUMNS) + "\r\n")
+        for part in parts:
+            with open(part, newline="") as handle:
+                lines = handle.readlines()
+            if lines and lines[0].rstrip("\r\n") != ",".join(COLUMNS):
+                raise BadInput(f"{part}: (header): not a part of a requests file")
+            out.writelines(lines[1:])
+            count += len(lines) - 1
+    partial.rename(path)
+    for part in parts:
+        part.unlink()
+    return count
+
+
 def write_requests(path: Path, records: Iterable[RequestRecord]) -> None:
     with open(path, "w", newline="") as handle:
         writer = RequestWriter(handle)

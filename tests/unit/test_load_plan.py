@@ -35,8 +35,9 @@ def test_locust_runs_headless_with_one_user_per_class_and_mirror(tmp_path: Path)
     argv = locust_argv(plan, 5.0)
     assert "--headless" in argv
     assert argv[argv.index("--users") + 1] == str(2 + 2 + 200)  # pip, browser, each mirror
-    assert user_classes(plan) == ["PipUser", "BrowserUser", "MirrorUser"]
-    assert argv[-3:] == ["PipUser", "BrowserUser", "MirrorUser"]
+    # Each mirror group is a class of its own, so Locust keeps each group's count.
+    assert user_classes(plan) == ["PipUser", "BrowserUser", "MirrorGroup0", "MirrorGroup1"]
+    assert argv[-4:] == user_classes(plan)
 
 
 def test_records_read_back_typed(tmp_path: Path):
@@ -98,3 +99,56 @@ def test_a_requests_file_of_another_version_is_one_line(tmp_path: Path):
     path.write_text(",".join(COLUMNS) + "\n" + "x," * (len(COLUMNS) - 1) + "x\n")
     with pytest.raises(BadInput, match="line 2: intended_s"):
         read_requests(path)
+
+
+def test_one_process_while_one_keeps_up_then_one_per_450_requests_per_s_up_to_the_cpus():
+    from harness.load.plan import load_processes
+
+    assert load_processes(100, cpus=2) == 1
+    assert load_processes(450, cpus=8) == 1
+    assert load_processes(1000, cpus=8) == 3  # 400 pip installs/s + 100 browser visits/s
+    assert load_processes(1000, cpus=2) == 2
+
+
+def test_a_fast_scenario_gets_a_master_and_workers_each_with_a_share_of_every_class(tmp_path):
+    from harness.load.driver import master_argv, users, worker_argv
+    from harness.scenario import parse_scenario
+
+    scenario = parse_scenario(
+        "t.yaml",
+        {"name": "t", "description": "d", "hypothesis": "h",
+         "load": {"pip": {"installs_per_s": 400}, "browser": {"visits_per_s": 100}}},
+    )  # fmt: skip
+    plan = build_plan(scenario, {"iad": "http://a"}, ["x"], 0.0, tmp_path / "r.csv")
+    processes = plan.processes
+    assert processes >= 2 or (__import__("os").cpu_count() or 1) < 2
+    forced = build_plan(
+        scenario.model_copy(update={"load": scenario.load.model_copy(update={"processes": 3})}),
+        {"iad": "http://a"}, ["x"], 0.0, tmp_path / "r.csv",
+    )  # fmt: skip
+    assert forced.processes == 3 and users(forced) == 3 * 2 + 2  # pip, browser each; 2 mirrors
+    master = master_argv(forced, 3.0, 5557)
+    assert master[master.index("--expect-workers") + 1] == "3"
+    assert master[master.index("--master-bind-host") + 1] == "127.0.0.1"
+    worker = worker_argv(5557)
+    assert "--worker" in worker and worker[worker.index("--master-port") + 1] == "5557"
+
+
+def test_the_parts_of_every_process_join_into_one_requests_file(tmp_path: Path):
+    from harness.records.request import join_parts, part_path
+
+    path = tmp_path / "requests.csv"
+    rows = [
+        RequestRecord.observed(
+            intended_s=float(i), start_s=float(i), traffic="pip", endpoint="simple_project",
+            method="GET", status=200, latency_ms=1.0, bytes=1, pop="iad", served_by="", x_cache="",
+        )
+        for i in range(5)
+    ]  # fmt: skip
+    write_requests(Path(part_path(path, 11)), rows[:2])
+    write_requests(Path(part_path(path, 12)), rows[2:])
+    write_requests(Path(part_path(path, 13)), [])  # a master writes only the header
+    assert join_parts(path) == 5
+    assert sorted(r.intended_s for r in read_requests(path)) == [0, 1, 2, 3, 4]
+    assert list(tmp_path.iterdir()) == [path]
+    assert join_parts(path) == 0 and len(read_requests(path)) == 5  # a second join changes nothing

@@ -184,7 +184,8 @@ def test_the_plan_carries_each_mix_and_locust_gets_a_user_for_each(tmp_path):
     ]
     assert plan.mixes[1].sessions == load_mix("bandersnatch-sync").sessions
     assert plan.last_serial == 123
-    assert user_classes(plan) == ["PipUser", "BrowserUser", "MixUser"] and users(plan) == 4
+    assert user_classes(plan) == ["PipUser", "BrowserUser", "MixGroup0", "MixGroup1"]
+    assert users(plan) == 4 and plan.processes == 1  # 2 * 2 + 2 * 0.5 sessions: one process
 
 
 def test_the_load_check_counts_a_mixs_sessions_by_their_first_request():
