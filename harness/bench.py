@@ -4,7 +4,8 @@
 - throughput: cache hits through one edge (via its client link) against the same client
   hitting the origin directly for the same path;
 - added latency per hop at a fixed moderate rate, from cache misses at every layer;
-- fault fidelity (latency, loss) and what a mitmproxy tap costs (bench_loss, bench_tap).
+- fault fidelity (latency, loss), what a mitmproxy tap costs, and how much open-model load one
+  Locust process and a master with workers sustain (bench_loss, bench_tap, bench_load).
 
 The origin's modelled service times are set to zero and its slots made plentiful here, so the
 numbers measure the programs and links, not the capacity model.
@@ -24,6 +25,7 @@ from rich.console import Console
 from rich.table import Table
 
 from harness.bench_client import Tally, Target, paced, saturate
+from harness.bench_load import measure_load_generator, print_load_generator
 from harness.bench_loss import measure_loss_fidelity, print_loss_fidelity
 from harness.bench_tap import measure_tap_cost, print_tap_cost
 from harness.errors import EXIT_OK, InfrastructureError
@@ -232,6 +234,7 @@ def run(config: TopologyConfig, state_dir: Path, as_json: bool) -> int:
         results["loss_fidelity"] = measure_loss_fidelity(config, state_dir, path, status.update)
         status.update("bench: tap cost, a mitmproxy tap on one client link")
         results["tap_cost"] = measure_tap_cost(config, state_dir, path, status.update)
+        results["load_generator"] = measure_load_generator(config, state_dir, status.update)
     link_p50 = [r["added_p50_ms"] for r in results["hops"] if r.get("hop", "").startswith("link")]
     node_p50 = [r["added_p50_ms"] for r in results["hops"] if r.get("hop", "").startswith("node")]
     results["mean_added_p50_ms"] = {
@@ -308,3 +311,4 @@ def _print(results: dict[str, Any]) -> None:
     out.print(fidelity)
     print_loss_fidelity(results["loss_fidelity"], out)
     print_tap_cost(results["tap_cost"], out)
+    print_load_generator(results["load_generator"], out)

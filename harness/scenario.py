@@ -84,7 +84,7 @@ class LoadSpec(Frozen):
         ge=1,
         le=64,
         description="Locust processes (a master and workers); default: as many as the open-model "
-        "rate needs, one per ~450 requests/s, at most one per CPU",
+        "rate needs, one per 1,000 requests/s, at most one per CPU",
     )
     publish_per_min: float = Field(default=6.0, ge=0, description="new releases at the origin")
     popularity_exponent: float = Field(

@@ -47,9 +47,9 @@ def mix_class(index: int) -> str:
     return f"MixGroup{index}"
 
 
-# One Locust process kept up to about 950 requests/s here before it fell behind (start lag p99
-# 7.7 s at 400 pip installs/s + 100 browser visits/s); half of that leaves room for bursts.
-ONE_PROCESS_REQUESTS_PER_S = 450.0
+# `shieldlab bench` (load generator): one Locust process sustained 1,200 requests/s of pip
+# installs here (start lag p99 31 ms) and fell behind at 1,600; 1,000 leaves room for bursts.
+ONE_PROCESS_REQUESTS_PER_S = 1000.0
 
 
 def load_processes(requests_per_s: float, cpus: int) -> int:

@@ -101,13 +101,14 @@ def test_a_requests_file_of_another_version_is_one_line(tmp_path: Path):
         read_requests(path)
 
 
-def test_one_process_while_one_keeps_up_then_one_per_450_requests_per_s_up_to_the_cpus():
+def test_one_process_while_one_keeps_up_then_one_per_1000_requests_per_s_up_to_the_cpus():
     from harness.load.plan import load_processes
 
     assert load_processes(100, cpus=2) == 1
-    assert load_processes(450, cpus=8) == 1
-    assert load_processes(1000, cpus=8) == 3  # 400 pip installs/s + 100 browser visits/s
-    assert load_processes(1000, cpus=2) == 2
+    assert load_processes(1000, cpus=8) == 1
+    assert load_processes(2500, cpus=8) == 3
+    assert load_processes(2500, cpus=2) == 2
+    assert load_processes(2500, cpus=1) == 1
 
 
 def test_a_fast_scenario_gets_a_master_and_workers_each_with_a_share_of_every_class(tmp_path):
@@ -117,11 +118,10 @@ def test_a_fast_scenario_gets_a_master_and_workers_each_with_a_share_of_every_cl
     scenario = parse_scenario(
         "t.yaml",
         {"name": "t", "description": "d", "hypothesis": "h",
-         "load": {"pip": {"installs_per_s": 400}, "browser": {"visits_per_s": 100}}},
+         "load": {"pip": {"installs_per_s": 1000}, "browser": {"visits_per_s": 100}}},
     )  # fmt: skip
     plan = build_plan(scenario, {"iad": "http://a"}, ["x"], 0.0, tmp_path / "r.csv")
-    processes = plan.processes
-    assert processes >= 2 or (__import__("os").cpu_count() or 1) < 2
+    assert plan.processes == min(__import__("os").cpu_count() or 1, 3)  # 2,200 requests/s
     forced = build_plan(
         scenario.model_copy(update={"load": scenario.load.model_copy(update={"processes": 3})}),
         {"iad": "http://a"}, ["x"], 0.0, tmp_path / "r.csv",

@@ -1,0 +1,128 @@
+"""`shieldlab bench`: how much open-model load one Locust process, and a master with workers,
+sustain here. pip installs (two requests each, cache hits at the edges) at rising rates; a rate
+is sustained when its flows start on time: start lag p99 under 100 ms and (nearly) every asked
+flow started.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from harness.analysis.windows import percentile
+from harness.load.driver import LocustProcess
+from harness.load.plan import build_plan
+from harness.records.request import read_requests
+from harness.run.runner import origin_index
+from harness.scenario import parse_scenario
+from harness.topology.config import TopologyConfig
+from harness.topology.launcher import Report
+from harness.topology.supervisor import topology_up
+from harness.traffic import TrafficClass
+
+REQUESTS_PER_S = (400, 800, 1200, 1600, 2000, 2400)
+STEP_S = 10.0
+START_MARGIN_S = 6.0
+LAG_LIMIT_MS = 100.0
+
+
+def _scenario(requests_per_s: float, processes: int) -> Any:
+    return parse_scenario(
+        "bench",
+        {
+            "name": "bench-load",
+            "description": "load generator capacity",
+            "hypothesis": "none",
+            "load": {
+                "duration_s": STEP_S,
+                "pip": {"installs_per_s": requests_per_s / 2, "json_share": 0},
+                "browser": {"visits_per_s": 0},
+                "mirrors": [],
+                "publish_per_min": 0,
+                "processes": processes,
+            },
+        },
+    )
+
+
+def _step(state: Any, requests_per_s: float, processes: int, work: Path) -> dict[str, Any]:
+    scenario = _scenario(requests_per_s, processes)
+    names, serial = origin_index(state)
+    pops = {pop: state.client_url(pop) for pop in state.edges}
+    records = work / f"requests-{processes}-{requests_per_s:g}.csv"
+    plan = build_plan(scenario, pops, names[:20], time.time() + START_MARGIN_S, records, serial)
+    locust = LocustProcess(plan, work / "plan.json", work / "locust.log", START_MARGIN_S)
+    try:
+        locust.wait()
+    finally:
+        locust.stop()
+    flows = [
+        r
+        for r in read_requests(records)
+        if r.traffic == TrafficClass.PIP and r.start_s != r.intended_s
+    ]
+    lags_ms = [max(0.0, r.start_s - r.intended_s) * 1000 for r in flows]
+    asked = requests_per_s / 2 * STEP_S
+    lag_p99 = percentile(lags_ms, 0.99) if lags_ms else math.inf
+    return {
+        "requests_per_s": requests_per_s,
+        "flows_asked": round(asked),
+        "flows_started": len(flows),
+        "start_lag_p99_ms": round(lag_p99, 1),
+        "sustained": lag_p99 < LAG_LIMIT_MS and len(flows) >= asked - 4 * math.sqrt(asked),
+    }
+
+
+def measure_load_generator(
+    config: TopologyConfig, state_dir: Path, report: Report
+) -> dict[str, Any]:
+    """Per mode: each rate's result, and the most requests per second sustained."""
+    workers = max(2, min(os.cpu_count() or 1, 4))
+    modes = {"one process": 1, f"master + {workers} workers": workers}
+    result: dict[str, Any] = {"step_s": STEP_S, "lag_limit_ms": LAG_LIMIT_MS, "modes": {}}
+    with (
+        tempfile.TemporaryDirectory(prefix="shieldlab-bench-load-") as scratch,
+        topology_up(config, state_dir, report) as state,
+    ):
+        for mode, processes in modes.items():
+            rows = []
+            for rate in REQUESTS_PER_S:
+                report(f"bench: load generator, {mode}, {rate} requests/s")
+                rows.append(_step(state, rate, processes, Path(scratch)))
+                if not rows[-1]["sustained"]:
+                    break  # past the most it can carry
+            sustained = [r["requests_per_s"] for r in rows if r["sustained"]]
+            result["modes"][mode] = {
+                "processes": processes,
+                "most_requests_per_s": max(sustained, default=0),
+                "steps": rows,
+            }
+    return result
+
+
+def print_load_generator(result: dict[str, Any], out: Console) -> None:
+    table = Table(
+        title=f"load generator: pip installs on edge hits, {result['step_s']:g} s per rate; "
+        f"sustained = start lag p99 < {result['lag_limit_ms']:g} ms and the flows started"
+    )
+    for column in ("mode", "requests/s", "flows started / asked", "start lag p99 ms", "sustained"):
+        table.add_column(column)
+    for mode, data in result["modes"].items():
+        for row in data["steps"]:
+            table.add_row(
+                mode,
+                str(row["requests_per_s"]),
+                f"{row['flows_started']} / {row['flows_asked']}",
+                f"{row['start_lag_p99_ms']:.1f}",
+                "yes" if row["sustained"] else "no",
+            )
+    out.print(table)
+    most = ", ".join(f"{m}: {d['most_requests_per_s']}" for m, d in result["modes"].items())
+    out.print(f"most requests/s sustained: {most}")
