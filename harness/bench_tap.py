@@ -15,11 +15,11 @@ from rich.table import Table
 
 from harness.analysis.windows import percentile
 from harness.bench_client import Tally, Target, paced, saturate
-from harness.tap.process import find_mitmdump
 from harness.topology import plan
 from harness.topology.config import TopologyConfig
 from harness.topology.launcher import Report
 from harness.topology.supervisor import topology_up
+from harness.topology.taps import find_mitmdump
 
 THROUGHPUT_S = 5.0
 CONNECTIONS = 16

@@ -36,11 +36,11 @@ from harness.run.publisher import Publisher
 from harness.run.run_dir import RunDir
 from harness.run.scraper import LiveRates, Scraper
 from harness.scenario import Scenario
-from harness.tap.process import find_mitmdump
 from harness.timeline import Timeline, WallClock
 from harness.topology import netns
 from harness.topology.state import TopologyState
 from harness.topology.supervisor import topology_up
+from harness.topology.taps import find_mitmdump
 from harness.toxiproxy_api import ToxiproxyApi
 from proxies import contract
 

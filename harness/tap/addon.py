@@ -1,6 +1,6 @@
 """The shieldlab tap: a mitmdump addon, and the only module that imports mitmproxy.
 
-mitmdump runs it in reverse mode in front of one node, on one link (`harness.tap.process`
+mitmdump runs it in reverse mode in front of one node, on one link (`harness.topology.taps`
 starts it). It carries out the http_* faults the harness puts on its control path, writes the
 port it listens on to a ready file, and (for `shieldlab record`) mitmdump saves every flow.
 Run over a saved recording (`mitmdump -n -r FILE`), it exports each exchange as a JSON line

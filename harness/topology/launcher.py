@@ -21,11 +21,11 @@ from pathlib import Path
 import httpx
 
 from harness.errors import InfrastructureError
-from harness.tap.process import Tap, start_taps, stop_taps
 from harness.topology import plan
 from harness.topology.config import TopologyConfig, scaled_cdn
 from harness.topology.processes import find_program, log_tail, spawn, stop_all
 from harness.topology.state import LinkState, NodeState, TopologyState, ToxiproxyState
+from harness.topology.taps import Tap, start_taps, stop_taps
 from harness.toxiproxy_api import ToxiproxyApi
 from proxies import contract
 from proxies.contract import NodeLaunch

@@ -16,9 +16,9 @@ from harness.demo import pip_install
 from harness.record import make_mix, read_exchanges, recording, write_mix
 from harness.records import files
 from harness.records.request import read_requests
-from harness.tap.process import export_exchanges
 from harness.topology import plan
 from harness.topology.state import read_state
+from harness.topology.taps import export_exchanges
 from proxies import contract
 from proxies.contract import EndpointClass
 from tests.integration.test_runs import shieldlab_run

@@ -18,7 +18,7 @@ from subprocess import Popen
 from harness.errors import BadInput, InfrastructureError
 from harness.topology.processes import find_program, log_tail, spawn, stop_all
 
-ADDON = Path(__file__).with_name("addon.py")
+ADDON = Path(__file__).resolve().parent.parent / "tap" / "addon.py"  # run by mitmdump
 MITMDUMP_HINT = (
     "run `make setup` (it installs mitmproxy into .venv/tap), "
     "or set SHIELDLAB_MITMDUMP=/path/to/mitmdump"
