@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import math
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -14,7 +13,7 @@ from pathlib import Path
 from harness.errors import InfrastructureError
 from harness.load.plan import LoadPlan, mirror_class, mix_class
 from harness.records.request import join_parts
-from harness.topology.processes import log_tail, spawn, stop_all
+from harness.topology.processes import free_port, log_tail, spawn, stop_all
 
 LOCUSTFILE = Path(__file__).with_name("locustfile.py")
 
@@ -83,12 +82,6 @@ def worker_argv(port: int) -> list[str]:
     ]  # fmt: skip
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 class LocustProcess:
     def __init__(
         self, plan: LoadPlan, plan_path: Path, log_path: Path, start_margin_s: float
@@ -97,14 +90,14 @@ class LocustProcess:
         env = {**os.environ, "SHIELDLAB_LOAD_PLAN": str(plan_path)}
         self.records = Path(plan.records_path)
         self.log_path = log_path
-        self.deadline_s = start_margin_s + plan.duration_s + 3 * plan.client_timeout_s + 30
+        self.deadline_s = run_time_s(plan, start_margin_s) + 20  # after Locust's own backstop
         self._started = time.monotonic()
         self.workers: list[tuple[subprocess.Popen[bytes], Path]] = []
         try:
             if plan.processes == 1:
                 self.process = spawn(locust_argv(plan, start_margin_s), log_path, env=env)
             else:
-                port = _free_port()
+                port = free_port()
                 self.process = spawn(master_argv(plan, start_margin_s, port), log_path, env=env)
                 for i in range(plan.processes):
                     log = log_path.with_name(f"locust-worker{i}.log")

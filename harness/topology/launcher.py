@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -23,7 +22,7 @@ import httpx
 from harness.errors import InfrastructureError
 from harness.topology import plan
 from harness.topology.config import TopologyConfig, scaled_cdn
-from harness.topology.processes import find_program, log_tail, spawn, stop_all
+from harness.topology.processes import find_program, free_port, log_tail, spawn, stop_all
 from harness.topology.state import LinkState, NodeState, TopologyState, ToxiproxyState
 from harness.topology.taps import Tap, start_taps, stop_taps
 from harness.toxiproxy_api import ToxiproxyApi
@@ -48,12 +47,6 @@ def find_toxiproxy() -> Path:
 def default_cache_dir() -> Path:
     configured = os.environ.get("SHIELDLAB_CACHE_DIR")
     return Path(configured) if configured else Path.home() / ".cache" / "shieldlab"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class Launcher:
@@ -122,7 +115,7 @@ class Launcher:
     def _start_toxiproxy(self, binary: Path) -> ToxiproxyApi:
         last_error = ""
         for _attempt in range(3):  # the free port may be taken before the server binds it
-            port = _free_port()
+            port = free_port()
             log = self.work_dir / "toxiproxy.log"
             try:
                 self._toxiproxy = spawn(

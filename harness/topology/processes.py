@@ -12,6 +12,7 @@ import ctypes
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import time
 from collections.abc import Callable
@@ -102,6 +103,13 @@ def find_program(variable: str, name: str, own: Path, what: str, hint: str) -> P
         if candidate and Path(candidate).is_file():
             return Path(candidate)
     raise InfrastructureError(f"{name} not found: {hint}")
+
+
+def free_port() -> int:
+    """A port on 127.0.0.1 free now (whoever binds it next may still race for it)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
 
 
 def log_tail(path: Path, lines: int = 5) -> str:
