@@ -82,13 +82,13 @@ def _layers(state: TopologyState) -> list[Layer]:
         Layer("origin direct", state.nodes[contract.ORIGIN_NODE].url, ""),
         Layer(
             "shield->origin link",
-            "http://" + state.links["shield->origin"].listen,
+            state.link_url("shield->origin"),
             "link shield->origin",
         ),
         Layer(contract.SHIELD_NODE, state.nodes[contract.SHIELD_NODE].url, "node shield"),
         Layer(
             f"{edge}->shield link",
-            "http://" + state.links[f"{edge}->shield"].listen,
+            state.link_url(f"{edge}->shield"),
             f"link {edge}->shield",
         ),
         Layer(edge, state.nodes[edge].url, f"node {edge}"),
@@ -222,7 +222,7 @@ def run(config: TopologyConfig, state_dir: Path, as_json: bool) -> int:
                 "first": round(first_start_s, 2),
                 "warm": round(time.perf_counter() - started, 2),
             }
-            project = _a_project(state)
+            project = a_project(state)
             path = f"/simple/{project}/"
             status.update(f"bench: throughput, {THROUGHPUT_S:g} s per target")
             results["throughput"] = measure_throughput(state, path)
@@ -248,7 +248,7 @@ def run(config: TopologyConfig, state_dir: Path, as_json: bool) -> int:
     return EXIT_OK
 
 
-def _a_project(state: TopologyState) -> str:
+def a_project(state: TopologyState) -> str:
     import httpx
 
     from harness.demo import first_project

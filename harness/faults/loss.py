@@ -76,11 +76,17 @@ def remove_commands(change: DropPackets) -> list[list[str]]:
     return [[IPTABLES, "-w", "-D", CHAIN, *spec] for spec in reversed(_rule_specs(change))]
 
 
-def chain_commands() -> list[list[str]]:
-    """The chain every loss rule goes into, fed by every packet that arrives on loopback."""
-    return [
-        [IPTABLES, "-w", "-N", CHAIN],
-        [IPTABLES, "-w", "-I", "INPUT", "-i", "lo", "-j", CHAIN],
+# Where the chain is fed from. Local mode: every packet that arrives on loopback (there, a
+# packet sent is also a packet received, so INPUT sees both directions). A container: the
+# packets it receives (requests to a link's port) and those it sends (its answers).
+LOOPBACK_FEEDS = (("INPUT", "-i", "lo"),)
+CONTAINER_FEEDS = (("INPUT",), ("OUTPUT",))
+
+
+def chain_commands(feeds: tuple[tuple[str, ...], ...] = LOOPBACK_FEEDS) -> list[list[str]]:
+    """The chain every loss rule goes into, and the jumps that feed it."""
+    return [[IPTABLES, "-w", "-N", CHAIN]] + [
+        [IPTABLES, "-w", "-I", feed[0], *feed[1:], "-j", CHAIN] for feed in feeds
     ]
 
 
@@ -120,23 +126,29 @@ def drop_fraction(seen: int, dropped: int) -> float | None:
 
 
 class LossBackend:
-    """Applies and removes loss rules with the real iptables, in the current namespace."""
+    """Applies and removes loss rules with the real iptables, in the current namespace or, with
+    `enter` (e.g. `nsenter -t PID -n`), in another one."""
 
-    def __init__(self) -> None:
+    def __init__(
+        self,
+        feeds: tuple[tuple[str, ...], ...] = LOOPBACK_FEEDS,
+        enter: tuple[str, ...] = (),
+    ) -> None:
         if shutil.which(IPTABLES) is None:
             raise InfrastructureError(
                 "iptables is not installed; packet loss needs it (`make setup` installs it)"
             )
-        for argv in chain_commands():
-            run_command(argv)
+        self.enter = list(enter)
+        for argv in chain_commands(feeds):
+            run_command(self.enter + argv)
 
     def apply(self, change: DropPackets) -> None:
         for argv in apply_commands(change):
-            run_command(argv)
+            run_command(self.enter + argv)
 
     def remove(self, change: DropPackets) -> None:
         for argv in remove_commands(change):
-            run_command(argv)
+            run_command(self.enter + argv)
 
     def counters(self) -> list[LossCounter]:
-        return parse_counters(run_command(LIST_COMMAND))
+        return parse_counters(run_command(self.enter + LIST_COMMAND))

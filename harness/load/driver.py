@@ -36,29 +36,42 @@ def run_time_s(plan: LoadPlan, start_margin_s: float) -> int:
     return math.ceil(start_margin_s + plan.duration_s + 3 * plan.client_timeout_s + 10)
 
 
-def locust_argv(plan: LoadPlan, start_margin_s: float) -> list[str]:
-    """The one process, or the master: it runs the test and sends users to its workers."""
+def locust_options(plan: LoadPlan, start_margin_s: float) -> dict[str, str]:
+    """The one process's, or the master's, options: it runs the test and sends users to its
+    workers. Flags have the value "true"."""
     users_total = users(plan)
+    return {
+        "headless": "true",
+        "users": str(users_total),
+        "spawn-rate": str(users_total * 10),
+        "run-time": f"{run_time_s(plan, start_margin_s)}s",
+        "only-summary": "true",
+        "loglevel": "WARNING",
+        "stop-timeout": "5",
+        "exit-code-on-error": "0",
+    }
+
+
+def options_argv(options: dict[str, str]) -> list[str]:
+    argv = []
+    for key, value in options.items():
+        argv += [f"--{key}"] if value == "true" else [f"--{key}", value]
+    return argv
+
+
+def options_config(options: dict[str, str]) -> str:
+    """The same options as a Locust config file (`locust --config FILE`)."""
+    return "".join(f"{key} = {value}\n" for key, value in options.items())
+
+
+def locust_argv(plan: LoadPlan, start_margin_s: float) -> list[str]:
     return [
         sys.executable,
         "-m",
         "locust",
         "-f",
         str(LOCUSTFILE),
-        "--headless",
-        "--users",
-        str(users_total),
-        "--spawn-rate",
-        str(users_total * 10),
-        "--run-time",
-        f"{run_time_s(plan, start_margin_s)}s",
-        "--only-summary",
-        "--loglevel",
-        "WARNING",
-        "--stop-timeout",
-        "5",
-        "--exit-code-on-error",
-        "0",
+        *options_argv(locust_options(plan, start_margin_s)),
         *user_classes(plan),
     ]
 
@@ -93,6 +106,7 @@ class LocustProcess:
         self.deadline_s = run_time_s(plan, start_margin_s) + 20  # after Locust's own backstop
         self._started = time.monotonic()
         self.workers: list[tuple[subprocess.Popen[bytes], Path]] = []
+        self.parts: dict[str, int] = {}  # records per process, once joined
         try:
             if plan.processes == 1:
                 self.process = spawn(locust_argv(plan, start_margin_s), log_path, env=env)
@@ -128,4 +142,4 @@ class LocustProcess:
         master = getattr(self, "process", None)
         processes = ([master] if master is not None else []) + [w for w, _ in self.workers]
         stop_all(processes, grace_s=5.0)
-        join_parts(self.records)
+        self.parts = join_parts(self.records)

@@ -18,6 +18,7 @@ from __future__ import annotations
 import itertools
 import os
 import random
+import socket
 import time
 import xmlrpc.client
 from pathlib import Path
@@ -61,7 +62,7 @@ class Recorder:
 
 # Each Locust process (one, or a master and its workers) writes a part of its own; the harness
 # joins them into requests.csv when Locust has ended (harness.load.driver).
-RECORDER = Recorder(part_path(PLAN.records_path, os.getpid()))
+RECORDER = Recorder(part_path(PLAN.records_path, socket.gethostname(), os.getpid()))
 
 
 @events.quitting.add_listener
@@ -362,7 +363,9 @@ class MixUser(ArrivalUser):
 # The classes Locust runs by name (harness.load.plan names them, the driver lists them).
 for _index, _group in enumerate(PLAN.mirrors):
     _name = mirror_class(_index)
-    globals()[_name] = type(_name, (MirrorUser,), {"fixed_count": _group.count, "mirror_plan": _group})
+    globals()[_name] = type(
+        _name, (MirrorUser,), {"fixed_count": _group.count, "mirror_plan": _group}
+    )
 for _index, _mix in enumerate(PLAN.mixes):
     _name = mix_class(_index)
     globals()[_name] = type(_name, (MixUser,), {"fixed_count": PLAN.processes, "mix": _mix})

@@ -93,19 +93,21 @@ class RequestWriter:
         self._writer.writerow(record.to_row())
 
 
-def part_path(path: str | Path, pid: int) -> str:
-    """Where one load-generator process writes its share of `path`."""
-    return f"{path}.part-{pid}"
+def part_path(path: str | Path, host: str, pid: int) -> str:
+    """Where one load-generator process writes its share of `path`. The host name keeps the
+    parts of processes in different containers (each often pid 1) apart."""
+    return f"{path}.part-{host}-{pid}"
 
 
-def join_parts(path: Path) -> int:
+def join_parts(path: Path) -> dict[str, int]:
     """requests.csv from every process's part (each with the header), the parts removed;
-    the number of records. Written whole or not at all."""
+    the number of records of each part (by its `host-pid`). Written whole or not at all. A part's last line cut short (its
+    process was killed while writing) is left out."""
     parts = sorted(path.parent.glob(f"{path.name}.part-*"))
     if not parts and path.exists():
-        return 0  # joined already
+        return {}  # joined already
     partial = path.with_name(path.name + ".joining")
-    count = 0
+    counts = {}
     with open(partial, "w", newline="") as out:
         out.write(",".join(COLUMNS) + "\r\n")
         for part in parts:
@@ -113,12 +115,14 @@ def join_parts(path: Path) -> int:
                 lines = handle.readlines()
             if lines and lines[0].rstrip("\r\n") != ",".join(COLUMNS):
                 raise BadInput(f"{part}: (header): not a part of a requests file")
+            if lines and not lines[-1].endswith("\n"):
+                lines.pop()
             out.writelines(lines[1:])
-            count += len(lines) - 1
+            counts[part.name.removeprefix(f"{path.name}.part-")] = len(lines) - 1
     partial.rename(path)
     for part in parts:
         part.unlink()
-    return count
+    return counts
 
 
 def write_requests(path: Path, records: Iterable[RequestRecord]) -> None:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict
 
+from harness.topology.plan import client_link
 from harness.topology.processes import pid_alive
 
 STATE_FILE = "topology.json"
@@ -53,10 +54,21 @@ class TopologyState(Frozen):
     links: dict[str, LinkState]
     toxiproxy: ToxiproxyState
     work_dir: str
+    # Compose mode: where the harness reaches a link from the host (a published port), when
+    # that is not where the load generators reach it (the link's address on its network).
+    published: dict[str, str] = {}
+
+    def load_url(self, pop: str) -> str:
+        """The address the load generators are given for a POP: its last-mile link."""
+        return "http://" + self.links[client_link(pop)].listen
+
+    def link_url(self, link: str) -> str:
+        """A link as the harness reaches it from the host."""
+        return "http://" + self.published.get(link, self.links[link].listen)
 
     def client_url(self, pop: str) -> str:
-        """The address clients are given for a POP: its last-mile link."""
-        return "http://" + self.links[f"client->edge-{pop}"].listen
+        """A POP's last-mile link as the harness reaches it, for its health checks."""
+        return self.link_url(client_link(pop))
 
     def _named_pids(self) -> dict[int, str]:
         named = {n.pid: name for name, n in self.nodes.items()}

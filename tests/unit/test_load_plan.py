@@ -145,10 +145,14 @@ def test_the_parts_of_every_process_join_into_one_requests_file(tmp_path: Path):
         )
         for i in range(5)
     ]  # fmt: skip
-    write_requests(Path(part_path(path, 11)), rows[:2])
-    write_requests(Path(part_path(path, 12)), rows[2:])
-    write_requests(Path(part_path(path, 13)), [])  # a master writes only the header
-    assert join_parts(path) == 5
-    assert sorted(r.intended_s for r in read_requests(path)) == [0, 1, 2, 3, 4]
+    write_requests(Path(part_path(path, "host-a", 1)), rows[:2])
+    write_requests(Path(part_path(path, "host-b", 1)), rows[2:])
+    write_requests(Path(part_path(path, "host-a", 13)), [])  # a master writes only the header
+    killed = Path(part_path(path, "host-c", 1))  # killed while writing its last line
+    write_requests(killed, rows[:1])
+    with open(killed, "a") as handle:
+        handle.write("3.43")
+    assert join_parts(path) == {"host-a-1": 2, "host-b-1": 3, "host-a-13": 0, "host-c-1": 1}
+    assert sorted(r.intended_s for r in read_requests(path)) == [0, 0, 1, 2, 3, 4]
     assert list(tmp_path.iterdir()) == [path]
-    assert join_parts(path) == 0 and len(read_requests(path)) == 5  # a second join changes nothing
+    assert join_parts(path) == {} and len(read_requests(path)) == 6  # a second join changes nothing

@@ -53,6 +53,16 @@ def test_the_chain_is_fed_by_loopback_input():
     assert hook == ["iptables", "-w", "-I", "INPUT", "-i", "lo", "-j", CHAIN]
 
 
+def test_in_a_container_the_chain_sees_what_it_receives_and_what_it_sends():
+    from harness.faults.loss import CONTAINER_FEEDS
+
+    _create, *hooks = chain_commands(CONTAINER_FEEDS)
+    assert hooks == [
+        ["iptables", "-w", "-I", "INPUT", "-j", CHAIN],
+        ["iptables", "-w", "-I", "OUTPUT", "-j", CHAIN],
+    ]
+
+
 LISTING = """Chain SHIELDLAB-LOSS (1 references)
     pkts      bytes target     prot opt in     out     source               destination
     5000   300000            6    --  *      *       0.0.0.0/0            0.0.0.0/0            tcp dpt:40123 /* shieldlab link=shield->origin direction=upstream count=seen */
