@@ -13,7 +13,7 @@ MITMPROXY_VERSION        := 12.3.1
 MITMPROXY_VERSION_PY311  := 11.0.2
 
 .PHONY: setup system-packages demo test unit integration lint gate bench mixes clean \
-	compose-engine compose-engine-stop compose-images compose-file
+	compose-engine compose-engine-stop compose-images compose-file compose-ready compose-plugin
 
 setup: $(VENV)/.installed $(TOXIPROXY) $(MITMDUMP) system-packages
 
@@ -60,9 +60,14 @@ demo: setup
 	@echo "Open the report: results/validate/validate.html in a browser (or read results/validate/validate.md)."
 	@echo "One run's own report: .venv/bin/shieldlab report results/validate/runs/<run-id>"
 
-# The tests, then the regression gate for real (exit 0 only if every expectation holds).
-test: setup lint
-	$(PY) -m pytest -q tests/unit tests/integration
+# The tests (compose mode's on a Docker engine: the one that answers, or a private one started
+# here and stopped after), then the regression gate for real (exit 0 only if every expectation
+# holds).
+test: setup lint compose-ready
+	@status=0; \
+	$(PY) -m pytest -q tests/unit tests/integration || status=$$?; \
+	$(PY) -m harness.compose.engine stop || status=$$?; \
+	[ $$status = 0 ] || exit $$status; \
 	$(VENV)/bin/shieldlab gate ci --junit results/gate/junit.xml --out results/gate
 
 gate: setup
@@ -71,8 +76,9 @@ gate: setup
 unit: setup
 	$(PY) -m pytest -q tests/unit
 
-integration: setup
-	$(PY) -m pytest -q tests/integration
+integration: setup compose-ready
+	@status=0; $(PY) -m pytest -q tests/integration || status=$$?; \
+	$(PY) -m harness.compose.engine stop; exit $$status
 
 lint: setup
 	$(VENV)/bin/ruff check harness proxies tests
@@ -111,9 +117,18 @@ $(COMPOSE):
 		-ldflags "-X github.com/docker/compose/v2/internal.Version=$(COMPOSE_VERSION)" ./cmd
 	rm -rf $(VENV)/docker/compose-src
 
-# The node and Toxiproxy images, without a registry when none answers (see Dockerfile).
-compose-images: setup $(COMPOSE)
+# The node and Toxiproxy images, without a registry when none answers (see Dockerfile). The
+# node image holds this checkout's sources: build it again after changing them (a compose run
+# refuses an image built from other sources).
+compose-images: setup compose-plugin
 	$(PY) -m harness.compose.images
+
+# A Compose v2 that the docker CLI already has (Docker's own packages) is used as it is.
+compose-plugin:
+	@docker compose version >/dev/null 2>&1 || [ -x $(COMPOSE) ] || $(MAKE) --no-print-directory $(COMPOSE)
+
+# Everything `shieldlab run --mode compose` needs: an engine, the Compose plugin, the images.
+compose-ready: compose-engine compose-images
 
 # compose.yaml again from the topology defaults (a unit test holds the committed one to it).
 compose-file: setup

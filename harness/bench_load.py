@@ -10,6 +10,7 @@ import math
 import os
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,8 @@ from rich.table import Table
 
 from harness.analysis.windows import percentile
 from harness.load.driver import LocustProcess
-from harness.load.plan import build_plan
+from harness.load.plan import LoadPlan, build_plan
+from harness.records import files
 from harness.records.request import read_requests
 from harness.run.runner import origin_index
 from harness.scenario import parse_scenario
@@ -52,13 +54,27 @@ def _scenario(requests_per_s: float, processes: int) -> Any:
     )
 
 
-def _step(state: Any, requests_per_s: float, processes: int, work: Path) -> dict[str, Any]:
+# Starts Locust on a plan (t0 not yet set) with records under a work directory, after a start
+# margin; gives the running Locust and where its records will be.
+StartLocust = Callable[[LoadPlan, Path, float], tuple[Any, Path]]
+
+
+def local_locust(plan: LoadPlan, work: Path, margin_s: float) -> tuple[Any, Path]:
+    locust = LocustProcess(plan, work / files.PLAN_FILE, work / files.LOCUST_LOG, margin_s)
+    return locust, Path(plan.records_path)
+
+
+def _step(
+    state: Any, requests_per_s: float, processes: int, work: Path, start: StartLocust,
+    margin_s: float,
+) -> dict[str, Any]:  # fmt: skip
     scenario = _scenario(requests_per_s, processes)
     names, serial = origin_index(state)
-    pops = {pop: state.client_url(pop) for pop in state.edges}
-    records = work / f"requests-{processes}-{requests_per_s:g}.csv"
-    plan = build_plan(scenario, pops, names[:20], time.time() + START_MARGIN_S, records, serial)
-    locust = LocustProcess(plan, work / "plan.json", work / "locust.log", START_MARGIN_S)
+    pops = {pop: state.load_url(pop) for pop in state.edges}
+    work.mkdir(parents=True)
+    records = work / files.REQUESTS_FILE
+    plan = build_plan(scenario, pops, names[:20], time.time() + margin_s, records, serial)
+    locust, records = start(plan, work, margin_s)  # where the records end up
     try:
         locust.wait()
     finally:
@@ -80,6 +96,22 @@ def _step(state: Any, requests_per_s: float, processes: int, work: Path) -> dict
     }
 
 
+def rising_rates(
+    state: Any, processes: int, scratch: Path, start: StartLocust, margin_s: float,
+    report: Report, mode: str, rates: tuple[int, ...] = REQUESTS_PER_S,
+) -> dict[str, Any]:  # fmt: skip
+    """Rates one after another until one is not sustained; the most sustained."""
+    rows = []
+    for rate in rates:
+        report(f"bench: load generator, {mode}, {rate} requests/s")
+        work = scratch / f"{processes}-{rate}-{time.monotonic_ns()}"
+        rows.append(_step(state, rate, processes, work, start, margin_s))
+        if not rows[-1]["sustained"]:
+            break  # past the most it can carry
+    sustained = [r["requests_per_s"] for r in rows if r["sustained"]]
+    return {"processes": processes, "most_requests_per_s": max(sustained, default=0), "steps": rows}
+
+
 def measure_load_generator(
     config: TopologyConfig, state_dir: Path, report: Report
 ) -> dict[str, Any]:
@@ -92,18 +124,9 @@ def measure_load_generator(
         topology_up(config, state_dir, report) as state,
     ):
         for mode, processes in modes.items():
-            rows = []
-            for rate in REQUESTS_PER_S:
-                report(f"bench: load generator, {mode}, {rate} requests/s")
-                rows.append(_step(state, rate, processes, Path(scratch)))
-                if not rows[-1]["sustained"]:
-                    break  # past the most it can carry
-            sustained = [r["requests_per_s"] for r in rows if r["sustained"]]
-            result["modes"][mode] = {
-                "processes": processes,
-                "most_requests_per_s": max(sustained, default=0),
-                "steps": rows,
-            }
+            result["modes"][mode] = rising_rates(
+                state, processes, Path(scratch), local_locust, START_MARGIN_S, report, mode
+            )
     return result
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 from harness.cli import run_commands as runs
 from harness.cli import topology_commands as lab
 from harness.gate.baseline import DEFAULT_BASELINE_DIR
+from harness.records.run_info import Mode
 from harness.topology import control
 
 DESCRIPTION = (
@@ -44,6 +45,12 @@ def build_parser() -> argparse.ArgumentParser:
         default=Path("results"),
         help="where runs are kept (default results)",
     )
+    down.add_argument(
+        "--mode",
+        choices=[m.value for m in Mode],
+        default=Mode.LOCAL.value,
+        help="compose: remove every container, network and volume with the project's label",
+    )
     down.set_defaults(func=lab.cmd_down)
     commands.add_parser("defaults", help="print the topology defaults as YAML").set_defaults(
         func=lab.cmd_defaults
@@ -61,6 +68,17 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--duration", type=float, help="seconds; the timeline is scaled to fit")
     run.add_argument("--seed", type=int, help="the traffic's seed (default: the scenario's)")
     run.add_argument("--out", type=Path, default=Path("results"), help="results directory")
+    run.add_argument(
+        "--mode",
+        choices=[m.value for m in Mode],
+        default=Mode.LOCAL.value,
+        help="local: processes on 127.0.0.1 (default); compose: containers on a Docker engine",
+    )
+    run.add_argument(
+        "--workers",
+        type=int,
+        help="compose mode: Locust worker containers (default: as many as the rate needs)",
+    )
     run.set_defaults(func=runs.cmd_run)
     compose_file = commands.add_parser(
         "compose-file", help="compose.yaml for a topology (the committed one: the defaults)"
@@ -154,6 +172,12 @@ def build_parser() -> argparse.ArgumentParser:
     bench = commands.add_parser("bench", help="measure throughput, per-hop latency, startup")
     with_topology(bench)
     bench.add_argument("--json", action="store_true")
+    bench.add_argument(
+        "--mode",
+        choices=[m.value for m in Mode],
+        default=Mode.LOCAL.value,
+        help="compose: compose mode's startup, throughput and per-hop latency beside local mode's",
+    )
     bench.set_defaults(func=lab.cmd_bench)
     demo = commands.add_parser("demo", help="up, install a package with pip through an edge, down")
     with_topology(demo)

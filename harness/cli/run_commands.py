@@ -43,6 +43,7 @@ def cmd_schema(args: argparse.Namespace) -> int:
 def cmd_run(args: argparse.Namespace) -> int:
     from harness.analysis.summary import print_summary
     from harness.records import files
+    from harness.records.run_info import Mode
     from harness.records.summary import read_summary
     from harness.run.progress import LiveProgress
     from harness.run.runner import run_scenario
@@ -57,8 +58,15 @@ def cmd_run(args: argparse.Namespace) -> int:
         if args.duration <= 0:
             raise BadInput(f"--duration: must be more than 0 seconds; got {args.duration:g}")
         scenario = with_duration(scenario, args.duration)
+    if args.workers is not None and (args.workers < 1 or args.mode != Mode.COMPOSE):
+        raise BadInput(
+            f"--workers: Locust worker containers, 1 or more, with --mode compose; got "
+            f"{args.workers} with --mode {args.mode}"
+        )
     with LiveProgress(err) as live:
-        run_dir = run_scenario(scenario, args.out, args.state_dir, live.update)
+        run_dir = run_scenario(
+            scenario, args.out, args.state_dir, live.update, Mode(args.mode), args.workers
+        )
     print_summary(read_summary(run_dir / files.SUMMARY_FILE), out)
     print(run_dir)
     return EXIT_OK

@@ -12,6 +12,7 @@ from rich.table import Table
 
 from harness.cli.console import err, out
 from harness.errors import EXIT_INFRASTRUCTURE, EXIT_OK, BadInput, InfrastructureError
+from harness.records.run_info import Mode
 from harness.topology import control
 from harness.topology.config import TopologyConfig, defaults_yaml, load_topology
 from harness.topology.state import TopologyState
@@ -98,6 +99,20 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 def cmd_down(args: argparse.Namespace) -> int:
     recover_left_runs(args.results)
+    if args.mode == Mode.COMPOSE:
+        from harness.compose.project import ComposeProject
+        from harness.compose.spec import LABEL
+
+        project = ComposeProject(args.state_dir)
+        try:
+            removed = project.sweep(everything=True)
+        finally:
+            project.close()
+        for item in removed:
+            out.print(f"removed {item.kind} {item.name}")
+        if not removed:
+            err.print(f"nothing with the label {LABEL} on {project.host}; nothing to remove")
+        return EXIT_OK
     state = control.stop(args.state_dir)
     if state is None:
         err.print(f"no topology is running (state dir {args.state_dir}); nothing to stop")
@@ -154,6 +169,10 @@ def cmd_record(args: argparse.Namespace) -> int:
 def cmd_bench(args: argparse.Namespace) -> int:
     from harness import bench  # the benchmark pulls in the load client only when asked
 
+    if args.mode == Mode.COMPOSE:
+        from harness import bench_compose
+
+        return bench_compose.run(_topology_from(args), args.state_dir, as_json=args.json)
     return bench.run(_topology_from(args), args.state_dir, as_json=args.json)
 
 

@@ -36,13 +36,16 @@ def private_host(state_dir: Path) -> str:
 
 def answers(host: str) -> bool:
     """True if a Docker engine answers at `host` (a `unix://` or `tcp://` address)."""
-    done = subprocess.run(
-        ["docker", "--host", host, "version", "--format", "{{.Server.Version}}"],
-        capture_output=True,
-        text=True,
-        timeout=20,
-        check=False,
-    )
+    try:
+        done = subprocess.run(
+            ["docker", "--host", host, "version", "--format", "{{.Server.Version}}"],
+            capture_output=True,
+            text=True,
+            timeout=20,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return False  # no docker CLI, or an engine that hangs: none that answers
     return done.returncode == 0 and bool(done.stdout.strip())
 
 
@@ -53,6 +56,23 @@ def existing_engine() -> str | None:
     if DEFAULT_SOCKET.exists() and answers(f"unix://{DEFAULT_SOCKET}"):
         return f"unix://{DEFAULT_SOCKET}"
     return None
+
+
+def address(state_dir: Path) -> str:
+    """The engine compose mode uses now: an existing one, else a private one that runs (under
+    `state_dir`, or under the default state directory, where `make compose-engine` puts it)."""
+    found = existing_engine()
+    if found is not None:
+        return found
+    for directory in dict.fromkeys([engine_dir(state_dir), engine_dir(default_state_dir())]):
+        pid_file = directory / "docker.pid"
+        host = f"unix://{directory / 'docker.sock'}"
+        if pid_file.exists() and pid_alive(int(pid_file.read_text())) and answers(host):
+            return host
+    raise InfrastructureError(
+        "no Docker engine answers (DOCKER_HOST, /var/run/docker.sock, or a private one started "
+        "by `make compose-engine`); start Docker, or run `make compose-engine` as root"
+    )
 
 
 def start(state_dir: Path) -> str:

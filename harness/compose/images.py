@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import argparse
+import hashlib
 import os
 import shutil
 import subprocess
@@ -17,8 +18,10 @@ import sys
 import time
 from pathlib import Path
 
+from harness.compose import engine
 from harness.compose.spec import NODE_IMAGE, TOXIPROXY_IMAGE
 from harness.errors import InfrastructureError, ShieldlabError
+from harness.topology.control import default_state_dir
 
 ROOT = Path(__file__).resolve().parents[2]
 BUILD = ROOT / ".venv" / "docker"
@@ -43,9 +46,12 @@ def _run(argv: list[str], timeout_s: float = 1800, **kwargs: object) -> str:
 
 
 def _has_image(name: str) -> bool:
-    return subprocess.run(
-        ["docker", "image", "inspect", name], capture_output=True, timeout=30, check=False
-    ).returncode == 0
+    return (
+        subprocess.run(
+            ["docker", "image", "inspect", name], capture_output=True, timeout=30, check=False
+        ).returncode
+        == 0
+    )
 
 
 def debian_mirror() -> str:
@@ -113,6 +119,21 @@ def toxiproxy_binaries() -> None:
         (out / command).rename(out / name)
 
 
+SOURCE_LABEL = "io.shieldlab.source"
+
+
+def source_digest(root: Path = ROOT) -> str:
+    """A digest of what the node image is built from: the project's Python sources and its
+    dependencies. The image carries it as a label; a run refuses an image built from others."""
+    digest = hashlib.sha256()
+    paths = [root / "pyproject.toml"]
+    for package in ("harness", "proxies"):
+        paths += sorted((root / package).rglob("*.py"))
+    for path in paths:
+        digest.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()[:16]
+
+
 def build(step: str, argv: list[str]) -> float:
     started = time.monotonic()
     print(f"{step} ...", flush=True)
@@ -125,6 +146,7 @@ def build(step: str, argv: list[str]) -> float:
 def main(argv: list[str] | None = None) -> int:
     argparse.ArgumentParser(description="build compose mode's images").parse_args(argv)
     try:
+        os.environ["DOCKER_HOST"] = engine.address(default_state_dir())  # for every docker call
         started = time.monotonic()
         base = base_image()
         print(f"base image: {base} ({time.monotonic() - started:.0f} s)", flush=True)
@@ -133,6 +155,7 @@ def main(argv: list[str] | None = None) -> int:
             step()
             print(f"{what}: {time.monotonic() - started:.0f} s", flush=True)
         build("node image", ["docker", "build", "--build-arg", f"BASE_IMAGE={base}",
+                             "--label", f"{SOURCE_LABEL}={source_digest()}",
                              "-t", NODE_IMAGE, "-f", "Dockerfile", "."])  # fmt: skip
         build("toxiproxy image", ["docker", "build", "-t", TOXIPROXY_IMAGE,
                                   "-f", "Dockerfile.toxiproxy", "."])  # fmt: skip

@@ -14,6 +14,7 @@ from typing import Any
 
 import yaml
 
+from harness.records import files
 from harness.topology import plan
 from harness.topology.config import TopologyConfig, scaled_cdn
 from proxies import contract
@@ -21,6 +22,7 @@ from proxies.contract import NodeLaunch
 
 PROJECT = "shieldlab"
 LABEL = "io.shieldlab.project"  # on every container, network and volume: the sweep finds them
+OWNER_LABEL = "io.shieldlab.owner-pid"  # the harness that brought a run's project up
 NODE_IMAGE = "shieldlab/node:local"
 TOXIPROXY_IMAGE = "shieldlab/toxiproxy:2.12.0"
 NODE_PORT = 8080
@@ -30,6 +32,13 @@ LINK_PORT_BASE = 20000
 LAUNCH_VARIABLE = "SHIELDLAB_LAUNCH"
 CLIENTS_NETWORK = "clients"
 DATA_DIR = "/data"
+# The run directory, mounted into the Locust containers: the plan is read from it and every
+# process writes its part of the request records into it.
+RUN_MOUNT = "/run"
+LOCUST_CONFIG = "locust.conf"  # the master's options for one run, written there by the harness
+LOCUSTFILE = "/app/locustfile.py"
+RUN_DIR_VARIABLE = "SHIELDLAB_RUN_DIR"
+USER_VARIABLE = "SHIELDLAB_USER"  # uid:gid the Locust containers write the run's files as
 HEALTH = (
     "import urllib.request, sys; "
     "sys.exit(urllib.request.urlopen('http://127.0.0.1:{port}{path}', timeout=2).status != 200)"
@@ -87,28 +96,35 @@ def toxiproxy_proxies(pops: list[str]) -> list[dict[str, Any]]:
     ]
 
 
+def labels(owner_pid: int | None) -> dict[str, str]:
+    owned = {} if owner_pid is None else {OWNER_LABEL: str(owner_pid)}
+    return {LABEL: PROJECT, **owned}
+
+
 def _healthcheck(test: list[str]) -> dict[str, Any]:
     return {"test": test, "interval": "2s", "timeout": "3s", "retries": 30, "start_period": "5s"}
 
 
-def _node_service(node: plan.NodeSpec, config: TopologyConfig) -> dict[str, Any]:
+def _node_service(
+    node: plan.NodeSpec, config: TopologyConfig, owner_pid: int | None
+) -> dict[str, Any]:
     launch = node_launch(node, config).model_dump_json(exclude_defaults=True)
     probe = HEALTH.format(port=NODE_PORT, path=contract.HEALTH_PATH)
     return {
         "image": NODE_IMAGE,
         "command": ["python", "-m", node.module, "--launch-env", LAUNCH_VARIABLE],
         "environment": {LAUNCH_VARIABLE: launch},
-        "labels": {LABEL: PROJECT},
+        "labels": labels(owner_pid),
         "networks": [network_of(node.name)],
-        "ports": [f"127.0.0.1::{ADMIN_PORT}"],  # purge, workers, index: the harness's controls
+        # metrics and the origin's index; purge and workers: what the harness reads and drives
+        "ports": [f"127.0.0.1::{NODE_PORT}", f"127.0.0.1::{ADMIN_PORT}"],
         "healthcheck": _healthcheck(["CMD", "python", "-c", probe]),
     }
 
 
-def _toxiproxy_service(config: TopologyConfig) -> dict[str, Any]:
+def _toxiproxy_service(config: TopologyConfig, owner_pid: int | None) -> dict[str, Any]:
     nodes = plan.plan_nodes(config.edges)
     ports = link_ports(config.edges)
-    clients = [ports[plan.client_link(pop)] for pop in config.edges]
     return {
         "image": TOXIPROXY_IMAGE,
         "command": [
@@ -120,30 +136,31 @@ def _toxiproxy_service(config: TopologyConfig) -> dict[str, Any]:
             "/toxiproxy.json",
         ],
         "configs": [{"source": "toxiproxy", "target": "/toxiproxy.json"}],
-        "labels": {LABEL: PROJECT},
+        "labels": labels(owner_pid),
         "networks": [network_of(n.name) for n in nodes] + [CLIENTS_NETWORK],
-        "ports": [f"127.0.0.1::{TOXIPROXY_API_PORT}"] + [f"127.0.0.1::{p}" for p in clients],
+        # the API, and every link: clients, health checks and `bench` reach them from the host
+        "ports": [f"127.0.0.1::{p}" for p in [TOXIPROXY_API_PORT, *ports.values()]],
         "cap_add": ["NET_ADMIN"],  # packet loss: iptables rules in its network namespace
         "healthcheck": _healthcheck(["CMD", "/toxiproxy-cli", "list"]),
         "depends_on": {n.name: {"condition": "service_healthy"} for n in nodes},
     }
 
 
-def _locust_services(config: TopologyConfig) -> dict[str, Any]:
+def _locust_services(owner_pid: int | None) -> dict[str, Any]:
     common = {
         "image": NODE_IMAGE,
-        "environment": {"SHIELDLAB_LOAD_PLAN": "/run/plan.json"},
-        "labels": {LABEL: PROJECT},
+        "environment": {"SHIELDLAB_LOAD_PLAN": f"{RUN_MOUNT}/{files.PLAN_FILE}"},
+        "labels": labels(owner_pid),
         "networks": [CLIENTS_NETWORK],
-        "volumes": ["${SHIELDLAB_RUN_DIR:-./results/compose}:/run"],
+        "volumes": [f"${{{RUN_DIR_VARIABLE}:-./results/compose}}:{RUN_MOUNT}"],
+        "user": f"${{{USER_VARIABLE}:-0:0}}",
         "depends_on": {"toxiproxy": {"condition": "service_healthy"}},
         "profiles": ["load"],  # started by `shieldlab run --mode compose`, not by a bare `up`
     }
-    locustfile = "/app/locustfile.py"
     return {
         "locust-master": {
             **common,
-            "command": ["python", "-m", "locust", "-f", locustfile, "--master", "--headless"],
+            "command": ["python", "-m", "locust", "--config", f"{RUN_MOUNT}/{LOCUST_CONFIG}"],
         },
         "locust-worker": {
             **common,
@@ -152,23 +169,26 @@ def _locust_services(config: TopologyConfig) -> dict[str, Any]:
                 "-m",
                 "locust",
                 "-f",
-                locustfile,
+                LOCUSTFILE,
                 "--worker",
                 "--master-host",
                 "locust-master",
-            ],
+                "--loglevel",
+                "WARNING",
+            ],  # fmt: skip
             "depends_on": {"locust-master": {"condition": "service_started"}},
         },
     }
 
 
-def compose_spec(config: TopologyConfig) -> dict[str, Any]:
+def compose_spec(config: TopologyConfig, owner_pid: int | None = None) -> dict[str, Any]:
+    """`owner_pid`: the harness a run's project belongs to (none in the committed file)."""
     nodes = plan.plan_nodes(config.edges)
-    services: dict[str, Any] = {n.name: _node_service(n, config) for n in nodes}
-    services["toxiproxy"] = _toxiproxy_service(config)
-    services.update(_locust_services(config))
-    networks = {network_of(n.name): {"labels": {LABEL: PROJECT}} for n in nodes}
-    networks[CLIENTS_NETWORK] = {"labels": {LABEL: PROJECT}}
+    services: dict[str, Any] = {n.name: _node_service(n, config, owner_pid) for n in nodes}
+    services["toxiproxy"] = _toxiproxy_service(config, owner_pid)
+    services.update(_locust_services(owner_pid))
+    networks = {network_of(n.name): {"labels": labels(owner_pid)} for n in nodes}
+    networks[CLIENTS_NETWORK] = {"labels": labels(owner_pid)}
     return {
         "name": PROJECT,
         "services": services,
@@ -177,10 +197,10 @@ def compose_spec(config: TopologyConfig) -> dict[str, Any]:
     }
 
 
-def compose_yaml(config: TopologyConfig) -> str:
+def compose_yaml(config: TopologyConfig, owner_pid: int | None = None) -> str:
     header = (
         "# Generated by `shieldlab compose-file` from the topology settings (`shieldlab defaults`);\n"
         "# do not edit: change the settings and generate it again. `shieldlab run NAME --mode\n"
-        "# compose` runs scenarios on it; images: `make compose-images`.\n"
+        "# compose` makes the same for each scenario's topology; images: `make compose-images`.\n"
     )
-    return header + yaml.safe_dump(compose_spec(config), sort_keys=False, width=100)
+    return header + yaml.safe_dump(compose_spec(config, owner_pid), sort_keys=False, width=100)

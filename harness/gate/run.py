@@ -31,8 +31,9 @@ from harness.gate.results import (
 from harness.gate.suite import LoadedSuite, load_suite
 from harness.records import files
 from harness.records.summary import Summary, read_summary
+from harness.run.lab import refuse_unless_possible
 from harness.run.progress import LiveProgress
-from harness.run.runner import refuse_unless_possible, run_scenario
+from harness.run.runner import run_scenario
 from harness.scenario import Scenario
 
 

@@ -17,7 +17,15 @@ class RunStatus(StrEnum):
     FAILED = "failed"  # the lab broke (a process died, an API failed): void, not a result
 
 
+class Mode(StrEnum):
+    """Where a run's topology ran: processes on the host, or containers under Compose."""
+
+    LOCAL = "local"
+    COMPOSE = "compose"
+
+
 class RunTopology(Record):
+    mode: Mode = Mode.LOCAL
     nodes: dict[str, str] = Field(description="node -> URL")
     links: dict[str, str] = Field(description="link -> listen address")
     toxiproxy_api: str
@@ -35,6 +43,9 @@ class RunInfo(Record):
     duration_s: float | None = None
     t0_epoch: float | None = None
     topology: RunTopology | None = None
+    load_parts: dict[str, int] = Field(
+        default_factory=dict, description="request records per Locust process (host-pid)"
+    )
     steady_state_before: dict[str, int] = Field(default_factory=dict)
     steady_state_after: dict[str, int] = Field(default_factory=dict)
     error: str | None = Field(default=None, description="why the run failed or stopped")

@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import platform
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
@@ -23,31 +22,23 @@ from harness.analysis.summary import summarize
 from harness.errors import InfrastructureError, ShieldlabError
 from harness.faults.backend import LinkFaults, LinkTarget, OriginAdmin, ToxiproxyBackend
 from harness.faults.http import TapBackend
-from harness.faults.loss import LossBackend
-from harness.load.driver import LocustProcess
 from harness.load.plan import build_plan
 from harness.records import files
 from harness.records.base import write_json_model
 from harness.records.events import ProcessFailed
 from harness.records.request import read_requests
-from harness.records.run_info import RunStatus, RunTopology
+from harness.records.run_info import Mode, RunStatus, RunTopology
 from harness.records.samples import read_samples
+from harness.run.lab import Lab, lab_up, refuse_unless_possible
 from harness.run.publisher import Publisher
 from harness.run.run_dir import RunDir
 from harness.run.scraper import LiveRates, Scraper
 from harness.scenario import Scenario
 from harness.timeline import Timeline, WallClock
-from harness.topology import netns
 from harness.topology.state import TopologyState
-from harness.topology.supervisor import topology_up
-from harness.topology.taps import find_mitmdump
 from harness.toxiproxy_api import ToxiproxyApi
 from proxies import contract
 
-LOCUST_START_MARGIN_S = 3.0  # Locust imports and spawns its users in about 1.5 s here
-# A master waits for its workers to import Locust and connect before it sends them users:
-# with 3 s, the first 4 s of a two-worker run started up to 1.7 s late (measured).
-LOCUST_WORKERS_START_MARGIN_S = 6.0
 RECOVERY_TRIES = 4  # the steady state after the run: tries, RECOVERY_WAIT_S apart
 RECOVERY_WAIT_S = 5.0
 # A node that answers nothing for this long is hung: its metrics are served outside the
@@ -116,35 +107,16 @@ def origin_index(state: TopologyState) -> tuple[list[str], int]:
         return names, int(page.headers.get(contract.HEADER_LAST_SERIAL, 0))
 
 
-def refuse_unless_possible(scenario: Scenario) -> None:
-    """A run that cannot take place here is refused before anything starts."""
-    if scenario.needs_packet_loss:
-        missing = netns.missing_privileges()
-        if missing is not None:
-            raise InfrastructureError(f"scenario {scenario.name!r}: {missing}")
-    if scenario.tap:
-        try:
-            find_mitmdump()
-        except InfrastructureError as error:
-            raise InfrastructureError(f"scenario {scenario.name!r} taps links: {error}") from None
-
-
-@contextmanager
-def lab_network(scenario: Scenario, report: Callable[[str], None]) -> Iterator[LossBackend | None]:
-    """Where the lab runs: the host's loopback, or (for packet loss) a namespace of its own."""
-    if not scenario.needs_packet_loss:
-        yield None
-        return
-    for name in netns.sweep():
-        report(f"removed network namespace {name}, left by a killed run")
-    with netns.own_namespace():
-        yield LossBackend()
-
-
 def run_scenario(
-    scenario: Scenario, results_dir: Path, state_dir: Path, progress: ProgressSink
+    scenario: Scenario,
+    results_dir: Path,
+    state_dir: Path,
+    progress: ProgressSink,
+    mode: Mode = Mode.LOCAL,
+    workers: int | None = None,
 ) -> Path:
-    refuse_unless_possible(scenario)
+    """`workers`: compose mode's Locust workers (None: as many as the rate needs)."""
+    refuse_unless_possible(scenario, mode, state_dir)
     run = RunDir.create(results_dir, scenario.name)
     try:
         (run.file(files.SCENARIO_FILE)).write_text(
@@ -163,11 +135,8 @@ def run_scenario(
             state_progress.phase = message
             progress(state_progress)
 
-        with (
-            lab_network(scenario, report) as loss,
-            topology_up(scenario.topology, state_dir, report, scenario.tapped_links()) as state,
-        ):
-            _drive(scenario, state, run, state_progress, progress, loss)
+        with lab_up(scenario, mode, state_dir, report, workers) as lab:
+            _drive(scenario, lab, run, state_progress, progress)
         report("summarizing")
         records = read_requests(run.file(files.REQUESTS_FILE))
         samples = read_samples(run.file(files.SAMPLES_FILE))
@@ -196,15 +165,12 @@ def link_targets(state: TopologyState) -> dict[str, LinkTarget]:
 
 
 def _drive(
-    scenario: Scenario,
-    state: TopologyState,
-    run: RunDir,
-    shown: Progress,
-    progress: ProgressSink,
-    loss: LossBackend | None,
+    scenario: Scenario, lab: Lab, run: RunDir, shown: Progress, progress: ProgressSink
 ) -> None:
+    state, loss = lab.state, lab.loss
     run.update_info(
         topology=RunTopology(
+            mode=lab.mode,
             nodes={name: node.url for name, node in state.nodes.items()},
             links={name: link.listen for name, link in state.links.items()},
             toxiproxy_api=state.toxiproxy.api,
@@ -217,10 +183,11 @@ def _drive(
     if not healthy(before):
         raise LabBroken(f"the topology is not healthy before the run: {before}")
 
-    pops = {pop: state.client_url(pop) for pop in state.edges}
+    pops = {pop: state.load_url(pop) for pop in state.edges}
     names, last_serial = origin_index(state)
     plan = build_plan(scenario, pops, names, 0.0, run.file(files.REQUESTS_FILE), last_serial)
-    margin_s = LOCUST_START_MARGIN_S if plan.processes == 1 else LOCUST_WORKERS_START_MARGIN_S
+    plan = lab.load_plan(plan)
+    margin_s = lab.start_margin_s(plan)
     t0_epoch = time.time() + margin_s
     t0_monotonic = time.monotonic() + margin_s
     plan = plan.model_copy(update={"t0_epoch": t0_epoch})
@@ -251,9 +218,7 @@ def _drive(
         WallClock(start=t0_monotonic),
         run.record_event,
     )
-    locust = LocustProcess(
-        plan, run.file(files.PLAN_FILE), run.file(files.LOCUST_LOG), margin_s
-    )
+    locust = lab.start_locust(plan, run, margin_s)
     run.update_info(t0_epoch=t0_epoch)
     finished = False
     try:
@@ -292,6 +257,7 @@ def _drive(
                 locust.wait()
         finally:
             locust.stop()
+            run.update_info(load_parts=locust.parts)
             scraper.stop()
             origin_admin.close()
             toxiproxy.close()

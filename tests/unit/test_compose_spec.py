@@ -75,3 +75,10 @@ def test_settings_reach_the_nodes_launch():
     )
     assert origin.origin is not None and origin.origin.worker_slots == 7
     yaml.safe_load(spec.compose_yaml(config))  # and the whole stays valid YAML
+
+
+def test_a_runs_project_carries_its_harness_pid_on_every_service_and_network():
+    compose = spec.compose_spec(load_topology(None), owner_pid=4321)
+    things = list(compose["services"].values()) + list(compose["networks"].values())
+    assert all(t["labels"] == {spec.LABEL: spec.PROJECT, spec.OWNER_LABEL: "4321"} for t in things)
+    assert spec.OWNER_LABEL not in (ROOT / "compose.yaml").read_text()

@@ -1,0 +1,115 @@
+"""Compose mode for real: a short scenario on containers under the Docker engine `make test`
+starts, Locust as a master and two worker containers, and nothing labelled left after."""
+
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import docker
+import pytest
+
+from harness.analysis.diagnose import diagnose
+from harness.compose import engine
+from harness.compose.project import SERVICE_LABEL
+from harness.compose.spec import LABEL, OWNER_LABEL
+from harness.records import files
+from harness.records.run_info import Mode, RunStatus, read_run_info
+from harness.records.summary import read_summary
+from harness.topology.control import default_state_dir
+from harness.traffic import Layer
+
+RUN_S = 30
+
+
+def labelled(client: docker.DockerClient) -> list[str]:
+    filters = {"label": LABEL}
+    return (
+        [c.name for c in client.containers.list(all=True, filters=filters)]
+        + [n.name for n in client.networks.list(filters=filters)]
+        + [v.name for v in client.volumes.list(filters=filters)]
+    )
+
+
+@pytest.fixture(scope="module")
+def client():
+    found = docker.DockerClient(base_url=engine.address(default_state_dir()), version="auto")
+    yield found
+    found.close()
+
+
+@pytest.fixture(scope="module")
+def compose_run(tmp_path_factory, client) -> Path:
+    tmp = tmp_path_factory.mktemp("compose")
+    argv = [
+        sys.executable, "-m", "harness.cli", "--state-dir", str(tmp / "state"),
+        "run", "shield-origin-latency", "--duration", str(RUN_S), "--out", str(tmp / "results"),
+        "--mode", "compose", "--workers", "2",
+    ]  # fmt: skip
+    result = subprocess.run(argv, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-2000:]
+    return Path(result.stdout.strip().splitlines()[-1])
+
+
+def test_latency_on_shield_to_origin_gives_shield_made_503s_as_in_local_mode(compose_run):
+    info = read_run_info(compose_run / files.RUN_FILE)
+    assert info.status == RunStatus.COMPLETE
+    assert info.topology is not None and info.topology.mode == Mode.COMPOSE
+    windows = {
+        w.label.split(" [")[0]: w for w in read_summary(compose_run / files.SUMMARY_FILE).windows
+    }
+    before, during = windows["before"], windows["during latency shield->origin"]
+    assert before.error_ratio < 0.01
+    assert during.error_ratio > 0.05
+    assert during.errors_by_status.get(503, 0) > 0
+    assert set(during.errors_by_layer) == {Layer.SHIELD}
+
+
+def test_diagnose_names_the_same_segment_as_in_local_mode(compose_run):
+    result = diagnose(compose_run)
+    assert result.segment == "shield->origin", result.ranking
+
+
+def test_both_workers_records_reach_requests_csv(compose_run):
+    parts = read_run_info(compose_run / files.RUN_FILE).load_parts
+    assert len(parts) == 3  # the master (no users, no records) and two workers
+    assert sorted(count > 0 for count in parts.values()) == [False, True, True], parts
+    lines = (compose_run / files.REQUESTS_FILE).read_text().splitlines()
+    assert len(lines) - 1 == sum(parts.values())
+    assert (compose_run / "locust-worker-1.log").exists()
+    assert (compose_run / "locust-worker-2.log").exists()
+
+
+def test_nothing_with_the_projects_label_is_left(compose_run, client):
+    assert labelled(client) == []
+
+
+def test_a_killed_harness_leaves_containers_that_down_removes(tmp_path, client):
+    """`kill -9` of the harness cannot clean up; `down --mode compose` (or the next run)
+    removes what carries the label, and spares nothing of it."""
+    state = tmp_path / "state"
+    argv = [
+        sys.executable, "-m", "harness.cli", "--state-dir", str(state), "run",
+        "shield-origin-latency", "--duration", "60", "--out", str(tmp_path / "results"),
+        "--mode", "compose",
+    ]  # fmt: skip
+    harness = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        # Killed once its load runs: no `docker compose` command of its own is still at work.
+        master = {"label": [f"{OWNER_LABEL}={harness.pid}", f"{SERVICE_LABEL}=locust-master"]}
+        deadline = time.monotonic() + 180
+        while not client.containers.list(filters=master):
+            assert harness.poll() is None, "the harness ended before its load started"
+            assert time.monotonic() < deadline, "no Locust container after 180 s"
+            time.sleep(0.5)
+    finally:
+        harness.kill()
+        harness.wait()
+    assert labelled(client)  # left behind by the killed harness
+    down = subprocess.run(
+        [sys.executable, "-m", "harness.cli", "--state-dir", str(state), "down", "--mode", "compose"],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert down.returncode == 0, down.stderr
+    assert "removed container shieldlab-origin-1" in down.stdout
+    assert labelled(client) == []
