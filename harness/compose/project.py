@@ -76,6 +76,12 @@ class ComposeProject:
                 "installs Debian's docker.io, as root)"
             )
         self.host = engine.address(state_dir)
+        if not self.host.startswith("unix://"):
+            raise InfrastructureError(
+                f"DOCKER_HOST={self.host}: compose mode needs an engine on this machine (a unix "
+                "socket): it watches the containers' processes, applies loss in their network "
+                "namespaces and mounts the run directory; unset DOCKER_HOST or point it at one"
+            )
         self.work_dir = state_dir / "work"
         self.file = self.work_dir / COMPOSE_FILE
         try:
