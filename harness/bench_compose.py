@@ -38,12 +38,9 @@ from harness.bench_load import (
     rising_rates,
 )
 from harness.compose.lab import compose_up, refuse_unless_ready
-from harness.compose.locust import LocustContainers, container_plan
 from harness.compose.project import ComposeProject
 from harness.errors import EXIT_OK
-from harness.load.plan import LoadPlan
-from harness.records import files
-from harness.run.lab import LOCUST_CONTAINERS_START_MARGIN_S
+from harness.run.lab import LOCUST_CONTAINERS_START_MARGIN_S, Lab
 from harness.topology.config import TopologyConfig
 from harness.topology.launcher import Report
 from harness.topology.state import TopologyState
@@ -70,16 +67,11 @@ def compose_load_generator(
     state: TopologyState, project: ComposeProject, report: Report
 ) -> dict[str, Any]:
     """What a Locust master with worker containers sustains, as `bench` measures local mode's."""
-
-    def start(plan: LoadPlan, work: Path, margin_s: float) -> tuple[Any, Path]:
-        plan = container_plan(plan, COMPOSE_WORKERS)
-        return LocustContainers(project, plan, work, margin_s), work / files.REQUESTS_FILE
-
     mode = f"compose: master + {COMPOSE_WORKERS} worker containers"
     with tempfile.TemporaryDirectory(prefix="shieldlab-bench-load-") as scratch:
         steps = rising_rates(
-            state, COMPOSE_WORKERS, Path(scratch), start, LOCUST_CONTAINERS_START_MARGIN_S,
-            report, mode, COMPOSE_REQUESTS_PER_S,
+            Lab(state, None, project), COMPOSE_WORKERS, Path(scratch),
+            LOCUST_CONTAINERS_START_MARGIN_S, report, mode, COMPOSE_REQUESTS_PER_S,
         )  # fmt: skip
     return {"step_s": STEP_S, "lag_limit_ms": LAG_LIMIT_MS, "modes": {mode: steps}}
 

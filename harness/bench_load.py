@@ -10,7 +10,6 @@ import math
 import os
 import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -18,10 +17,10 @@ from rich.console import Console
 from rich.table import Table
 
 from harness.analysis.windows import percentile
-from harness.load.driver import LocustProcess
-from harness.load.plan import LoadPlan, build_plan
+from harness.load.plan import build_plan
 from harness.records import files
 from harness.records.request import read_requests
+from harness.run.lab import Lab
 from harness.run.runner import origin_index
 from harness.scenario import parse_scenario
 from harness.topology.config import TopologyConfig
@@ -54,27 +53,17 @@ def _scenario(requests_per_s: float, processes: int) -> Any:
     )
 
 
-# Starts Locust on a plan (t0 not yet set) with records under a work directory, after a start
-# margin; gives the running Locust and where its records will be.
-StartLocust = Callable[[LoadPlan, Path, float], tuple[Any, Path]]
-
-
-def local_locust(plan: LoadPlan, work: Path, margin_s: float) -> tuple[Any, Path]:
-    locust = LocustProcess(plan, work / files.PLAN_FILE, work / files.LOCUST_LOG, margin_s)
-    return locust, Path(plan.records_path)
-
-
 def _step(
-    state: Any, requests_per_s: float, processes: int, work: Path, start: StartLocust,
+    lab: Lab, index: tuple[list[str], int], requests_per_s: float, processes: int, work: Path,
     margin_s: float,
 ) -> dict[str, Any]:  # fmt: skip
     scenario = _scenario(requests_per_s, processes)
-    names, serial = origin_index(state)
-    pops = {pop: state.load_url(pop) for pop in state.edges}
+    names, serial = index
+    pops = {pop: lab.state.load_url(pop) for pop in lab.state.edges}
     work.mkdir(parents=True)
-    records = work / files.REQUESTS_FILE
+    records = work / files.REQUESTS_FILE  # in either mode, where the joined records end up
     plan = build_plan(scenario, pops, names[:20], time.time() + margin_s, records, serial)
-    locust, records = start(plan, work, margin_s)  # where the records end up
+    locust = lab.start_locust(lab.load_plan(plan), work, margin_s)
     try:
         locust.wait()
     finally:
@@ -97,15 +86,16 @@ def _step(
 
 
 def rising_rates(
-    state: Any, processes: int, scratch: Path, start: StartLocust, margin_s: float,
-    report: Report, mode: str, rates: tuple[int, ...] = REQUESTS_PER_S,
+    lab: Lab, processes: int, scratch: Path, margin_s: float, report: Report, mode: str,
+    rates: tuple[int, ...] = REQUESTS_PER_S,
 ) -> dict[str, Any]:  # fmt: skip
     """Rates one after another until one is not sustained; the most sustained."""
+    index = origin_index(lab.state)  # the bench publishes nothing: the same for every rate
     rows = []
     for rate in rates:
         report(f"bench: load generator, {mode}, {rate} requests/s")
         work = scratch / f"{processes}-{rate}-{time.monotonic_ns()}"
-        rows.append(_step(state, rate, processes, work, start, margin_s))
+        rows.append(_step(lab, index, rate, processes, work, margin_s))
         if not rows[-1]["sustained"]:
             break  # past the most it can carry
     sustained = [r["requests_per_s"] for r in rows if r["sustained"]]
@@ -125,7 +115,7 @@ def measure_load_generator(
     ):
         for mode, processes in modes.items():
             result["modes"][mode] = rising_rates(
-                state, processes, Path(scratch), local_locust, START_MARGIN_S, report, mode
+                Lab(state, None), processes, Path(scratch), START_MARGIN_S, report, mode
             )
     return result
 

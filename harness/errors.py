@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Callable
+
 EXIT_OK = 0
 EXIT_GATE_FAILED = 1
 EXIT_BAD_INPUT = 2
@@ -24,3 +27,13 @@ class InfrastructureError(ShieldlabError):
     """Something the run depends on failed: a binary, a port, a process, an API."""
 
     exit_code = EXIT_INFRASTRUCTURE
+
+
+def exit_code_of(body: Callable[[], object]) -> int:
+    """Run a `python -m` entry point's body: 0, or the error's one line and its exit code."""
+    try:
+        body()
+    except ShieldlabError as error:
+        print(f"error: {error}", file=sys.stderr, flush=True)
+        return error.exit_code
+    return EXIT_OK

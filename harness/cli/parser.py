@@ -31,6 +31,10 @@ def build_parser() -> argparse.ArgumentParser:
         sub.add_argument("--config", type=Path, help="topology YAML (see `shieldlab defaults`)")
         sub.add_argument("--edges", help="comma-separated POP names, e.g. iad,ams,sjc")
 
+    def with_mode(sub: argparse.ArgumentParser, help_text: str) -> None:
+        modes = [m.value for m in Mode]
+        sub.add_argument("--mode", choices=modes, default=Mode.LOCAL.value, help=help_text)
+
     up = commands.add_parser("up", help="start origin, shield, edges and links; Ctrl-C stops")
     with_topology(up)
     up.add_argument("--detach", action="store_true", help="return once healthy; stop with `down`")
@@ -45,12 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=Path("results"),
         help="where runs are kept (default results)",
     )
-    down.add_argument(
-        "--mode",
-        choices=[m.value for m in Mode],
-        default=Mode.LOCAL.value,
-        help="compose: remove every container, network and volume with the project's label",
-    )
+    with_mode(down, "compose: remove every container, network and volume with the project's label")
     down.set_defaults(func=lab.cmd_down)
     commands.add_parser("defaults", help="print the topology defaults as YAML").set_defaults(
         func=lab.cmd_defaults
@@ -68,12 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--duration", type=float, help="seconds; the timeline is scaled to fit")
     run.add_argument("--seed", type=int, help="the traffic's seed (default: the scenario's)")
     run.add_argument("--out", type=Path, default=Path("results"), help="results directory")
-    run.add_argument(
-        "--mode",
-        choices=[m.value for m in Mode],
-        default=Mode.LOCAL.value,
-        help="local: processes on 127.0.0.1 (default); compose: containers on a Docker engine",
-    )
+    with_mode(run, "local: processes on 127.0.0.1; compose: containers on a Docker engine")
     run.add_argument(
         "--workers",
         type=int,
@@ -172,12 +166,7 @@ def build_parser() -> argparse.ArgumentParser:
     bench = commands.add_parser("bench", help="measure throughput, per-hop latency, startup")
     with_topology(bench)
     bench.add_argument("--json", action="store_true")
-    bench.add_argument(
-        "--mode",
-        choices=[m.value for m in Mode],
-        default=Mode.LOCAL.value,
-        help="compose: compose mode's startup, throughput and per-hop latency beside local mode's",
-    )
+    with_mode(bench, "compose: compose mode's startup, throughput and latency beside local mode's")
     bench.set_defaults(func=lab.cmd_bench)
     demo = commands.add_parser("demo", help="up, install a package with pip through an edge, down")
     with_topology(demo)

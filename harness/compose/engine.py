@@ -14,11 +14,10 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
-from harness.errors import InfrastructureError, ShieldlabError
+from harness.errors import InfrastructureError, exit_code_of
 from harness.topology.control import default_state_dir
 from harness.topology.processes import pid_alive, run_command
 
@@ -196,17 +195,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("action", choices=["start", "stop"])
     parser.add_argument("--state-dir", type=Path, default=default_state_dir())
     args = parser.parse_args(argv)
-    try:
+
+    def act() -> None:
         if args.action == "start":
             print(start(args.state_dir))
         elif stop(args.state_dir):
             print("stopped the private Docker engine and removed its host rules and bridges")
         else:
             print("no private Docker engine was running")
-    except ShieldlabError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return error.exit_code
-    return 0
+
+    return exit_code_of(act)
 
 
 if __name__ == "__main__":

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from harness.compose import engine
 from harness.compose.spec import NODE_IMAGE, TOXIPROXY_IMAGE
-from harness.errors import InfrastructureError, ShieldlabError
+from harness.errors import InfrastructureError, exit_code_of
 from harness.topology.control import default_state_dir
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -145,24 +145,23 @@ def build(step: str, argv: list[str]) -> float:
 
 def main(argv: list[str] | None = None) -> int:
     argparse.ArgumentParser(description="build compose mode's images").parse_args(argv)
-    try:
-        os.environ["DOCKER_HOST"] = engine.address(default_state_dir())  # for every docker call
+    return exit_code_of(build_all)
+
+
+def build_all() -> None:
+    os.environ["DOCKER_HOST"] = engine.address(default_state_dir())  # for every docker call
+    started = time.monotonic()
+    base = base_image()
+    print(f"base image: {base} ({time.monotonic() - started:.0f} s)", flush=True)
+    for what, step in (("wheelhouse", wheelhouse), ("static toxiproxy", toxiproxy_binaries)):
         started = time.monotonic()
-        base = base_image()
-        print(f"base image: {base} ({time.monotonic() - started:.0f} s)", flush=True)
-        for what, step in (("wheelhouse", wheelhouse), ("static toxiproxy", toxiproxy_binaries)):
-            started = time.monotonic()
-            step()
-            print(f"{what}: {time.monotonic() - started:.0f} s", flush=True)
-        build("node image", ["docker", "build", "--build-arg", f"BASE_IMAGE={base}",
-                             "--label", f"{SOURCE_LABEL}={source_digest()}",
-                             "-t", NODE_IMAGE, "-f", "Dockerfile", "."])  # fmt: skip
-        build("toxiproxy image", ["docker", "build", "-t", TOXIPROXY_IMAGE,
-                                  "-f", "Dockerfile.toxiproxy", "."])  # fmt: skip
-    except ShieldlabError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return error.exit_code
-    return 0
+        step()
+        print(f"{what}: {time.monotonic() - started:.0f} s", flush=True)
+    build("node image", ["docker", "build", "--build-arg", f"BASE_IMAGE={base}",
+                         "--label", f"{SOURCE_LABEL}={source_digest()}",
+                         "-t", NODE_IMAGE, "-f", "Dockerfile", "."])  # fmt: skip
+    build("toxiproxy image", ["docker", "build", "-t", TOXIPROXY_IMAGE,
+                              "-f", "Dockerfile.toxiproxy", "."])  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -11,7 +11,6 @@ their published ports beside them for the harness's own health checks and `bench
 from __future__ import annotations
 
 import os
-import signal
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -39,10 +38,9 @@ from harness.topology.state import (
     clear_state,
     write_state,
 )
-from harness.topology.supervisor import refuse_if_running
+from harness.topology.supervisor import refuse_if_running, stop_signals_ignored
 
 Report = Callable[[str], None]
-_STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
 
 def state_of(project: ComposeProject, config: TopologyConfig, owner_pid: int) -> TopologyState:
@@ -85,7 +83,7 @@ def refuse_if_engine_busy(project: ComposeProject) -> None:
     others = project.live_owners() - {os.getpid()}
     if others:
         raise BadInput(
-            f"another shieldlab harness (pid {min(others)}) runs compose project on "
+            f"another shieldlab harness (pid {min(others)}) runs the compose project on "
             f"{project.host}; wait for it, or `shieldlab down --mode compose` to remove it"
         )
 
@@ -130,10 +128,8 @@ def compose_up(
             write_state(state_dir, state)
             yield state, project
         finally:
-            # A second Ctrl-C or SIGTERM must not cut the teardown short.
-            previous = {s: signal.signal(s, signal.SIG_IGN) for s in _STOP_SIGNALS}
-            report("tearing down: docker compose down")
-            try:
+            with stop_signals_ignored():
+                report("tearing down: docker compose down")
                 project.save_logs()
                 try:
                     project.compose("down", "--volumes", "--remove-orphans", "--timeout", "5")
@@ -141,8 +137,5 @@ def compose_up(
                     project.sweep(own=os.getpid())  # what `down` left, e.g. after a failed `up`
                 clear_recordings(state_dir)
                 clear_state(state_dir)
-            finally:
-                for signum, handler in previous.items():
-                    signal.signal(signum, handler)
     finally:
         project.close()

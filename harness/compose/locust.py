@@ -8,19 +8,17 @@ directory; the users are every class the locustfile defines for the plan, as in 
 
 from __future__ import annotations
 
-import contextlib
 import os
 import time
 from pathlib import Path
 
-import docker.errors
 import requests
 from docker.models.containers import Container
 
-from harness.compose.project import DOWN_TIMEOUT_S, ComposeProject
+from harness.compose.project import DOWN_TIMEOUT_S, ComposeProject, log_name
 from harness.compose.spec import (
     LOCUST_CONFIG,
-    PROJECT,
+    LOCUSTFILE,
     RUN_DIR_VARIABLE,
     RUN_MOUNT,
     USER_VARIABLE,
@@ -46,7 +44,7 @@ def container_plan(plan: LoadPlan, workers: int) -> LoadPlan:
 def master_config(plan: LoadPlan, start_margin_s: float) -> str:
     options = locust_options(plan, start_margin_s)
     options.update(
-        {"locustfile": "/app/locustfile.py", "master": "true",
+        {"locustfile": LOCUSTFILE, "master": "true",
          "expect-workers": str(plan.processes)}
     )  # fmt: skip
     return options_config(options)
@@ -109,10 +107,9 @@ class LocustContainers:
         was cut short)."""
         try:
             for container in self._load_containers():
-                name = container.name.removeprefix(f"{PROJECT}-")
+                name = log_name(container)
                 log = files.LOCUST_LOG if name.startswith(MASTER) else f"{name}.log"
-                with contextlib.suppress(docker.errors.APIError):
-                    (self.run_dir / log).write_bytes(container.logs())
+                self.project.save_log(container, self.run_dir / log)
             self.project.compose(
                 "--profile", "load", "rm", "--stop", "--force", "--volumes", MASTER, WORKER,
                 env=self.env, timeout_s=DOWN_TIMEOUT_S,

@@ -40,10 +40,18 @@ DOWN_TIMEOUT_S = 120.0
 IMAGES_HINT = "run `make compose-images` (it builds them without a registry)"
 
 
+# The project's own Docker config, where `make` puts the Compose plugin it builds.
+OWN_PLUGINS = Path(sys.prefix) / "docker" / "config" / "cli-plugins"
+
+
 def docker_config() -> str | None:
-    """The project's own Docker config, where `make` puts the Compose plugin it builds."""
-    own = Path(sys.prefix) / "docker" / "config"
-    return str(own) if (own / "cli-plugins" / "docker-compose").exists() else None
+    """The project's own Docker config when it holds the Compose plugin; else the user's."""
+    return str(OWN_PLUGINS.parent) if (OWN_PLUGINS / "docker-compose").exists() else None
+
+
+def log_name(container: Container) -> str:
+    """`service-N`: the container's name without the project's."""
+    return str(container.name).removeprefix(f"{PROJECT}-")
 
 
 @dataclass(frozen=True)
@@ -109,7 +117,7 @@ class ComposeProject:
         if done.returncode != 0:
             raise InfrastructureError(
                 "the Docker Compose v2 plugin is missing; `make compose-images` builds it into "
-                f"{Path(sys.prefix) / 'docker' / 'config' / 'cli-plugins'}"
+                f"{OWN_PLUGINS}"
             )
 
     def compose(
@@ -171,15 +179,16 @@ class ComposeProject:
         """The container's main process, as the host sees it."""
         return int(container.attrs["State"]["Pid"])
 
+    @staticmethod
+    def save_log(container: Container, path: Path) -> None:
+        with contextlib.suppress(docker.errors.APIError):  # gone already: nothing to keep
+            path.write_bytes(container.logs())
+
     def save_logs(self) -> None:
         """Each container's log into the work directory, before the containers go."""
         self.work_dir.mkdir(parents=True, exist_ok=True)
         for container in self.containers():
-            service = container.labels.get(SERVICE_LABEL, container.name)
-            number = container.labels.get("com.docker.compose.container-number", "1")
-            name = service if number == "1" else f"{service}-{number}"
-            with contextlib.suppress(docker.errors.APIError):  # gone already: nothing to keep
-                (self.work_dir / f"{name}.log").write_bytes(container.logs())
+            self.save_log(container, self.work_dir / f"{log_name(container)}.log")
 
     # --- clean-up by label ---
 
@@ -193,9 +202,8 @@ class ComposeProject:
         ]
         for kind, objects in items:
             for thing in objects:
-                labels = thing.attrs.get("Labels") or {}
-                if kind == "container":
-                    labels = thing.labels
+                # containers keep their labels in their config, networks and volumes on top
+                labels = thing.labels if kind == "container" else thing.attrs.get("Labels") or {}
                 owner = labels.get(OWNER_LABEL)
                 found.append(Labelled(kind, thing.name, int(owner) if owner else None))
         return found

@@ -101,24 +101,26 @@ def part_path(path: str | Path, host: str, pid: int) -> str:
 
 def join_parts(path: Path) -> dict[str, int]:
     """requests.csv from every process's part (each with the header), the parts removed;
-    the number of records of each part (by its `host-pid`). Written whole or not at all. A part's last line cut short (its
-    process was killed while writing) is left out."""
+    the number of records of each part (by its `host-pid`). Written whole or not at all. A
+    part's last line cut short (its process was killed while writing) is left out."""
     parts = sorted(path.parent.glob(f"{path.name}.part-*"))
     if not parts and path.exists():
         return {}  # joined already
+    header = ",".join(COLUMNS)
     partial = path.with_name(path.name + ".joining")
     counts = {}
     with open(partial, "w", newline="") as out:
-        out.write(",".join(COLUMNS) + "\r\n")
+        out.write(header + "\r\n")
         for part in parts:
             with open(part, newline="") as handle:
                 lines = handle.readlines()
-            if lines and lines[0].rstrip("\r\n") != ",".join(COLUMNS):
+            if lines and lines[0].rstrip("\r\n") != header:
                 raise BadInput(f"{part}: (header): not a part of a requests file")
             if lines and not lines[-1].endswith("\n"):
                 lines.pop()
-            out.writelines(lines[1:])
-            counts[part.name.removeprefix(f"{path.name}.part-")] = len(lines) - 1
+            records = lines[1:]
+            out.writelines(records)
+            counts[part.name.removeprefix(f"{path.name}.part-")] = len(records)
     partial.rename(path)
     for part in parts:
         part.unlink()

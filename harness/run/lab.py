@@ -18,7 +18,6 @@ from harness.load.driver import LocustProcess
 from harness.load.plan import LoadPlan
 from harness.records import files
 from harness.records.run_info import Mode
-from harness.run.run_dir import RunDir
 from harness.scenario import Scenario
 from harness.topology import netns
 from harness.topology.control import default_state_dir
@@ -59,11 +58,12 @@ class Lab:
             return LOCUST_CONTAINERS_START_MARGIN_S
         return LOCUST_START_MARGIN_S if plan.processes == 1 else LOCUST_WORKERS_START_MARGIN_S
 
-    def start_locust(self, plan: LoadPlan, run: RunDir, start_margin_s: float) -> Locust:
+    def start_locust(self, plan: LoadPlan, directory: Path, start_margin_s: float) -> Locust:
+        """Locust on `plan` (from `load_plan`), its plan, logs and records in `directory`."""
         if self.project is not None:
-            return LocustContainers(self.project, plan, run.path, start_margin_s)
+            return LocustContainers(self.project, plan, directory, start_margin_s)
         return LocustProcess(
-            plan, run.file(files.PLAN_FILE), run.file(files.LOCUST_LOG), start_margin_s
+            plan, directory / files.PLAN_FILE, directory / files.LOCUST_LOG, start_margin_s
         )
 
 

@@ -218,7 +218,7 @@ def _drive(
         WallClock(start=t0_monotonic),
         run.record_event,
     )
-    locust = lab.start_locust(plan, run, margin_s)
+    locust = lab.start_locust(plan, run.path, margin_s)
     run.update_info(t0_epoch=t0_epoch)
     finished = False
     try:

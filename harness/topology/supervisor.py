@@ -9,14 +9,13 @@ from __future__ import annotations
 import argparse
 import os
 import signal
-import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from types import FrameType
 
-from harness.errors import BadInput, ShieldlabError
+from harness.errors import BadInput, ShieldlabError, exit_code_of
 from harness.topology.config import TopologyConfig
 from harness.topology.launcher import Launcher, Report
 from harness.topology.recordings import clear_recordings, sweep_recordings
@@ -44,6 +43,17 @@ def refuse_if_running(state_dir: Path) -> None:
 
 
 @contextmanager
+def stop_signals_ignored() -> Iterator[None]:
+    """For a teardown: a second Ctrl-C or SIGTERM must not cut it short."""
+    previous = {s: signal.signal(s, signal.SIG_IGN) for s in _STOP_SIGNALS}
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+@contextmanager
 def topology_up(
     config: TopologyConfig, state_dir: Path, report: Report, taps: list[str] | None = None
 ) -> Iterator[TopologyState]:
@@ -57,16 +67,11 @@ def topology_up(
         write_state(state_dir, state)
         yield state
     finally:
-        # A second Ctrl-C or SIGTERM must not cut the teardown short.
-        previous = {s: signal.signal(s, signal.SIG_IGN) for s in _STOP_SIGNALS}
-        report("tearing down")
-        try:
+        with stop_signals_ignored():
+            report("tearing down")
             launcher.stop()
             clear_recordings(state_dir)
             clear_state(state_dir)
-        finally:
-            for signum, handler in previous.items():
-                signal.signal(signum, handler)
 
 
 def supervise(
@@ -104,7 +109,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--state-dir", required=True, type=Path)
     args = parser.parse_args(argv)
-    try:
+
+    def keep_up() -> None:
         config = TopologyConfig.model_validate_json((args.state_dir / CONFIG_FILE).read_text())
         supervise(
             config,
@@ -112,10 +118,8 @@ def main(argv: list[str] | None = None) -> int:
             lambda m: print(m, flush=True),
             lambda _s: print("ready", flush=True),
         )
-    except ShieldlabError as error:
-        print(f"error: {error}", file=sys.stderr, flush=True)
-        return error.exit_code
-    return 0
+
+    return exit_code_of(keep_up)
 
 
 if __name__ == "__main__":

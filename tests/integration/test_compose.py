@@ -18,8 +18,7 @@ from harness.records.run_info import Mode, RunStatus, read_run_info
 from harness.records.summary import read_summary
 from harness.topology.control import default_state_dir
 from harness.traffic import Layer
-
-RUN_S = 30
+from tests.integration.test_runs import shieldlab_run
 
 
 def labelled(client: docker.DockerClient) -> list[str]:
@@ -41,14 +40,7 @@ def client():
 @pytest.fixture(scope="module")
 def compose_run(tmp_path_factory, client) -> Path:
     tmp = tmp_path_factory.mktemp("compose")
-    argv = [
-        sys.executable, "-m", "harness.cli", "--state-dir", str(tmp / "state"),
-        "run", "shield-origin-latency", "--duration", str(RUN_S), "--out", str(tmp / "results"),
-        "--mode", "compose", "--workers", "2",
-    ]  # fmt: skip
-    result = subprocess.run(argv, capture_output=True, text=True, timeout=600)
-    assert result.returncode == 0, result.stderr[-2000:]
-    return Path(result.stdout.strip().splitlines()[-1])
+    return shieldlab_run(tmp, "shield-origin-latency", "--mode", "compose", "--workers", "2")
 
 
 def test_latency_on_shield_to_origin_gives_shield_made_503s_as_in_local_mode(compose_run):

@@ -60,7 +60,7 @@ def test_the_master_config_holds_local_modes_options_and_waits_for_every_worker(
     options = locust_options(plan, 10.0)
     assert {k: config[k] for k in options} == options
     assert config["master"] == "true" and config["expect-workers"] == "2"
-    assert config["locustfile"] == "/app/locustfile.py"
+    assert config["locustfile"] == "/app/locustfile.py"  # where the Dockerfile copies it
     argv = locust_argv(plan, 10.0)
     assert "--headless" in argv and argv[argv.index("--users") + 1] == options["users"]
 

@@ -152,7 +152,10 @@ def test_the_parts_of_every_process_join_into_one_requests_file(tmp_path: Path):
     write_requests(killed, rows[:1])
     with open(killed, "a") as handle:
         handle.write("3.43")
-    assert join_parts(path) == {"host-a-1": 2, "host-b-1": 3, "host-a-13": 0, "host-c-1": 1}
+    Path(part_path(path, "host-d", 1)).write_text("")  # killed before its first write
+    assert join_parts(path) == {
+        "host-a-1": 2, "host-b-1": 3, "host-a-13": 0, "host-c-1": 1, "host-d-1": 0
+    }  # fmt: skip
     assert sorted(r.intended_s for r in read_requests(path)) == [0, 0, 1, 2, 3, 4]
     assert list(tmp_path.iterdir()) == [path]
     assert join_parts(path) == {} and len(read_requests(path)) == 6  # a second join changes nothing
