@@ -30,6 +30,8 @@ from harness.bench_loss import measure_loss_fidelity, print_loss_fidelity
 from harness.bench_tap import measure_tap_cost, print_tap_cost
 from harness.errors import EXIT_OK, InfrastructureError
 from harness.model_file import deep_merge
+from harness.scenario import expand_link
+from harness.topology import plan
 from harness.topology.config import TopologyConfig
 from harness.topology.state import TopologyState
 from harness.topology.supervisor import topology_up
@@ -78,12 +80,13 @@ class Layer:
 def _layers(state: TopologyState) -> list[Layer]:
     pop = state.edges[0]
     edge = f"edge-{pop}"
+    first_web_link = expand_link(plan.ORIGIN_LINK, list(state.links))[0]
     return [
         Layer("origin direct", state.nodes[contract.ORIGIN_NODE].url, ""),
         Layer(
-            "shield->origin link",
-            state.link_url("shield->origin"),
-            "link shield->origin",
+            f"{first_web_link}",
+            state.link_url(first_web_link),
+            f"link {first_web_link}",
         ),
         Layer(contract.SHIELD_NODE, state.nodes[contract.SHIELD_NODE].url, "node shield"),
         Layer(
@@ -169,26 +172,28 @@ def _shield_misses_p50(target: Target, path: str, salt: str) -> float:
 def measure_fidelity(state: TopologyState, path: str) -> list[dict[str, Any]]:
     """Latency injected on shield->origin against the latency shield misses gain (p50)."""
     api = ToxiproxyApi(state.toxiproxy.api)
-    proxy = state.links["shield->origin"].proxy
+    proxies = [state.links[link].proxy for link in expand_link(plan.ORIGIN_LINK, list(state.links))]
     target = Target.parse(state.nodes[contract.SHIELD_NODE].url + path)
     rows = []
     try:
         for injected in FIDELITY_INJECTED_MS:
             base = _shield_misses_p50(target, path, f"base{injected}")
-            api.add_toxic(
-                proxy,
-                {
-                    "name": "fidelity",
-                    "type": "latency",
-                    "stream": "downstream",
-                    "toxicity": 1.0,
-                    "attributes": {"latency": injected, "jitter": 0},
-                },
-            )
+            for proxy in proxies:  # every web node: the director picks either
+                api.add_toxic(
+                    proxy,
+                    {
+                        "name": "fidelity",
+                        "type": "latency",
+                        "stream": "downstream",
+                        "toxicity": 1.0,
+                        "attributes": {"latency": injected, "jitter": 0},
+                    },
+                )
             try:
                 faulted = _shield_misses_p50(target, path, f"toxic{injected}")
             finally:
-                api.remove_toxic(proxy, "fidelity")
+                for proxy in proxies:
+                    api.remove_toxic(proxy, "fidelity")
             added = faulted - base
             rows.append(
                 {

@@ -20,8 +20,9 @@ from harness.analysis.windows import percentile
 from harness.bench_client import Target, paced
 from harness.faults.loss import DropPackets, LossBackend, drop_fraction
 from harness.records.samples import DROPPED, SEEN
+from harness.scenario import expand_link
 from harness.steps import Direction
-from harness.topology import netns
+from harness.topology import netns, plan
 from harness.topology.config import TopologyConfig
 from harness.topology.launcher import Report
 from harness.topology.state import TopologyState
@@ -31,7 +32,7 @@ from proxies import contract
 LOSS_PROBABILITIES = (0.01, 0.05, 0.2)
 LOSS_RATE_PER_S = 30.0
 LOSS_COUNT = 300
-LINK = "shield->origin"
+LINK = plan.ORIGIN_LINK  # every web node's link from the shield
 
 
 def within_target(asked: float, measured: float, packets: int) -> bool:
@@ -57,17 +58,21 @@ def _shield_misses(target: Target, path: str, salt: str) -> dict[str, float]:
 
 def _measure(state: TopologyState, path: str, loss: LossBackend) -> list[dict[str, Any]]:
     target = Target.parse(state.nodes[contract.SHIELD_NODE].url + path)
-    port = state.links[LINK].port
+    links = expand_link(LINK, list(state.links))
     rows = []
     for asked in LOSS_PROBABILITIES:
         base = _shield_misses(target, path, f"base{asked}")
-        change = DropPackets(LINK, port, Direction.BOTH, asked)
-        loss.apply(change)
+        changes = [
+            DropPackets(link, state.links[link].port, Direction.BOTH, asked) for link in links
+        ]
+        for change in changes:
+            loss.apply(change)
         try:
             faulted = _shield_misses(target, path, f"loss{asked}")
             counters = loss.counters()
         finally:
-            loss.remove(change)
+            for change in changes:
+                loss.remove(change)
         seen = sum(c.packets for c in counters if c.count == SEEN)
         dropped = sum(c.packets for c in counters if c.count == DROPPED)
         measured = drop_fraction(seen, dropped) or 0.0

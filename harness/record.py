@@ -92,9 +92,7 @@ def read_exchanges(path: Path) -> list[Exchange]:
     return [Exchange.model_validate_json(line) for line in path.read_text().splitlines() if line]
 
 
-def make_mix(
-    recording_file: Path, name: str, session_gap_s: float = DEFAULT_SESSION_GAP_S
-) -> Mix:
+def make_mix(recording_file: Path, name: str, session_gap_s: float = DEFAULT_SESSION_GAP_S) -> Mix:
     if not re.match(TRAFFIC_NAME_PATTERN, name) or name in {t.value for t in TrafficClass}:
         raise BadInput(
             f"--name: a mix's name is lowercase letters, digits and '-', and not one of the "

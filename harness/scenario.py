@@ -116,8 +116,8 @@ class Scenario(Frozen):
 
     def tapped_links(self) -> list[str]:
         """Every link a `tap` entry names, in the topology's order."""
-        known = [link.name for link in plan.plan_links(self.topology.edges)]
-        return [name for name in known if any(fnmatch.fnmatchcase(name, p) for p in self.tap)]
+        known = known_links(self.topology)
+        return [name for name in known if any(expand_link(p, [name]) for p in self.tap)]
 
     @property
     def needs_packet_loss(self) -> bool:
@@ -125,12 +125,24 @@ class Scenario(Frozen):
         return any(isinstance(f, LossFault) for f in self.faults)
 
 
+def known_links(topology: TopologyConfig) -> list[str]:
+    return [link.name for link in plan.plan_links(topology.edges, topology.origin.web_nodes)]
+
+
 def expand_link(pattern: str, known: list[str]) -> list[str]:
-    """The links a pattern names: itself, or every match of a `*` wildcard."""
-    return [name for name in known if fnmatch.fnmatchcase(name, pattern)]
+    """The links a pattern names: itself, or every match of a `*` wildcard. A link to one of
+    the origin's web nodes also answers to its group: `shield->origin` is every
+    `shield->origin-N`."""
+    return [
+        name
+        for name in known
+        if fnmatch.fnmatchcase(name, pattern) or fnmatch.fnmatchcase(plan.link_group(name), pattern)
+    ]
 
 
 def _unknown_link(where: str, pattern: str, known: list[str]) -> BadInput:
+    groups = sorted({plan.link_group(name) for name in known} - set(known))
+    known = known + groups
     close = difflib.get_close_matches(pattern, known, n=1)
     hint = f" (did you mean {close[0]!r}?)" if close else ""
     return BadInput(
@@ -140,7 +152,7 @@ def _unknown_link(where: str, pattern: str, known: list[str]) -> BadInput:
 
 
 def _check_against_topology(source: str, scenario: Scenario) -> None:
-    known = [link.name for link in plan.plan_links(scenario.topology.edges)]
+    known = known_links(scenario.topology)
     groups = [g.name for g in scenario.load.mirrors]
     duration = scenario.load.duration_s
     for index, pattern in enumerate(scenario.tap):
@@ -297,12 +309,23 @@ def compress_network(scenario: Scenario, factor: float) -> Scenario:
     latency shrink together, so which fetch times out first is unchanged; runs get shorter.
     """
 
+    def probe(settings: Any) -> Any:
+        if settings is None:
+            return None
+        return settings.model_copy(
+            update={
+                "interval_s": settings.interval_s / factor,
+                "timeout_s": settings.timeout_s / factor,
+            }
+        )
+
     def backend(settings: Any) -> Any:
         return settings.model_copy(
             update={
                 "connect_timeout_s": settings.connect_timeout_s / factor,
                 "first_byte_timeout_s": settings.first_byte_timeout_s / factor,
                 "between_bytes_timeout_s": settings.between_bytes_timeout_s / factor,
+                "probe": probe(settings.probe),
             }
         )
 
@@ -317,7 +340,7 @@ def compress_network(scenario: Scenario, factor: float) -> Scenario:
     topology = scenario.topology
     origin = topology.origin.model_copy(
         update={
-            "queue_timeout_s": topology.origin.queue_timeout_s / factor,
+            "read_timeout_s": topology.origin.read_timeout_s / factor,
             "worker_kill_s": topology.origin.worker_kill_s / factor,
         }
     )

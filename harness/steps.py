@@ -105,7 +105,7 @@ class OriginWorkersAction(_Step):
     """Scale the backend, as PyPI's operators did at 20:45."""
 
     kind: Literal["origin_workers"]
-    worker_slots: int = Field(ge=1)
+    worker_slots: int = Field(ge=1, description="app workers on each web node")
 
     def describe(self) -> str:
         return f"workers={self.worker_slots}"

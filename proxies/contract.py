@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 HEALTH_PATH = "/_shieldlab/health"
 METRICS_PATH = "/metrics"
@@ -38,7 +38,11 @@ METRIC_PREFIX = "shieldlab"
 
 
 class OriginGauge(StrEnum):
-    """The origin's gauges on /metrics: what the harness scrapes to see the backend's load."""
+    """The origin's gauges on /metrics: what the harness scrapes to see the backend's load.
+
+    Each is the sum over the web nodes; the same names with `_per_web` appended carry a `web`
+    label, one series per web node.
+    """
 
     BUSY_SLOTS = f"{METRIC_PREFIX}_origin_busy_slots"
     WORKER_SLOTS = f"{METRIC_PREFIX}_origin_worker_slots"
@@ -49,6 +53,23 @@ class OriginGauge(StrEnum):
 # Counters and histograms: the family name; a scraped counter sample ends in `_total`, a
 # histogram's in `_sum` and `_count`.
 REQUESTS_COUNTER = f"{METRIC_PREFIX}_requests"
+PER_WEB_SUFFIX = "_per_web"
+
+
+class BackendGauge(StrEnum):
+    """A CDN node's view of each of its backends (label `backend`)."""
+
+    HEALTHY = f"{METRIC_PREFIX}_backend_healthy"  # 1 while the probe says healthy
+    BUSY_FETCHES = f"{METRIC_PREFIX}_backend_busy_fetches"  # fetches in flight
+    MAX_CONNECTIONS = f"{METRIC_PREFIX}_backend_max_connections"
+
+
+# Counters a CDN node keeps per backend (label `backend`).
+FETCH_RETRIES_COUNTER = f"{METRIC_PREFIX}_backend_retries"  # the silent retry on a reused conn.
+PROBES_COUNTER = f"{METRIC_PREFIX}_backend_probes"  # label `result`: ok | failed
+# The path the origin's web nodes answer for health probes: PyPI's /daytime, a pass in the VCL,
+# answered by the app's workers (so a probe waits in the same queue as users).
+ORIGIN_PROBE_PATH = "/daytime"
 QUEUE_WAIT_HISTOGRAM = f"{METRIC_PREFIX}_origin_queue_wait_seconds"
 
 PEP691_JSON = "application/vnd.pypi.simple.v1+json"
@@ -80,20 +101,22 @@ class FetchFailure(StrEnum):
     FIRST_BYTE_TIMEOUT = "first byte timeout"
     BETWEEN_BYTES_TIMEOUT = "between bytes timeout"
     READ_ERROR = "backend read error"
-    UNHEALTHY = "All backends failed or unhealthy"
+    UNHEALTHY = "All backends failed or unhealthy"  # the director found no healthy backend
+    # At max_connections Varnish fails the fetch at once (its `backend_busy` counter).
+    BACKEND_BUSY = "backend busy: max_connections reached"
 
 
 class BalancerRejection(StrEnum):
-    """Why the origin's load balancer answered instead of an app worker."""
+    """Why a web node's nginx answered instead of an app worker."""
 
     QUEUE_FULL = "listen queue full"  # 502, as nginx when connect() to uWSGI fails
-    QUEUE_TIMEOUT = "queue wait timeout"  # 503
+    READ_TIMEOUT = "upstream timed out"  # 504, nginx's uwsgi_read_timeout (60 s)
     WORKER_KILLED = "worker killed at hard timeout"  # 502, uWSGI harakiri mid-request
 
 
 BALANCER_STATUS: dict[BalancerRejection, int] = {
     BalancerRejection.QUEUE_FULL: 502,
-    BalancerRejection.QUEUE_TIMEOUT: 503,
+    BalancerRejection.READ_TIMEOUT: 504,
     BalancerRejection.WORKER_KILLED: 502,
 }
 
@@ -153,20 +176,48 @@ def _default_service_times() -> dict[EndpointClass, ServiceTime]:
 
 
 class OriginSettings(Settings):
-    """The mock 2014 PyPI backend: its data set and its modelled nginx + uWSGI capacity."""
+    """The mock 2014 PyPI backend: its data set and each web node's nginx + uWSGI capacity."""
 
     seed: int = 20140720
     projects: int = Field(default=300, ge=1, le=100_000)
     releases_per_project: int = Field(default=3, ge=1, le=50)
-    journal_rows: int = Field(default=400_000, ge=1, le=20_000_000)
+    # The serial was about 1,154,164 on 2014-07-11 (the journals table's size then).
+    journal_rows: int = Field(default=1_154_000, ge=1, le=20_000_000)
     journals_id_index: bool = False  # as in 2014: the serial had no index
-    worker_slots: int = Field(default=16, ge=1, le=10_000)
-    queue_max: int = Field(default=1024, ge=0)  # uWSGI `listen` backlog
-    queue_timeout_s: float = Field(default=30.0, gt=0)
+    # Two web VMs behind Fastly's director that day (three by September 2014).
+    web_nodes: int = Field(default=2, ge=1, le=8)
+    # uWSGI processes per web node: not public (the salt template's default is 2, the first
+    # config had 5); an assumption, so that two nodes have the 16 of the lab's earlier model.
+    worker_slots: int = Field(default=8, ge=1, le=10_000)
+    queue_max: int = Field(default=1024, ge=0)  # uWSGI `listen` and net.core.somaxconn: 1024
+    read_timeout_s: float = Field(default=60.0, gt=0)  # nginx's uwsgi_read_timeout default: 504
     worker_kill_s: float = Field(default=60.0, gt=0)  # uWSGI harakiri
     service_times: dict[EndpointClass, ServiceTime] = Field(default_factory=_default_service_times)
     json_browser_max_age_s: int = 600
     json_cdn_max_age_s: int = 86_400
+
+
+class ProbeSettings(Settings):
+    """A backend health probe (Varnish's `.probe`; Fastly's health check).
+
+    PyPI's own values are not public: these are Varnish's defaults, except `initial`, which
+    starts a backend healthy (a running CDN had long been probing it).
+    """
+
+    path: str = ORIGIN_PROBE_PATH
+    interval_s: float = Field(default=5.0, gt=0)
+    timeout_s: float = Field(default=2.0, gt=0)
+    window: int = Field(default=8, ge=1, le=64)
+    threshold: int = Field(default=3, ge=1, le=64)
+    initial: int = Field(default=3, ge=0, le=64)
+
+    @model_validator(mode="after")
+    def _validate_counts(self) -> ProbeSettings:
+        if self.threshold > self.window:
+            raise ValueError(f"threshold must be <= window; got {self.threshold} > {self.window}")
+        if self.initial > self.window:
+            raise ValueError(f"initial must be <= window; got {self.initial} > {self.window}")
+        return self
 
 
 class BackendSettings(Settings):
@@ -175,7 +226,15 @@ class BackendSettings(Settings):
     connect_timeout_s: float = Field(default=1.0, gt=0)
     first_byte_timeout_s: float = Field(default=15.0, gt=0)
     between_bytes_timeout_s: float = Field(default=10.0, gt=0)
+    # Per backend; at the limit Varnish fails the fetch at once (nothing queues).
     max_connections: int = Field(default=200, ge=1)
+    # Varnish 2.1 retries a fetch once, silently, when a reused connection fails before the
+    # first byte (a first-byte timeout included).
+    retry_reused: bool = True
+    # How long an idle pooled connection is kept (assumption: Varnish keeps backend
+    # connections until the backend closes them; nginx's keepalive is 65 s).
+    keepalive_s: float = Field(default=60.0, gt=0)
+    probe: ProbeSettings | None = ProbeSettings()
 
 
 class CacheRule(Settings):
@@ -186,11 +245,12 @@ class CacheRule(Settings):
 
 
 def _default_cache_rules() -> list[CacheRule]:
+    # pypi.wsgi's Surrogate-Control (and the VCL's 60 s default for anything without one).
     return [
-        CacheRule(path_regex=r"^/simple/", ttl_s=600),
-        CacheRule(path_regex=r"^/packages/", ttl_s=3600),
+        CacheRule(path_regex=r"^/simple/", ttl_s=86_400),
+        CacheRule(path_regex=r"^/packages/", ttl_s=86_400),
         CacheRule(path_regex=r"^/pypi/[^/]+(/[^/]+)?/json$", ttl_s=86_400),
-        CacheRule(path_regex=r"^/serversig/", ttl_s=600),
+        CacheRule(path_regex=r"^/serversig/", ttl_s=86_400),
         CacheRule(path_regex=r"^/pypi", ttl_s=60),
     ]
 
@@ -201,14 +261,22 @@ class CdnNodeSettings(Settings):
     backend: BackendSettings = BackendSettings()  # where GET and HEAD go
     pass_backend: BackendSettings = BackendSettings()  # where POSTs go: always the origin
     cache_rules: list[CacheRule] = Field(default_factory=_default_cache_rules)
-    grace_s: float = Field(default=0.0, ge=0)  # serve stale this long after expiry on error
+    not_found_ttl_s: float = Field(default=60.0, ge=0)  # the VCL: every 404 lives 60 s
+    # req.grace in PyPI's VCL: 15 s while the backend is healthy, 24 h while it is sick; in
+    # Varnish 2.1 stale is served only while another request fetches the object, or while
+    # the probe says sick. beresp.grace (how long objects are kept past their TTL) is 24 h.
+    grace_healthy_s: float = Field(default=15.0, ge=0)
+    grace_sick_s: float = Field(default=86_400.0, ge=0)
     cache_max_bytes: int = Field(default=256 * 1024 * 1024, ge=0)
 
 
 def default_edge_settings() -> CdnNodeSettings:
-    """Edges talk to the shield over the CDN's own network: 60 s hop timeouts."""
+    """Edges reach the shield over Fastly's network: the VCL runs again at the shield POP, so
+    the first-byte timeout is the service's own (15 s); between bytes is fixed at 60 s. An
+    edge probes the shield's own health page, so only the POP-to-shield network makes it sick.
+    """
     return CdnNodeSettings(
-        backend=BackendSettings(first_byte_timeout_s=60.0, between_bytes_timeout_s=60.0)
+        backend=BackendSettings(between_bytes_timeout_s=60.0, probe=ProbeSettings(path=HEALTH_PATH))
     )
 
 
@@ -216,13 +284,24 @@ class NodeLaunch(Settings):
     """Everything a node process is told at start, written as JSON by the harness."""
 
     name: str
-    upstream_url: str | None = None  # GET/HEAD backend (CDN nodes)
-    pass_url: str | None = None  # POST backend (CDN nodes)
+    # CDN nodes: the backends GET/HEAD go to, and those POSTs go to, by name -> URL.
+    upstreams: dict[str, str] = {}
+    passes: dict[str, str] = {}
     cdn: CdnNodeSettings | None = None
     origin: OriginSettings | None = None
     database_path: str | None = None  # origin: this run's copy of the data set
     dataset_cache_dir: str | None = None  # origin: where generated data sets are kept
     ready_file: str
     host: str = "127.0.0.1"
-    # Fixed ports by name ("port", "admin_port"), as in a container; omitted: the kernel picks.
+    # Fixed ports by name ("port", "admin_port", "web-1", ...), as in a container; omitted:
+    # the kernel picks.
     ports: dict[str, int] = {}
+
+
+def web_node_name(index: int) -> str:
+    """The origin's web nodes are `origin-1`, `origin-2`, ...: each its own nginx + uWSGI."""
+    return f"{ORIGIN_NODE}-{index}"
+
+
+def web_node_names(count: int) -> list[str]:
+    return [web_node_name(i) for i in range(1, count + 1)]

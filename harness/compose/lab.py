@@ -24,6 +24,7 @@ from harness.compose.spec import (
     TOXIPROXY_IMAGE,
     compose_yaml,
     link_ports,
+    link_upstream,
 )
 from harness.errors import BadInput
 from harness.faults.loss import CONTAINER_FEEDS, LossBackend
@@ -53,14 +54,14 @@ def state_of(project: ComposeProject, config: TopologyConfig, owner_pid: int) ->
             admin_url="http://" + project.published(container, ADMIN_PORT),
         )
     toxiproxy = project.container("toxiproxy")
-    ports = link_ports(config.edges)
+    ports = link_ports(config)
     links = {
         link.name: LinkState(
             listen=f"toxiproxy:{ports[link.name]}",
-            upstream=f"{link.target}:{NODE_PORT}",
+            upstream=link_upstream(config, link),
             proxy=link.proxy_name,
         )
-        for link in plan.plan_links(config.edges)
+        for link in plan.plan_links(config.edges, config.origin.web_nodes)
     }
     published = {name: project.published(toxiproxy, port) for name, port in ports.items()}
     return TopologyState(

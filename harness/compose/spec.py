@@ -27,6 +27,7 @@ NODE_IMAGE = "shieldlab/node:local"
 TOXIPROXY_IMAGE = "shieldlab/toxiproxy:2.12.0"
 NODE_PORT = 8080
 ADMIN_PORT = 8081
+WEB_PORT_BASE = 8090  # the origin's web node N listens on WEB_PORT_BASE + N
 TOXIPROXY_API_PORT = 8474
 LINK_PORT_BASE = 20000
 LAUNCH_VARIABLE = "SHIELDLAB_LAUNCH"
@@ -45,9 +46,28 @@ HEALTH = (
 )
 
 
-def link_ports(pops: list[str]) -> dict[str, int]:
+def _links(config: TopologyConfig) -> list[plan.LinkSpec]:
+    return plan.plan_links(config.edges, config.origin.web_nodes)
+
+
+def link_ports(config: TopologyConfig) -> dict[str, int]:
     """Each link's port inside the Toxiproxy container, in the topology's order."""
-    return {link.name: LINK_PORT_BASE + i for i, link in enumerate(plan.plan_links(pops))}
+    return {link.name: LINK_PORT_BASE + i for i, link in enumerate(_links(config))}
+
+
+def node_ports(config: TopologyConfig, node: plan.NodeSpec) -> dict[str, int]:
+    """A node's fixed ports inside its container, by name (the origin has one per web node)."""
+    fixed = {plan.MAIN_PORT: NODE_PORT, "admin_port": ADMIN_PORT}
+    if node.role is plan.Role.ORIGIN:
+        names = contract.web_node_names(config.origin.web_nodes)
+        fixed.update({name: WEB_PORT_BASE + i for i, name in enumerate(names, start=1)})
+    return fixed
+
+
+def link_upstream(config: TopologyConfig, link: plan.LinkSpec) -> str:
+    """Where a link leads inside the containers' networks."""
+    target = next(n for n in plan.plan_nodes(config.edges) if n.name == link.target)
+    return f"{link.target}:{node_ports(config, target)[link.port_name]}"
 
 
 def network_of(node: str) -> str:
@@ -55,8 +75,8 @@ def network_of(node: str) -> str:
 
 
 def node_launch(node: plan.NodeSpec, config: TopologyConfig) -> NodeLaunch:
-    ports = link_ports(config.edges)
-    fixed = {"port": NODE_PORT, "admin_port": ADMIN_PORT}
+    ports = link_ports(config)
+    fixed = node_ports(config, node)
     ready = f"{DATA_DIR}/{node.name}.ready"
     if node.role is plan.Role.ORIGIN:
         return NodeLaunch(
@@ -68,31 +88,31 @@ def node_launch(node: plan.NodeSpec, config: TopologyConfig) -> NodeLaunch:
             host="0.0.0.0",
             ports=fixed,
         )
-    backends = plan.backends_of(node)
+    backends = plan.backends_of(node, config.origin.web_nodes)
     assert backends is not None
     settings = config.shield if node.role is plan.Role.SHIELD else config.edge
     return NodeLaunch(
         name=node.name,
         cdn=scaled_cdn(settings, config.time_scale),
-        upstream_url=f"http://toxiproxy:{ports[backends[0]]}",
-        pass_url=f"http://toxiproxy:{ports[backends[1]]}",
+        upstreams={name: f"http://toxiproxy:{ports[link]}" for name, link in backends.fill.items()},
+        passes={name: f"http://toxiproxy:{ports[link]}" for name, link in backends.passes.items()},
         ready_file=ready,
         host="0.0.0.0",
         ports=fixed,
     )
 
 
-def toxiproxy_proxies(pops: list[str]) -> list[dict[str, Any]]:
+def toxiproxy_proxies(config: TopologyConfig) -> list[dict[str, Any]]:
     """Toxiproxy's `-config` file: every link, listening in its container, to its node."""
-    ports = link_ports(pops)
+    ports = link_ports(config)
     return [
         {
             "name": link.proxy_name,
             "listen": f"0.0.0.0:{ports[link.name]}",
-            "upstream": f"{link.target}:{NODE_PORT}",
+            "upstream": link_upstream(config, link),
             "enabled": True,
         }
-        for link in plan.plan_links(pops)
+        for link in _links(config)
     ]
 
 
@@ -124,7 +144,7 @@ def _node_service(
 
 def _toxiproxy_service(config: TopologyConfig, owner_pid: int | None) -> dict[str, Any]:
     nodes = plan.plan_nodes(config.edges)
-    ports = link_ports(config.edges)
+    ports = link_ports(config)
     return {
         "image": TOXIPROXY_IMAGE,
         "command": [
@@ -193,7 +213,7 @@ def compose_spec(config: TopologyConfig, owner_pid: int | None = None) -> dict[s
         "name": PROJECT,
         "services": services,
         "networks": networks,
-        "configs": {"toxiproxy": {"content": json.dumps(toxiproxy_proxies(config.edges))}},
+        "configs": {"toxiproxy": {"content": json.dumps(toxiproxy_proxies(config))}},
     }
 
 

@@ -80,6 +80,7 @@ class LoadPlan(Frozen):
             for m in self.mixes
         )
         return 2 * self.pip.installs_per_s + 2 * self.browser.visits_per_s + mixes
+
     popularity_exponent: float
     records_path: str
 

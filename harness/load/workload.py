@@ -97,9 +97,7 @@ def concurrency(session: list[Exchange]) -> int:
     return max(1, most)
 
 
-def _params(
-    exchange: Exchange, slots: dict[str, int], newest_serial: int | None
-) -> list[RpcParam]:
+def _params(exchange: Exchange, slots: dict[str, int], newest_serial: int | None) -> list[RpcParam]:
     params = []
     for value in exchange.rpc_params:
         if isinstance(value, str) and normalize(value) in slots:

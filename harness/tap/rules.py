@@ -126,6 +126,4 @@ class RuleBook:
 
     def counts(self) -> dict[str, dict[str, int]]:
         """Per rule: requests it matched and requests it fired on."""
-        return {
-            name: {"matched": a.matched, "fired": a.fired} for name, a in self._active.items()
-        }
+        return {name: {"matched": a.matched, "fired": a.fired} for name, a in self._active.items()}

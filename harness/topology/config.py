@@ -75,5 +75,10 @@ def scaled_cdn(settings: CdnNodeSettings, time_scale: float) -> CdnNodeSettings:
     """The node settings with cache lifetimes and grace compressed by `time_scale`."""
     rules = [r.model_copy(update={"ttl_s": r.ttl_s / time_scale}) for r in settings.cache_rules]
     return settings.model_copy(
-        update={"cache_rules": rules, "grace_s": settings.grace_s / time_scale}
+        update={
+            "cache_rules": rules,
+            "not_found_ttl_s": settings.not_found_ttl_s / time_scale,
+            "grace_healthy_s": settings.grace_healthy_s / time_scale,
+            "grace_sick_s": settings.grace_sick_s / time_scale,
+        }
     )

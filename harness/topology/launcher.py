@@ -49,6 +49,14 @@ def default_cache_dir() -> Path:
     return Path(configured) if configured else Path.home() / ".cache" / "shieldlab"
 
 
+def _is_healthy(response: httpx.Response) -> bool:
+    """A node answers, and (a CDN node) its probes find every backend healthy."""
+    if response.status_code != 200:
+        return False
+    backends = response.json().get("backends", {})
+    return all(backends.values())
+
+
 class Launcher:
     def __init__(
         self,
@@ -61,7 +69,7 @@ class Launcher:
         self.work_dir = work_dir
         self.cache_dir = cache_dir or default_cache_dir()
         self.nodes = plan.plan_nodes(config.edges)
-        self.links = plan.plan_links(config.edges)
+        self.links = plan.plan_links(config.edges, config.origin.web_nodes)
         self.tapped = list(taps or [])
         self._toxiproxy: subprocess.Popen[bytes] | None = None
         self._node_processes: dict[str, subprocess.Popen[bytes]] = {}
@@ -159,15 +167,15 @@ class Launcher:
                 ready_file=str(ready),
             )
         else:
-            backends = plan.backends_of(node)
+            backends = plan.backends_of(node, self.config.origin.web_nodes)
             assert backends is not None
             settings = self.config.shield if node.role is plan.Role.SHIELD else self.config.edge
             settings = scaled_cdn(settings, self.config.time_scale)
             launch = NodeLaunch(
                 name=node.name,
                 cdn=settings,
-                upstream_url="http://" + listens[backends[0]],
-                pass_url="http://" + listens[backends[1]],
+                upstreams={name: "http://" + listens[link] for name, link in backends.fill.items()},
+                passes={name: "http://" + listens[link] for name, link in backends.passes.items()},
                 ready_file=str(ready),
             )
         path = self.work_dir / f"{node.name}.launch.json"
@@ -205,7 +213,7 @@ class Launcher:
 
     @staticmethod
     def _node_address(link: plan.LinkSpec, ports: dict[str, dict[str, int]]) -> str:
-        return f"127.0.0.1:{ports[link.target]['port']}"
+        return f"127.0.0.1:{ports[link.target][link.port_name]}"
 
     def _route_links(
         self, api: ToxiproxyApi, listens: dict[str, str], ports: dict[str, dict[str, int]]
@@ -233,9 +241,9 @@ class Launcher:
             while pending:
                 for url in sorted(pending):
                     try:
-                        if client.get(url).status_code == 200:
+                        if _is_healthy(client.get(url)):
                             pending.discard(url)
-                    except httpx.HTTPError:
+                    except (httpx.HTTPError, ValueError):
                         pass
                 if pending and time.monotonic() > deadline:
                     raise InfrastructureError(f"not healthy: {', '.join(sorted(pending))}")

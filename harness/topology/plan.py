@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from enum import StrEnum
 
 from proxies import contract
+
+MAIN_PORT = "port"  # the name of a node's main port in its ready file
 
 
 class Role(StrEnum):
@@ -26,15 +29,31 @@ class NodeSpec:
 
 @dataclass(frozen=True)
 class LinkSpec:
-    """A Toxiproxy proxy: traffic sent to it reaches `target`'s main port."""
+    """A Toxiproxy proxy: traffic sent to it reaches the `port_name` port of node `target`
+    (a web node's own port on the origin, or a node's main port)."""
 
     name: str
     target: str
+    port_name: str = MAIN_PORT
 
     @property
     def proxy_name(self) -> str:
         # "->" is not safe in a URL path segment of Toxiproxy's API.
         return self.name.replace("->", "_to_")
+
+    @property
+    def group(self) -> str:
+        """The name the link also answers to: `shield->origin` for `shield->origin-2`, so a
+        scenario that names the origin means every web node."""
+        return link_group(self.name)
+
+
+@dataclass(frozen=True)
+class Backends:
+    """What a CDN node sends through: backend name -> link, for GET/HEAD and for POSTs."""
+
+    fill: dict[str, str]
+    passes: dict[str, str]
 
 
 def edge_name(pop: str) -> str:
@@ -50,10 +69,22 @@ def shield_link(pop: str) -> str:
 
 
 def pass_link(pop: str) -> str:
+    """The group of an edge's links straight to the origin's web nodes (POSTs)."""
     return f"{edge_name(pop)}->{contract.ORIGIN_NODE}"
 
 
-ORIGIN_LINK = f"{contract.SHIELD_NODE}->{contract.ORIGIN_NODE}"
+ORIGIN_LINK = f"{contract.SHIELD_NODE}->{contract.ORIGIN_NODE}"  # the group: every web node
+_WEB_LINK = re.compile(rf"^(?P<group>.+->{contract.ORIGIN_NODE})-\d+$")
+
+
+def web_link(group: str, web_node: str) -> str:
+    """`shield->origin` + `origin-2` -> `shield->origin-2`."""
+    return f"{group}{web_node.removeprefix(contract.ORIGIN_NODE)}"
+
+
+def link_group(name: str) -> str:
+    match = _WEB_LINK.match(name)
+    return match.group("group") if match else name
 
 
 def plan_nodes(pops: list[str]) -> list[NodeSpec]:
@@ -64,22 +95,31 @@ def plan_nodes(pops: list[str]) -> list[NodeSpec]:
     ]
 
 
-def plan_links(pops: list[str]) -> list[LinkSpec]:
-    links = [LinkSpec(ORIGIN_LINK, contract.ORIGIN_NODE)]
+def _web_links(group: str, web_nodes: int) -> list[LinkSpec]:
+    return [
+        LinkSpec(web_link(group, web), contract.ORIGIN_NODE, web)
+        for web in contract.web_node_names(web_nodes)
+    ]
+
+
+def plan_links(pops: list[str], web_nodes: int) -> list[LinkSpec]:
+    links = _web_links(ORIGIN_LINK, web_nodes)
     for pop in pops:
         links += [
             LinkSpec(client_link(pop), edge_name(pop)),
             LinkSpec(shield_link(pop), contract.SHIELD_NODE),
-            LinkSpec(pass_link(pop), contract.ORIGIN_NODE),
+            *_web_links(pass_link(pop), web_nodes),
         ]
     return links
 
 
-def backends_of(node: NodeSpec) -> tuple[str, str] | None:
-    """(link for GET/HEAD, link for POST) a CDN node sends through; None for the origin."""
+def backends_of(node: NodeSpec, web_nodes: int) -> Backends | None:
+    """The backends a CDN node sends through; None for the origin."""
     if node.role is Role.SHIELD:
-        return ORIGIN_LINK, ORIGIN_LINK
+        webs = {web: web_link(ORIGIN_LINK, web) for web in contract.web_node_names(web_nodes)}
+        return Backends(fill=webs, passes=webs)
     if node.role is Role.EDGE:
         pop = node.name.removeprefix(contract.EDGE_PREFIX)
-        return shield_link(pop), pass_link(pop)
+        webs = {web: web_link(pass_link(pop), web) for web in contract.web_node_names(web_nodes)}
+        return Backends(fill={contract.SHIELD_NODE: shield_link(pop)}, passes=webs)
     return None

@@ -10,9 +10,9 @@ from proxies.serve import main
 
 
 async def create(launch: NodeLaunch) -> dict[str, web.Application]:
-    if launch.cdn is None or launch.upstream_url is None or launch.pass_url is None:
-        raise SystemExit("cdn: the launch file needs cdn, upstream_url and pass_url")
-    return build_sites(CdnNode(launch.name, launch.cdn, launch.upstream_url, launch.pass_url))
+    if launch.cdn is None or not launch.upstreams or not launch.passes:
+        raise SystemExit("cdn: the launch file needs cdn, upstreams and passes")
+    return build_sites(CdnNode(launch.name, launch.cdn, launch.upstreams, launch.passes))
 
 
 if __name__ == "__main__":

@@ -16,6 +16,9 @@ class Collapser(Generic[T]):
     def in_flight(self) -> int:
         return len(self._in_flight)
 
+    def is_in_flight(self, key: str) -> bool:
+        return key in self._in_flight
+
     async def run(self, key: str, fetch: Callable[[], Awaitable[T]]) -> tuple[T, bool]:
         """Return (result, led): led is True for the one caller that actually fetched.
 

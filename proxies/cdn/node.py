@@ -1,23 +1,24 @@
-"""A caching CDN node (the shield, or an edge POP): lookup, collapse, fetch, answer.
+"""A caching CDN node (the shield, or an edge POP): lookup, grace, collapse, fetch, answer.
 
-GET and HEAD go to `upstream_url` through the cache; POSTs pass straight to `pass_url` (the
-origin), as Fastly did for PyPI's XML-RPC in 2014.
+GET and HEAD go through the cache to the fill director (the shield, or the origin's web
+nodes); POSTs pass straight to the pass director (the origin's web nodes), as Fastly did for
+PyPI's XML-RPC in 2014. Each backend is probed; what the probes say decides grace.
 """
 
 from __future__ import annotations
 
+import random
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-import aiohttp
 from aiohttp import web
 from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
 
 from proxies import contract
 from proxies.cdn import headers as response_headers
 from proxies.cdn.cache import (
-    Freshness,
     ObjectCache,
     StoredResponse,
     TtlRules,
@@ -25,8 +26,10 @@ from proxies.cdn.cache import (
     variant_key,
 )
 from proxies.cdn.collapse import Collapser
-from proxies.cdn.upstream import FetchFailed, fetch, new_session
-from proxies.contract import BackendSettings, CacheState, CdnNodeSettings
+from proxies.cdn.director import Backend, Director
+from proxies.cdn.grace import Serve, decide
+from proxies.cdn.upstream import FetchFailed, fetch
+from proxies.contract import BackendGauge, BackendSettings, CacheState, CdnNodeSettings
 
 
 @dataclass
@@ -46,50 +49,80 @@ class NodeMetrics:
         self.in_flight = Gauge(f"{p}_in_flight", "Requests being handled", registry=r)
         self.objects = Gauge(f"{p}_cache_objects", "Objects in the cache", registry=r)
         self.cache_bytes = Gauge(f"{p}_cache_bytes", "Bytes in the cache", registry=r)
+        self.healthy = Gauge(BackendGauge.HEALTHY, "1 if probed healthy", ["backend"], registry=r)
+        self.busy_fetches = Gauge(
+            BackendGauge.BUSY_FETCHES, "Fetches in flight", ["backend"], registry=r
+        )
+        self.max_connections = Gauge(
+            BackendGauge.MAX_CONNECTIONS, "Fetch limit", ["backend"], registry=r
+        )
+        self.retries = Counter(
+            contract.FETCH_RETRIES_COUNTER, "Silent retries", ["backend"], registry=r
+        )
+        self.probes = Counter(
+            contract.PROBES_COUNTER, "Health probes", ["backend", "result"], registry=r
+        )
+
+    def probe_counter(self, backend: str) -> Callable[[bool], None]:
+        ok, failed = self.probes.labels(backend, "ok"), self.probes.labels(backend, "failed")
+        return lambda healthy: (ok if healthy else failed).inc()
+
+    def watch(self, backend: Backend) -> None:
+        self.healthy.labels(backend.name).set_function(lambda: 1 if backend.healthy else 0)
+        self.busy_fetches.labels(backend.name).set_function(lambda: backend.in_flight)
+        self.max_connections.labels(backend.name).set(backend.settings.max_connections)
 
 
 class Route(StrEnum):
-    """Which backend a request goes to (the value labels the fetch metric)."""
+    """Which director a request goes to (the value labels the fetch metric)."""
 
     CACHE_FILL = "upstream"  # GET and HEAD: the next cache towards the origin
     PASS = "pass"  # POST: straight to the origin
 
 
-@dataclass
-class Backend:
-    url: str
-    settings: BackendSettings
-    session: aiohttp.ClientSession = field(init=False)
-
-    def __post_init__(self) -> None:
-        self.session = new_session(self.settings)
-
-
 class CdnNode:
     def __init__(
-        self, name: str, settings: CdnNodeSettings, upstream_url: str, pass_url: str
+        self,
+        name: str,
+        settings: CdnNodeSettings,
+        upstreams: dict[str, str],
+        passes: dict[str, str],
     ) -> None:
         self.name = name
         self.settings = settings
-        self.upstream_url = upstream_url.rstrip("/")
-        self.pass_url = pass_url.rstrip("/")
-        self.cache = ObjectCache(settings.cache_max_bytes, settings.grace_s)
+        self.cache = ObjectCache(
+            settings.cache_max_bytes, max(settings.grace_healthy_s, settings.grace_sick_s)
+        )
         self.rules = TtlRules(settings.cache_rules)
         self.collapser: Collapser[StoredResponse] = Collapser()
         self.metrics = NodeMetrics()
         self.metrics.objects.set_function(lambda: len(self.cache))
         self.metrics.cache_bytes.set_function(lambda: self.cache.bytes)
-        self._backends: dict[Route, Backend] = {}
-
-    async def start(self, _: web.Application) -> None:
-        self._backends = {
-            Route.CACHE_FILL: Backend(self.upstream_url, self.settings.backend),
-            Route.PASS: Backend(self.pass_url, self.settings.pass_backend),
+        # A backend named in both (the shield's web nodes) is one backend: one pool, one probe.
+        backends: dict[str, Backend] = {}
+        for urls, backend_settings in (
+            (upstreams, settings.backend),
+            (passes, settings.pass_backend),
+        ):
+            for backend_name, url in urls.items():
+                backends.setdefault(
+                    backend_name, Backend(backend_name, url.rstrip("/"), backend_settings)
+                )
+        self.backends = list(backends.values())
+        rng = random.Random(name)  # the director's choices repeat run after run
+        self.directors = {
+            Route.CACHE_FILL: Director([backends[n] for n in upstreams], rng),
+            Route.PASS: Director([backends[n] for n in passes], rng),
         }
 
+    async def start(self, _: web.Application) -> None:
+        for backend in self.backends:
+            backend.start(self.metrics.probe_counter(backend.name))
+            self.metrics.watch(backend)
+
     async def stop(self, _: web.Application) -> None:
-        for backend in self._backends.values():
-            await backend.session.close()
+        for backend in self.backends:
+            await backend.stop()
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         started = time.time()
@@ -117,33 +150,40 @@ class CdnNode:
         accept = request.headers.get("Accept", "")
         now = time.monotonic()
         found = self.cache.lookup(request.path_qs, accept, now)
-        if found.freshness is Freshness.FRESH and found.entry is not None:
-            found.entry.hits += 1
+        # Collapse per Accept variant: a follower must never get another variant's body.
+        key = variant_key(request.path_qs, accept)
+        entry = found.entry
+        serve = decide(
+            found.freshness,
+            entry.age_s(now) - entry.ttl_s if entry is not None else 0.0,
+            self.directors[Route.CACHE_FILL].healthy,
+            self.collapser.is_in_flight(key),
+            self.settings.grace_healthy_s,
+            self.settings.grace_sick_s,
+        )
+        if serve is Serve.HIT and entry is not None:
+            entry.hits += 1
             self.metrics.cache.labels("hit").inc()
-            entry = found.entry
             return self._answer(
                 request, entry.response, CacheState.HIT, entry.hits, entry.age_s(now), started
             )
+        if serve is Serve.STALE and entry is not None:
+            entry.hits += 1
+            self.metrics.cache.labels("stale").inc()
+            return self._answer(
+                request, entry.response, CacheState.HIT_STALE, entry.hits, entry.age_s(now), started
+            )
+        if serve is Serve.UNHEALTHY:
+            self.metrics.upstream_errors.labels(contract.FetchFailure.UNHEALTHY.value).inc()
+            failed = FetchFailed(contract.FetchFailure.UNHEALTHY, "every backend probed sick")
+            return self._synthetic_error(failed, started)
         try:
-            # Collapse per Accept variant: a follower must never get another variant's body.
             stored, led = await self.collapser.run(
-                variant_key(request.path_qs, accept),
-                lambda: self._fetch(Route.CACHE_FILL, request, None, "GET"),
+                key, lambda: self._fetch(Route.CACHE_FILL, request, None, "GET")
             )
         except FetchFailed as failed:
-            if found.freshness is Freshness.STALE and found.entry is not None:
-                self.metrics.cache.labels("stale").inc()  # grace: stale-if-error
-                entry = found.entry
-                return self._answer(
-                    request,
-                    entry.response,
-                    CacheState.HIT_STALE,
-                    entry.hits,
-                    entry.age_s(now),
-                    started,
-                )
-            return self._synthetic_error(failed, started)
-        ttl_s = self.rules.ttl_for(request.path)
+            return self._synthetic_error(failed, started)  # Varnish 2.1: no stale-if-error
+        ttl_s = self._ttl_for(request.path, stored.status)
         cacheable = is_cacheable(request.method, stored.status, ttl_s)
         if led and cacheable and ttl_s is not None:
             self.cache.store(request.path_qs, accept, stored, ttl_s, time.monotonic())
@@ -153,24 +193,49 @@ class CdnNode:
         self.metrics.cache.labels("miss").inc()
         return self._answer(request, stored, CacheState.MISS, 0, 0.0, started)
 
+    def _ttl_for(self, path: str, status: int) -> float | None:
+        if status == 404:
+            return self.settings.not_found_ttl_s  # the VCL: every 404 lives 60 s
+        return self.rules.ttl_for(path)
+
     async def _fetch(
         self, route: Route, request: web.Request, body: bytes | None, method: str
     ) -> StoredResponse:
-        """Fetch from a backend; cache fills are always GETs, as Varnish turns HEAD into GET."""
+        """Fetch from a backend the director picks; cache fills are always GETs, as Varnish
+        turns HEAD into GET. No healthy backend, or one at max_connections, fails at once."""
         self.metrics.fetches.labels(route.value).inc()
-        backend = self._backends[route]
+        try:
+            backend = self.directors[route].pick()
+            if backend is None:
+                raise FetchFailed(contract.FetchFailure.UNHEALTHY, "every backend probed sick")
+            if backend.busy:
+                raise FetchFailed(
+                    contract.FetchFailure.BACKEND_BUSY,
+                    f"{backend.name}: {backend.in_flight} fetches in flight",
+                )
+            return await self._fetch_from(backend, request, body, method)
+        except FetchFailed as failed:
+            self.metrics.upstream_errors.labels(failed.reason.value).inc()
+            raise
+
+    async def _fetch_from(
+        self, backend: Backend, request: web.Request, body: bytes | None, method: str
+    ) -> StoredResponse:
+        assert backend.session is not None, "the node has not started"
+        settings: BackendSettings = backend.settings
+        backend.in_flight += 1
         try:
             return await fetch(
                 backend.session,
-                backend.settings,
+                settings,
                 method,
                 backend.url + request.path_qs,
                 list(request.headers.items()),
                 body,
+                on_retry=self.metrics.retries.labels(backend.name).inc,
             )
-        except FetchFailed as failed:
-            self.metrics.upstream_errors.labels(failed.reason.value).inc()
-            raise
+        finally:
+            backend.in_flight -= 1
 
     def _answer(
         self,
@@ -197,7 +262,10 @@ class CdnNode:
         return web.json_response({"purged": self.cache.purge(key), "key": key})
 
     async def health(self, _: web.Request) -> web.Response:
-        return web.json_response({"node": self.name, "ok": True})
+        """The node's own health, answered by the node (an edge's probe of the shield reads
+        it), with what its probes say of each backend."""
+        backends = {backend.name: backend.healthy for backend in self.backends}
+        return web.json_response({"node": self.name, "ok": True, "backends": backends})
 
     async def metrics_page(self, _: web.Request) -> web.Response:
         return web.Response(body=generate_latest(self.metrics.registry), content_type="text/plain")

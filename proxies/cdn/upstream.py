@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from enum import Enum
+from types import SimpleNamespace
 
 import aiohttp
 
@@ -33,9 +35,11 @@ class Phase(Enum):
 
 
 class FetchFailed(Exception):
-    def __init__(self, reason: FetchFailure, detail: str) -> None:
+    def __init__(self, reason: FetchFailure, detail: str, retryable: bool = False) -> None:
         super().__init__(f"{reason.value}: {detail}")
         self.reason = reason
+        # Varnish 2.1 retries once when a reused connection failed before the first byte.
+        self.retryable = retryable
 
 
 def failure_for(error: BaseException, phase: Phase) -> FetchFailure:
@@ -53,16 +57,41 @@ def failure_for(error: BaseException, phase: Phase) -> FetchFailure:
     return FetchFailure.READ_ERROR
 
 
+class _Attempt:
+    """Per-request trace context: did this request go out on a reused connection?"""
+
+    reused = False
+
+
+async def _on_reuse(
+    _session: aiohttp.ClientSession, context: SimpleNamespace, _params: object
+) -> None:
+    attempt = context.trace_request_ctx
+    if isinstance(attempt, _Attempt):
+        attempt.reused = True
+
+
 def new_session(settings: BackendSettings) -> aiohttp.ClientSession:
-    connector = aiohttp.TCPConnector(limit=settings.max_connections, limit_per_host=0)
+    # No pool limit here: the node counts its fetches and fails the one past max_connections
+    # at once, as Varnish does, instead of letting it queue for a connection.
+    connector = aiohttp.TCPConnector(
+        limit=0, limit_per_host=0, keepalive_timeout=settings.keepalive_s
+    )
     timeout = aiohttp.ClientTimeout(total=None, sock_connect=settings.connect_timeout_s)
-    return aiohttp.ClientSession(
+    trace = aiohttp.TraceConfig()
+    trace.on_connection_reuseconn.append(_on_reuse)
+    session = aiohttp.ClientSession(
         connector=connector,
         cookie_jar=aiohttp.DummyCookieJar(),  # a CDN keeps no cookies; the jar costs per request
         timeout=timeout,
         auto_decompress=False,
         skip_auto_headers=("User-Agent",),
+        trace_configs=[trace],
     )
+    # aiohttp silently resends an idempotent request once when a kept-alive connection drops;
+    # the CDN's own retry rule (Varnish 2.1's, in `fetch`) replaces it.
+    session._retry_connection = False
+    return session
 
 
 def _forwardable(
@@ -78,13 +107,43 @@ async def fetch(
     url: str,
     headers: list[tuple[str, str]],
     body: bytes | None,
+    on_retry: Callable[[], None] | None = None,
 ) -> StoredResponse:
-    """One upstream request, the body buffered whole; raises FetchFailed with a reason."""
+    """One upstream fetch, the body buffered whole; raises FetchFailed with a reason.
+
+    When a reused connection fails before the first byte (a first-byte timeout included) the
+    fetch is tried once more, silently, as Varnish 2.1 does: on a slow backend a request can
+    so wait twice the first-byte timeout before its 503.
+    """
+    try:
+        return await _fetch_once(session, settings, method, url, headers, body)
+    except FetchFailed as failed:
+        if not (settings.retry_reused and failed.retryable):
+            raise
+    if on_retry is not None:
+        on_retry()
+    return await _fetch_once(session, settings, method, url, headers, body)
+
+
+async def _fetch_once(
+    session: aiohttp.ClientSession,
+    settings: BackendSettings,
+    method: str,
+    url: str,
+    headers: list[tuple[str, str]],
+    body: bytes | None,
+) -> StoredResponse:
     phase = Phase.FIRST_BYTE
+    attempt = _Attempt()
     try:
         async with asyncio.timeout(settings.first_byte_timeout_s):
             response = await session.request(
-                method, url, headers=_forwardable(headers), data=body, allow_redirects=False
+                method,
+                url,
+                headers=_forwardable(headers),
+                data=body,
+                allow_redirects=False,
+                trace_request_ctx=attempt,
             )
         phase = Phase.BODY
         chunks = []
@@ -100,4 +159,5 @@ async def fetch(
         )
     except (aiohttp.ClientError, TimeoutError, OSError) as error:
         reason = failure_for(error, phase)
-        raise FetchFailed(reason, f"{type(error).__name__}: {error}") from error
+        retryable = attempt.reused and phase is Phase.FIRST_BYTE
+        raise FetchFailed(reason, f"{type(error).__name__}: {error}", retryable) from error

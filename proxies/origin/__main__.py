@@ -18,7 +18,7 @@ async def create(launch: NodeLaunch) -> dict[str, web.Application]:
     settings: OriginSettings = launch.origin
     database_path = Path(launch.database_path)
     dataset.prepare(Path(launch.dataset_cache_dir), database_path, settings)
-    threads = max(8, min(64, settings.worker_slots * 2))
+    threads = max(8, min(64, settings.worker_slots * settings.web_nodes * 2))
     return build_sites(Origin(settings, Database(database_path, threads)))
 
 

@@ -29,16 +29,22 @@ class OriginMetrics:
     def __post_init__(self) -> None:
         p, r = contract.METRIC_PREFIX, self.registry
         self.requests = Counter(
-            contract.REQUESTS_COUNTER, "Responses by status", ["status", "endpoint"], registry=r
+            contract.REQUESTS_COUNTER,
+            "Responses by status",
+            ["status", "endpoint", "web"],
+            registry=r,
         )
         self.rejections = Counter(
-            f"{p}_origin_rejections", "Balancer answers", ["reason"], registry=r
+            f"{p}_origin_rejections", "nginx's own answers", ["reason", "web"], registry=r
         )
         self.in_flight = Gauge(f"{p}_in_flight", "Requests being handled", registry=r)
-        gauges = contract.OriginGauge
+        gauges, per_web = contract.OriginGauge, contract.PER_WEB_SUFFIX
         self.busy = Gauge(gauges.BUSY_SLOTS, "Worker slots in use", registry=r)
         self.slots = Gauge(gauges.WORKER_SLOTS, "Worker slots configured", registry=r)
         self.queue = Gauge(gauges.QUEUE_LENGTH, "Requests waiting for a slot", registry=r)
+        self.web_busy = Gauge(gauges.BUSY_SLOTS + per_web, "Slots in use", ["web"], registry=r)
+        self.web_slots = Gauge(gauges.WORKER_SLOTS + per_web, "Slots", ["web"], registry=r)
+        self.web_queue = Gauge(gauges.QUEUE_LENGTH + per_web, "Waiting", ["web"], registry=r)
         self.index = Gauge(gauges.JOURNALS_ID_INDEX, "1 if journals.id is indexed", registry=r)
         self.queue_wait = Histogram(contract.QUEUE_WAIT_HISTOGRAM, "Wait for a slot", registry=r)
         self.sql = Histogram(
@@ -62,21 +68,85 @@ class Database:
         return conn
 
 
+class WebNode:
+    """One 2014 web VM: nginx in front of uWSGI's workers, with its own listen backlog."""
+
+    def __init__(self, name: str, origin: Origin) -> None:
+        self.name = name
+        self.origin = origin
+        settings = origin.settings
+        self.balancer = Balancer(settings.worker_slots, settings.queue_max)
+        self._behind_nginx: set[asyncio.Task[web.Response]] = set()
+        metrics = origin.metrics
+        metrics.web_busy.labels(name).set_function(lambda: self.balancer.pool.busy)
+        metrics.web_slots.labels(name).set_function(lambda: self.balancer.pool.slots)
+        metrics.web_queue.labels(name).set_function(lambda: self.balancer.pool.queue_length)
+
+    async def handle(self, request: web.Request) -> web.StreamResponse:
+        endpoint = contract.classify_path(request.method, request.path)
+        body = await request.read()  # nginx buffers the request before a worker sees it
+        metrics = self.origin.metrics
+        metrics.in_flight.inc()
+        try:
+            response = await self._through_nginx(request, endpoint, body)
+        finally:
+            metrics.in_flight.dec()
+        metrics.requests.labels(str(response.status), endpoint.value, self.name).inc()
+        return response
+
+    async def _through_nginx(
+        self, request: web.Request, endpoint: EndpointClass, body: bytes
+    ) -> web.Response:
+        """nginx waits `read_timeout_s` for uWSGI, then answers 504; the request stays in the
+        backlog and a worker still runs it later, as uWSGI would."""
+        task = asyncio.ensure_future(self._in_uwsgi(request, endpoint, body))
+        self._behind_nginx.add(task)
+        task.add_done_callback(self._behind_nginx.discard)
+        try:
+            return await asyncio.wait_for(asyncio.shield(task), self.origin.settings.read_timeout_s)
+        except TimeoutError:
+            return self.origin.nginx_error(BalancerRejection.READ_TIMEOUT, self.name)
+
+    async def _in_uwsgi(
+        self, request: web.Request, endpoint: EndpointClass, body: bytes
+    ) -> web.Response:
+        queued_at = time.monotonic()
+        try:
+            await self.balancer.acquire()
+        except Rejected as rejected:
+            return self.origin.nginx_error(rejected.reason, self.name)
+        self.origin.metrics.queue_wait.observe(time.monotonic() - queued_at)
+        try:
+            return await asyncio.wait_for(
+                self.origin.work(request, endpoint, body), self.origin.settings.worker_kill_s
+            )
+        except TimeoutError:
+            return self.origin.nginx_error(BalancerRejection.WORKER_KILLED, self.name)
+        finally:
+            self.balancer.release()
+
+    async def health(self, _: web.Request) -> web.Response:
+        return web.json_response({"node": self.name, "ok": True})
+
+
 class Origin:
+    """The backend: web nodes over one shared database (PostgreSQL in 2014, SQLite here)."""
+
     def __init__(self, settings: OriginSettings, database: Database) -> None:
         self.settings = settings
         self.db = database
-        self.balancer = Balancer(
-            settings.worker_slots, settings.queue_max, settings.queue_timeout_s
-        )
         self.rng = random.Random(settings.seed)
         self.metrics = OriginMetrics()
         self.journals_id_index = settings.journals_id_index
         self.publish_rng = random.Random(settings.seed + 1)
         self._writer_lock = threading.Lock()
-        self.metrics.busy.set_function(lambda: self.balancer.pool.busy)
-        self.metrics.slots.set_function(lambda: self.balancer.pool.slots)
-        self.metrics.queue.set_function(lambda: self.balancer.pool.queue_length)
+        self.web_nodes = [
+            WebNode(name, self) for name in contract.web_node_names(settings.web_nodes)
+        ]
+        pools = [node.balancer.pool for node in self.web_nodes]
+        self.metrics.busy.set_function(lambda: sum(p.busy for p in pools))
+        self.metrics.slots.set_function(lambda: sum(p.slots for p in pools))
+        self.metrics.queue.set_function(lambda: sum(p.queue_length for p in pools))
         self.metrics.index.set_function(lambda: 1 if self.journals_id_index else 0)
 
     def service_time_s(self, endpoint: EndpointClass) -> float:
@@ -85,36 +155,7 @@ class Origin:
             return 0.0
         return self.rng.lognormvariate(math.log(model.median_ms / 1000), model.sigma)
 
-    async def handle(self, request: web.Request) -> web.StreamResponse:
-        endpoint = contract.classify_path(request.method, request.path)
-        body = await request.read()  # nginx buffers the request before a worker sees it
-        self.metrics.in_flight.inc()
-        try:
-            response = await self._through_balancer(request, endpoint, body)
-        finally:
-            self.metrics.in_flight.dec()
-        self.metrics.requests.labels(str(response.status), endpoint.value).inc()
-        return response
-
-    async def _through_balancer(
-        self, request: web.Request, endpoint: EndpointClass, body: bytes
-    ) -> web.Response:
-        queued_at = time.monotonic()
-        try:
-            await self.balancer.acquire()
-        except Rejected as rejected:
-            return self._balancer_error(rejected.reason)
-        self.metrics.queue_wait.observe(time.monotonic() - queued_at)
-        try:
-            return await asyncio.wait_for(
-                self._work(request, endpoint, body), self.settings.worker_kill_s
-            )
-        except TimeoutError:
-            return self._balancer_error(BalancerRejection.WORKER_KILLED)
-        finally:
-            self.balancer.release()
-
-    async def _work(
+    async def work(
         self, request: web.Request, endpoint: EndpointClass, body: bytes
     ) -> web.Response:
         loop = asyncio.get_running_loop()
@@ -136,8 +177,8 @@ class Origin:
         await asyncio.sleep(self.service_time_s(endpoint))
         return web.Response(status=page.status, body=page.body, headers=page.headers)
 
-    def _balancer_error(self, reason: BalancerRejection) -> web.Response:
-        self.metrics.rejections.labels(reason.value).inc()
+    def nginx_error(self, reason: BalancerRejection, web_node: str) -> web.Response:
+        self.metrics.rejections.labels(reason.value, web_node).inc()
         status = contract.BALANCER_STATUS[reason]
         return web.Response(
             status=status,
@@ -149,9 +190,6 @@ class Origin:
             },
         )
 
-    async def health(self, _: web.Request) -> web.Response:
-        return web.json_response({"node": contract.ORIGIN_NODE, "ok": True})
-
     async def metrics_page(self, _: web.Request) -> web.Response:
         return web.Response(body=generate_latest(self.metrics.registry), content_type="text/plain")
 
@@ -159,7 +197,11 @@ class Origin:
 
     async def admin_state(self, _: web.Request) -> web.Response:
         return web.json_response(
-            {"worker_slots": self.balancer.pool.slots, "journals_id_index": self.journals_id_index}
+            {
+                "worker_slots": self.web_nodes[0].balancer.pool.slots,
+                "web_nodes": [node.name for node in self.web_nodes],
+                "journals_id_index": self.journals_id_index,
+            }
         )
 
     async def admin_workers(self, request: web.Request) -> web.Response:
@@ -167,7 +209,8 @@ class Origin:
         slots = payload.get("worker_slots")
         if not isinstance(slots, int) or slots < 1:
             raise web.HTTPBadRequest(text=f"worker_slots: must be an integer >= 1; got {slots!r}")
-        self.balancer.resize(slots)
+        for node in self.web_nodes:  # every web VM scaled alike, as at 20:45 that night
+            node.balancer.resize(slots)
         return await self.admin_state(request)
 
     async def admin_publish(self, request: web.Request) -> web.Response:
@@ -209,14 +252,23 @@ class Origin:
         return await self.admin_state(request)
 
 
-def build_sites(origin: Origin) -> dict[str, web.Application]:
+def _web_site(origin: Origin, node: WebNode) -> web.Application:
     app = web.Application()
-    app.router.add_get(contract.HEALTH_PATH, origin.health)
+    app.router.add_get(contract.HEALTH_PATH, node.health)
     app.router.add_get(contract.METRICS_PATH, origin.metrics_page)
-    app.router.add_route("*", "/{tail:.*}", origin.handle)
+    app.router.add_route("*", "/{tail:.*}", node.handle)
+    return app
+
+
+def build_sites(origin: Origin) -> dict[str, web.Application]:
+    """A port per web node (named after it), `port` (the first web node again, for the
+    harness's own reads) and the admin port."""
+    sites = {node.name: _web_site(origin, node) for node in origin.web_nodes}
+    sites["port"] = _web_site(origin, origin.web_nodes[0])
     admin = web.Application()
     admin.router.add_get(f"{contract.ADMIN_PREFIX}/state", origin.admin_state)
     admin.router.add_post(f"{contract.ADMIN_PREFIX}/workers", origin.admin_workers)
     admin.router.add_post(f"{contract.ADMIN_PREFIX}/journals-id-index", origin.admin_index)
     admin.router.add_post(f"{contract.ADMIN_PREFIX}/publish", origin.admin_publish)
-    return {"port": app, "admin_port": admin}
+    sites["admin_port"] = admin
+    return sites

@@ -75,14 +75,19 @@ class Rejected(Exception):
 
 
 class Balancer:
-    def __init__(self, slots: int, queue_max: int, queue_timeout_s: float) -> None:
+    """One web node's uWSGI: worker slots and its listen backlog.
+
+    A queued request waits as long as it takes: nothing in nginx or uWSGI answers a request
+    for sitting in the backlog (nginx's own read timeout is applied around it, by the caller).
+    """
+
+    def __init__(self, slots: int, queue_max: int) -> None:
         self.pool = SlotPool(slots, queue_max)
-        self.queue_timeout_s = queue_timeout_s
         self._tickets = itertools.count()
         self._waiters: dict[int, asyncio.Future[None]] = {}
 
     async def acquire(self) -> None:
-        """Wait for a worker slot, or raise Rejected as the balancer would answer."""
+        """Wait for a worker slot, or raise Rejected when the backlog is full."""
         ticket = next(self._tickets)
         admission = self.pool.arrive(ticket)
         if admission is Admission.ADMITTED:
@@ -92,14 +97,10 @@ class Balancer:
         waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._waiters[ticket] = waiter
         try:
-            await asyncio.wait_for(asyncio.shield(waiter), self.queue_timeout_s)
-        except TimeoutError:
-            if self.pool.abandon(ticket):
-                raise Rejected(BalancerRejection.QUEUE_TIMEOUT) from None
-            # Given a slot in the same instant the wait timed out: keep it.
+            await asyncio.shield(waiter)
         except BaseException:
             if not self.pool.abandon(ticket):
-                self.release()  # the client went away after it was given a slot
+                self.release()  # cancelled in the instant it was given a slot
             raise
         finally:
             self._waiters.pop(ticket, None)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sqlite3
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 from proxies import contract
 from proxies.contract import OriginSettings
@@ -46,6 +47,8 @@ def render(
         return Page(200, answer, {"Content-Type": "text/xml", "Cache-Control": "no-cache"})
     if method not in ("GET", "HEAD"):
         return Page(405, b"method not allowed\n", {"Content-Type": "text/plain"})
+    if path == contract.ORIGIN_PROBE_PATH:
+        return _daytime()
     if path == "/simple/":
         return _simple_index(conn, accept)
     parts = [p for p in path.split("/") if p]
@@ -68,6 +71,7 @@ def _simple_index(conn: sqlite3.Connection, accept: str) -> Page:
     headers = {
         contract.HEADER_LAST_SERIAL: str(serial),
         "Cache-Control": "max-age=600, public",
+        "Surrogate-Control": "max-age=86400",
         contract.HEADER_SURROGATE_KEY: "simple",
         "Vary": "Accept",
     }
@@ -78,6 +82,14 @@ def _simple_index(conn: sqlite3.Connection, accept: str) -> Page:
             {**headers, "Content-Type": contract.PEP691_JSON},
         )
     return Page(200, pages.simple_index_html(names), {**headers, "Content-Type": "text/html"})
+
+
+def _daytime() -> Page:
+    """PyPI's /daytime (the likely probe target): the time, never cached."""
+    now = datetime.now(UTC).strftime("%Y%m%dT%H:%M:%S")
+    return Page(
+        200, f"{now}\n".encode(), {"Content-Type": "text/plain", "Cache-Control": "no-cache"}
+    )
 
 
 def _redirect(location: str) -> Page:
@@ -95,6 +107,7 @@ def _simple_project(conn: sqlite3.Connection, raw_name: str, accept: str) -> Pag
     headers = {
         contract.HEADER_LAST_SERIAL: str(serial),
         "Cache-Control": "max-age=600, public",
+        "Surrogate-Control": "max-age=86400",
         contract.HEADER_SURROGATE_KEY: f"simple pkg~{name}",
         "Vary": "Accept",
     }
@@ -152,6 +165,7 @@ def _serversig(conn: sqlite3.Connection, raw_name: str) -> Page:
         {
             "Content-Type": "application/octet-stream",
             "Cache-Control": "max-age=600, public",
+            "Surrogate-Control": "max-age=86400",
             contract.HEADER_SURROGATE_KEY: f"pkg~{name}",
         },
     )

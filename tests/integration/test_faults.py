@@ -11,16 +11,17 @@ def test_latency_above_the_shields_first_byte_timeout_gives_a_shield_503_and_hea
     with up(overrides) as state:
         edge = state.client_url("iad")
         api = ToxiproxyApi(state.toxiproxy.api)
-        link = state.links["shield->origin"].proxy
-        api.add_toxic(
-            link,
-            {
-                "name": "slow",
-                "type": "latency",
-                "stream": "downstream",
-                "attributes": {"latency": 2000, "jitter": 0},
-            },
-        )
+        links = [state.links[f"shield->origin-{i}"].proxy for i in (1, 2)]
+        for link in links:  # both web nodes: the director may pick either
+            api.add_toxic(
+                link,
+                {
+                    "name": "slow",
+                    "type": "latency",
+                    "stream": "downstream",
+                    "attributes": {"latency": 2000, "jitter": 0},
+                },
+            )
         failed = client.get(f"{edge}/simple/")
         assert failed.status_code == 503
         assert failed.headers["X-Shieldlab-Error-Node"] == "shield"
@@ -35,19 +36,21 @@ def test_latency_above_the_shields_first_byte_timeout_gives_a_shield_503_and_hea
             == 1
         )
 
-        api.remove_toxic(link, "slow")
+        for link in links:
+            api.remove_toxic(link, "slow")
         healed = client.get(f"{edge}/simple/")
         assert healed.status_code == 200
         assert "X-Shieldlab-Error-Node" not in healed.headers
         api.close()
 
 
-def test_an_origin_with_one_worker_slot_answers_502_and_503_from_its_balancer(up):
+def test_a_web_node_with_one_worker_slot_answers_502_and_504_from_its_nginx(up):
     overrides = {
         "origin": {
+            "web_nodes": 1,
             "worker_slots": 1,
             "queue_max": 3,
-            "queue_timeout_s": 0.3,
+            "read_timeout_s": 0.3,
             "service_times": {"simple_project": {"median_ms": 200, "sigma": 0.0}},
         }
     }
@@ -69,7 +72,7 @@ def test_an_origin_with_one_worker_slot_answers_502_and_503_from_its_balancer(up
             r for r in responses if r.headers.get("X-Shieldlab-Error-Node") == "origin-lb"
         ]
         assert 200 in statuses
-        assert {r.status_code for r in by_balancer} == {502, 503}
+        assert {r.status_code for r in by_balancer} == {502, 504}
         reasons = {r.headers["X-Shieldlab-Error-Reason"] for r in by_balancer}
-        assert reasons == {"listen queue full", "queue wait timeout"}
+        assert reasons == {"listen queue full", "upstream timed out"}
         assert metric(plain, origin, "shieldlab_origin_worker_slots") == 1

@@ -64,13 +64,16 @@ def test_detach_status_down(cli):
     shown = json.loads(status.stdout)
     assert set(shown["nodes"]) == {"origin", "shield", "edge-iad", "edge-ams"}
     assert set(shown["links"]) == {
-        "shield->origin",
+        "shield->origin-1",
+        "shield->origin-2",
         "client->edge-iad",
         "edge-iad->shield",
-        "edge-iad->origin",
+        "edge-iad->origin-1",
+        "edge-iad->origin-2",
         "client->edge-ams",
         "edge-ams->shield",
-        "edge-ams->origin",
+        "edge-ams->origin-1",
+        "edge-ams->origin-2",
     }
     assert shown["toxiproxy"]["api"].startswith("http://127.0.0.1:")
     pids = [n["pid"] for n in shown["nodes"].values()] + [

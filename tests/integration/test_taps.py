@@ -42,7 +42,7 @@ def test_http_status_503_on_xmlrpc_fails_the_mirrors_calls_while_pip_stays_clean
     assert windows(run_dir)["before"].errors_by_layer == {}
     applied = [e for e in read_events(run_dir / files.EVENTS_FILE) if isinstance(e, FaultApplied)]
     assert [sorted(e.links) for e in applied] == [
-        ["edge-ams->origin", "edge-iad->origin", "edge-sjc->origin"]
+        [f"edge-{pop}->origin-{i}" for pop in ("ams", "iad", "sjc") for i in (1, 2)]
     ]
 
 
@@ -61,8 +61,9 @@ def test_http_delay_on_xmlrpc_slows_the_mirrors_only(tmp_path):
 
 
 def test_abort_and_first_n_act_per_request_through_the_real_cdn(up, client):
-    with up(taps=[plan.ORIGIN_LINK]) as state:
-        link = state.links[plan.ORIGIN_LINK]
+    tapped = plan.web_link(plan.ORIGIN_LINK, "origin-1")
+    with up({"origin": {"web_nodes": 1}}, taps=[tapped]) as state:
+        link = state.links[tapped]
         assert link.tap is not None and link.tap_url is not None
         taps = TapBackend()
         abort = Rule(name="abort", action="abort", match=Match("GET", "/simple/*"), first_n=1)
@@ -75,7 +76,7 @@ def test_abort_and_first_n_act_per_request_through_the_real_cdn(up, client):
             answer_headers=[(contract.HEADER_ERROR_NODE, contract.TAP_NODE)],
         )
         for rule in (abort, status):
-            taps.apply(PutTapRule(plan.ORIGIN_LINK, link.tap_url, rule))
+            taps.apply(PutTapRule(tapped, link.tap_url, rule))
         edge = state.client_url("iad")
         cut = client.get(f"{edge}/simple/no-such-project/")
         # The shield's fetch was cut halfway through the body: its own 503, "backend read error".
@@ -87,7 +88,7 @@ def test_abort_and_first_n_act_per_request_through_the_real_cdn(up, client):
         assert statuses[:2] == [502, 502] and 502 not in statuses[2:]
         counts = taps.counts(link.tap_url)
         assert counts["abort"]["fired"] == 1 and counts["502"] == {"matched": 4, "fired": 2}
-        taps.remove(PutTapRule(plan.ORIGIN_LINK, link.tap_url, status))
+        taps.remove(PutTapRule(tapped, link.tap_url, status))
         assert set(taps.counts(link.tap_url)) == {"abort"}
         taps.close()
 

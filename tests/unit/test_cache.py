@@ -14,9 +14,11 @@ def response(body: bytes = b"x" * 100, **headers: str) -> StoredResponse:
 
 def test_default_rules_follow_the_2014_lifetimes():
     rules = TtlRules(CdnNodeSettings().cache_rules)
-    assert rules.ttl_for("/simple/") == 600
-    assert rules.ttl_for("/simple/foo/") == 600
-    assert rules.ttl_for("/packages/py3/f/foo/foo-1.0-py3-none-any.whl") == 3600
+    # pypi.wsgi's Surrogate-Control: a day at the CDN for pages and files alike.
+    assert rules.ttl_for("/simple/") == 86_400
+    assert rules.ttl_for("/simple/foo/") == 86_400
+    assert rules.ttl_for("/serversig/foo/") == 86_400
+    assert rules.ttl_for("/packages/py3/f/foo/foo-1.0-py3-none-any.whl") == 86_400
     assert rules.ttl_for("/pypi/foo/json") == 86_400
     assert rules.ttl_for("/pypi/foo/1.0/json") == 86_400
     assert rules.ttl_for("/pypi/foo") == 60

@@ -8,7 +8,6 @@ from pathlib import Path
 import yaml
 
 from harness.compose import spec
-from harness.topology import plan
 from harness.topology.config import load_topology
 from proxies.contract import NodeLaunch
 
@@ -54,17 +53,30 @@ def test_links_are_toxiproxy_proxies_to_each_nodes_port_and_nodes_send_through_t
     config = load_topology(None, {"edges": ["iad"]})
     compose = spec.compose_spec(config)
     proxies = json.loads(compose["configs"]["toxiproxy"]["content"])
-    ports = spec.link_ports(["iad"])
+    ports = spec.link_ports(config)
+    web_1, web_2 = spec.WEB_PORT_BASE + 1, spec.WEB_PORT_BASE + 2
     assert {p["name"]: p["upstream"] for p in proxies} == {
-        link.proxy_name: f"{link.target}:{spec.NODE_PORT}" for link in plan.plan_links(["iad"])
+        "shield_to_origin-1": f"origin:{web_1}",
+        "shield_to_origin-2": f"origin:{web_2}",
+        "client_to_edge-iad": f"edge-iad:{spec.NODE_PORT}",
+        "edge-iad_to_shield": f"shield:{spec.NODE_PORT}",
+        "edge-iad_to_origin-1": f"origin:{web_1}",
+        "edge-iad_to_origin-2": f"origin:{web_2}",
     }
     launch = NodeLaunch.model_validate_json(
         compose["services"]["edge-iad"]["environment"][spec.LAUNCH_VARIABLE]
     )
-    assert launch.upstream_url == f"http://toxiproxy:{ports['edge-iad->shield']}"
-    assert launch.pass_url == f"http://toxiproxy:{ports['edge-iad->origin']}"
+    assert launch.upstreams == {"shield": f"http://toxiproxy:{ports['edge-iad->shield']}"}
+    assert launch.passes == {
+        "origin-1": f"http://toxiproxy:{ports['edge-iad->origin-1']}",
+        "origin-2": f"http://toxiproxy:{ports['edge-iad->origin-2']}",
+    }
     assert launch.ports == {"port": spec.NODE_PORT, "admin_port": spec.ADMIN_PORT}
     assert launch.host == "0.0.0.0"
+    origin = NodeLaunch.model_validate_json(
+        compose["services"]["origin"]["environment"][spec.LAUNCH_VARIABLE]
+    )
+    assert origin.ports["origin-2"] == web_2
 
 
 def test_settings_reach_the_nodes_launch():

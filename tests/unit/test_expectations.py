@@ -162,7 +162,10 @@ def test_keys_name_metric_and_selectors_not_the_bound():
         ({"metric": "p95_ms", "layer": "shield", "bound": "< 1"}, "p95_ms takes no 'layer'"),
         ({"metric": "status_rate", "bound": "< 1"}, "status_rate needs 'status'"),
         ({"metric": "hit_ratio", "layer": "origin", "bound": "< 1"}, "hit_ratio takes one layer"),
-        ({"metric": "error_rate", "traffic": "pipp", "bound": "< 1"}, "traffic: no such.*did you mean 'pip'"),
+        (
+            {"metric": "error_rate", "traffic": "pipp", "bound": "< 1"},
+            "traffic: no such.*did you mean 'pip'",
+        ),
         ({"metric": "error_rate", "layer": "shild", "bound": "< 1"}, "did you mean 'shield'"),
         ({"metric": "error_rate", "window": "during slwo", "bound": "< 1"}, "did you mean 'slow'"),
         ({"metric": "error_rate", "pop": "iaad", "bound": "< 1"}, "did you mean 'iad'"),

@@ -152,7 +152,7 @@ def test_an_http_fault_on_an_untapped_link_names_the_fix():
     with pytest.raises(BadInput) as error:
         parse(tap=["edge-iad->origin"], faults=[status_step()])
     assert str(error.value) == (
-        "t.yaml: faults[0].link: http_status needs a tap on the link, and 'edge-ams->origin' has "
+        "t.yaml: faults[0].link: http_status needs a tap on the link, and 'edge-ams->origin-1' has "
         "none; got 'edge-*->origin'; add it to the scenario's `tap:` list"
     )
 
@@ -173,7 +173,14 @@ def test_probability_and_first_n_together_are_refused():
 
 def test_tapped_links_expands_patterns_in_the_topologys_order():
     scenario = parse(tap=["edge-*->origin", "shield->origin"])
-    assert scenario.tapped_links() == ["shield->origin", "edge-iad->origin", "edge-ams->origin"]
+    assert scenario.tapped_links() == [
+        "shield->origin-1",
+        "shield->origin-2",
+        "edge-iad->origin-1",
+        "edge-iad->origin-2",
+        "edge-ams->origin-1",
+        "edge-ams->origin-2",
+    ]
 
 
 def test_a_faster_network_clock_shortens_http_delays_too():

@@ -1,31 +1,52 @@
+from harness.scenario import expand_link
 from harness.topology import plan
 from proxies import contract
 
 
-def test_every_link_of_a_two_pop_topology():
-    links = {link.name: link.target for link in plan.plan_links(["iad", "ams"])}
+def test_every_link_of_a_two_pop_topology_with_two_web_nodes():
+    links = {
+        link.name: (link.target, link.port_name) for link in plan.plan_links(["iad", "ams"], 2)
+    }
     assert links == {
-        "shield->origin": "origin",
-        "client->edge-iad": "edge-iad",
-        "edge-iad->shield": "shield",
-        "edge-iad->origin": "origin",
-        "client->edge-ams": "edge-ams",
-        "edge-ams->shield": "shield",
-        "edge-ams->origin": "origin",
+        "shield->origin-1": ("origin", "origin-1"),
+        "shield->origin-2": ("origin", "origin-2"),
+        "client->edge-iad": ("edge-iad", "port"),
+        "edge-iad->shield": ("shield", "port"),
+        "edge-iad->origin-1": ("origin", "origin-1"),
+        "edge-iad->origin-2": ("origin", "origin-2"),
+        "client->edge-ams": ("edge-ams", "port"),
+        "edge-ams->shield": ("shield", "port"),
+        "edge-ams->origin-1": ("origin", "origin-1"),
+        "edge-ams->origin-2": ("origin", "origin-2"),
     }
 
 
-def test_edges_send_gets_to_the_shield_and_posts_to_the_origin():
+def test_a_link_to_a_web_node_answers_to_its_group():
+    known = [link.name for link in plan.plan_links(["iad"], 2)]
+    assert expand_link("shield->origin", known) == ["shield->origin-1", "shield->origin-2"]
+    assert expand_link("shield->origin-2", known) == ["shield->origin-2"]
+    assert expand_link("edge-*->origin", known) == ["edge-iad->origin-1", "edge-iad->origin-2"]
+    assert expand_link("edge-*->shield", known) == ["edge-iad->shield"]
+    assert plan.link_group("client->edge-iad") == "client->edge-iad"
+
+
+def test_edges_send_gets_to_the_shield_and_posts_to_every_web_node():
     nodes = {n.name: n for n in plan.plan_nodes(["sjc"])}
-    assert plan.backends_of(nodes["edge-sjc"]) == ("edge-sjc->shield", "edge-sjc->origin")
-    assert plan.backends_of(nodes["shield"]) == ("shield->origin", "shield->origin")
-    assert plan.backends_of(nodes["origin"]) is None
+    edge = plan.backends_of(nodes["edge-sjc"], 2)
+    assert edge == plan.Backends(
+        fill={"shield": "edge-sjc->shield"},
+        passes={"origin-1": "edge-sjc->origin-1", "origin-2": "edge-sjc->origin-2"},
+    )
+    shield = plan.backends_of(nodes["shield"], 2)
+    assert shield is not None and shield.fill == shield.passes
+    assert shield.fill == {"origin-1": "shield->origin-1", "origin-2": "shield->origin-2"}
+    assert plan.backends_of(nodes["origin"], 2) is None
     assert nodes["origin"].module == "proxies.origin"
     assert nodes["edge-sjc"].module == "proxies.cdn"
 
 
 def test_toxiproxy_names_are_url_safe():
-    for link in plan.plan_links(["iad"]):
+    for link in plan.plan_links(["iad"], 2):
         assert ">" not in link.proxy_name
 
 

@@ -40,7 +40,7 @@ def test_topology_overrides_merge_over_the_defaults():
     scenario = parse(topology={"origin": {"worker_slots": 4}, "time_scale": 30})
     assert scenario.topology.origin.worker_slots == 4
     assert scenario.topology.origin.queue_max == 1024
-    assert scenario.topology.edge.backend.first_byte_timeout_s == 60
+    assert scenario.topology.edge.backend.first_byte_timeout_s == 15  # the service's own
     assert scenario.topology.time_scale == 30
 
 
@@ -140,7 +140,10 @@ def test_compressing_the_network_clock_keeps_the_order_of_timeouts():
     scenario = load_scenario("shield-origin-latency")
     fast = compress_network(scenario, 3)
     assert fast.topology.shield.backend.first_byte_timeout_s == 5
-    assert fast.topology.edge.backend.first_byte_timeout_s == 20
+    assert fast.topology.edge.backend.first_byte_timeout_s == 5
+    assert fast.topology.edge.backend.between_bytes_timeout_s == 20
+    assert fast.topology.shield.backend.probe.timeout_s == pytest.approx(2 / 3)
+    assert fast.topology.origin.read_timeout_s == 20
     assert fast.load.client_timeout_s == 10
     assert fast.faults[0].latency_ms == pytest.approx(20000 / 3)
     assert fast.faults[0].at == scenario.faults[0].at  # the timeline is --duration's business

@@ -18,18 +18,26 @@ def test_defaults_are_the_facts():
     assert config.shield.backend.first_byte_timeout_s == 15.0
     assert config.shield.backend.between_bytes_timeout_s == 10.0
     assert config.shield.backend.max_connections == 200
-    assert config.edge.backend.first_byte_timeout_s == 60.0  # edge -> shield hop
+    # The VCL runs again at the shield POP: the service's own 15 s; between bytes fixed at 60 s.
+    assert config.edge.backend.first_byte_timeout_s == 15.0
+    assert config.edge.backend.between_bytes_timeout_s == 60.0
     assert config.edge.pass_backend.first_byte_timeout_s == 15.0  # edge -> origin (POST)
+    assert config.shield.grace_healthy_s == 15 and config.shield.grace_sick_s == 86_400
+    assert config.shield.not_found_ttl_s == 60
+    assert config.shield.backend.retry_reused is True
     assert config.origin.journals_id_index is False
+    assert config.origin.journal_rows == 1_154_000
+    assert config.origin.web_nodes == 2
     assert config.origin.queue_max == 1024
+    assert config.origin.read_timeout_s == 60.0
     assert config.origin.worker_kill_s == 60.0
 
 
 def test_a_partial_file_keeps_the_other_defaults(tmp_path):
-    path = write(tmp_path, "edge:\n  grace_s: 15\norigin:\n  worker_slots: 4\n")
+    path = write(tmp_path, "edge:\n  grace_healthy_s: 5\norigin:\n  worker_slots: 4\n")
     config = load_topology(path)
-    assert config.edge.grace_s == 15
-    assert config.edge.backend.first_byte_timeout_s == 60.0  # not reset by the override
+    assert config.edge.grace_healthy_s == 5
+    assert config.edge.backend.between_bytes_timeout_s == 60.0  # not reset by the override
     assert config.origin.worker_slots == 4
     assert config.origin.queue_max == 1024
 
@@ -92,8 +100,10 @@ def test_top_level_must_be_a_mapping(tmp_path):
 def test_time_scale_compresses_cache_lifetimes_and_grace_but_not_timeouts():
     from harness.topology.config import scaled_cdn
 
-    config = load_topology(None, {"time_scale": 60, "edge": {"grace_s": 600}})
+    config = load_topology(None, {"time_scale": 60})
     edge = scaled_cdn(config.edge, config.time_scale)
-    assert edge.cache_rules[0].ttl_s == 10  # /simple/: 600 s -> 10 s
-    assert edge.grace_s == 10
-    assert edge.backend.first_byte_timeout_s == 60.0
+    assert edge.cache_rules[0].ttl_s == 1440  # /simple/: a day -> 24 minutes
+    assert edge.grace_healthy_s == 0.25 and edge.grace_sick_s == 1440
+    assert edge.not_found_ttl_s == 1
+    assert edge.backend.first_byte_timeout_s == 15.0
+    assert edge.backend.probe is not None and edge.backend.probe.interval_s == 5.0

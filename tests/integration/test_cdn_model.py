@@ -1,0 +1,138 @@
+"""The CDN as the 2014 record has it, on real processes: the edges' own first-byte timeout to
+the shield, health probes and grace, the fail-fast connection limit, and the director."""
+
+from __future__ import annotations
+
+import concurrent.futures
+import time
+from typing import Any
+
+import httpx
+
+from harness.toxiproxy_api import ToxiproxyApi
+from proxies.contract import HEALTH_PATH, FetchFailure
+from tests.integration.conftest import metric
+
+# Probes fast enough that a backend turns sick in a second, not Varnish's 30 s.
+FAST_PROBE = {"interval_s": 0.2, "timeout_s": 0.15, "window": 4, "threshold": 2, "initial": 4}
+
+
+def slow(api: ToxiproxyApi, proxy: str, latency_ms: int) -> None:
+    api.add_toxic(
+        proxy,
+        {
+            "name": "slow",
+            "type": "latency",
+            "stream": "downstream",
+            "attributes": {"latency": latency_ms, "jitter": 0},
+        },
+    )
+
+
+def wait_for_health(client: httpx.Client, node_url: str, backend: str, healthy: bool) -> None:
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        if client.get(node_url + HEALTH_PATH).json()["backends"][backend] is healthy:
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"{backend} never turned {'healthy' if healthy else 'sick'}")
+
+
+def test_latency_above_15_s_between_pops_and_shield_gives_the_edges_own_503s(up, client):
+    with up() as state:
+        api = ToxiproxyApi(state.toxiproxy.api)
+        slow(api, state.links["edge-iad->shield"].proxy, 16_000)
+        edge = state.client_url("iad")
+        started = time.monotonic()
+        with concurrent.futures.ThreadPoolExecutor(3) as pool:
+            answers = list(pool.map(lambda p: client.get(f"{edge}/simple/p{p}/"), range(3)))
+        waited_s = time.monotonic() - started
+        api.close()
+    assert [a.status_code for a in answers] == [503, 503, 503]
+    assert {a.headers["X-Shieldlab-Error-Node"] for a in answers} == {"edge-iad"}
+    assert {a.headers["X-Shieldlab-Error-Reason"] for a in answers} == {"first byte timeout"}
+    assert 14.5 < waited_s < 16.5  # the service's own 15 s, not the 60 s of a hop inside a POP
+
+
+def test_a_sick_backend_serves_cached_pages_stale_and_503s_only_uncached_ones(up, client):
+    overrides: dict[str, Any] = {
+        "origin": {"web_nodes": 1},
+        "shield": {
+            "backend": {"probe": FAST_PROBE},
+            "cache_rules": [{"path_regex": "^/simple/", "ttl_s": 0.5}],
+        },
+    }
+    with up(overrides) as state:
+        shield = state.nodes["shield"].url
+        index = client.get(f"{shield}/simple/").text
+        project = index.split('href="')[1].split("/")[0]
+        assert client.get(f"{shield}/simple/{project}/").headers["X-Cache"] == "MISS"
+        time.sleep(0.6)  # expired: from now on only grace can serve it
+        api = ToxiproxyApi(state.toxiproxy.api)
+        slow(api, state.links["shield->origin-1"].proxy, 3000)  # the probes time out
+        wait_for_health(client, shield, "origin-1", healthy=False)
+        stale = [client.get(f"{shield}/simple/{project}/") for _ in range(3)]
+        uncached = client.get(f"{shield}/simple/never-fetched/")
+        served_stale = metric(client, shield, "shieldlab_cache_total", result="stale")
+        api.remove_toxic(state.links["shield->origin-1"].proxy, "slow")
+        wait_for_health(client, shield, "origin-1", healthy=True)
+        healed = client.get(f"{shield}/simple/{project}/")
+        api.close()
+    assert [r.status_code for r in stale] == [200, 200, 200]
+    assert {r.headers["X-Cache"] for r in stale} == {"HIT-STALE"}
+    assert all(r.elapsed.total_seconds() < 1 for r in stale)  # no fetch was tried
+    assert served_stale == 3
+    assert uncached.status_code == 503
+    assert uncached.headers["X-Shieldlab-Error-Reason"] == FetchFailure.UNHEALTHY.value
+    assert healed.status_code == 200 and healed.headers["X-Cache"] == "MISS"
+
+
+def test_250_slow_misses_to_one_backend_keep_200_in_flight_and_fail_the_rest_at_once(up, client):
+    overrides: dict[str, Any] = {
+        "origin": {"web_nodes": 1},
+        "shield": {"backend": {"probe": None}},
+    }
+    with up(overrides) as state:
+        shield = state.nodes["shield"].url
+        api = ToxiproxyApi(state.toxiproxy.api)
+        slow(api, state.links["shield->origin-1"].proxy, 3000)
+
+        limits = httpx.Limits(max_connections=300, max_keepalive_connections=300)
+        shared = httpx.Client(timeout=30, trust_env=False, limits=limits)
+
+        def miss(i: int) -> tuple[int, str, float]:
+            answer = shared.get(f"{shield}/simple/p{i}/")
+            reason = answer.headers.get("X-Shieldlab-Error-Reason", "")
+            return answer.status_code, reason, answer.elapsed.total_seconds()
+
+        with shared, concurrent.futures.ThreadPoolExecutor(250) as pool:
+            answers = list(pool.map(miss, range(250)))
+        api.close()
+    busy = [a for a in answers if a[1] == FetchFailure.BACKEND_BUSY.value]
+    fetched = [a for a in answers if a[1] != FetchFailure.BACKEND_BUSY.value]
+    assert len(fetched) == 200  # Fastly's default max_connections
+    assert len(busy) == 50
+    assert all(status == 503 and elapsed < 1.0 for status, _, elapsed in busy)  # at once
+    assert all(elapsed >= 2.9 for _, _, elapsed in fetched)  # these waited on the slow link
+
+
+def test_one_backend_of_two_stalled_sends_everything_to_the_other(up, client):
+    overrides: dict[str, Any] = {"shield": {"backend": {"probe": FAST_PROBE}}}
+    with up(overrides) as state:
+        shield, origin = state.nodes["shield"].url, state.nodes["origin"].url
+        api = ToxiproxyApi(state.toxiproxy.api)
+        slow(api, state.links["shield->origin-1"].proxy, 5000)
+        wait_for_health(client, shield, "origin-1", healthy=False)
+        before = {
+            web: metric(client, origin, "shieldlab_requests_total", web=web, endpoint="project_json")
+            for web in ("origin-1", "origin-2")
+        }
+        answers = [client.get(f"{shield}/pypi/p{i}/json") for i in range(20)]
+        after = {
+            web: metric(client, origin, "shieldlab_requests_total", web=web, endpoint="project_json")
+            for web in ("origin-1", "origin-2")
+        }
+        api.close()
+    assert all(a.status_code == 404 and a.elapsed.total_seconds() < 1 for a in answers)
+    assert after["origin-1"] == before["origin-1"]
+    assert after["origin-2"] - before["origin-2"] == 20
