@@ -7,7 +7,10 @@ def test_origin_admin_scales_workers_and_switches_the_index_while_running(up, cl
         assert origin.admin_url is not None
         scaled = client.post(origin.admin_url + "/_admin/workers", json={"worker_slots": 3})
         assert scaled.json()["worker_slots"] == 3
-        assert metric(client, origin.url, "shieldlab_origin_worker_slots") == 3
+        # Every web node scaled alike: the gauge is the total, `_per_web` one per node.
+        assert metric(client, origin.url, "shieldlab_origin_worker_slots") == 6
+        slots = "shieldlab_origin_worker_slots_per_web"
+        assert metric(client, origin.url, slots, web="origin-2") == 3
 
         bad = client.post(origin.admin_url + "/_admin/workers", json={"worker_slots": 0})
         assert bad.status_code == 400 and "worker_slots" in bad.text

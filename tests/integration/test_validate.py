@@ -44,18 +44,19 @@ def test_validate_quick_sweeps_every_family_and_answers_in_words(tmp_path):
     def cells(name, symptom):
         return [p["cells"][symptom] for p in families[name]["points"]]
 
-    # Edges wait 60 s for the shield: latency between POPs and shield makes no 503s at all.
-    assert all(
-        c["passed"] is False and share_503(c) == 0 for c in cells("latency-pop-shield", "S1")
-    )
-    # On the quick clock the shield gives up after 3.75 s: 8 s +- 5 s (2 s +- 1.25 s) never
-    # reaches it, 14 s +- 5 s reaches it for a good part of the misses.
-    so = cells("latency-shield-origin", "S1")
-    assert share_503(so[0]) == 0 and share_503(so[-1]) > 0.05
-    # 200 syncs at once overflow 16 workers and a backlog of 128: the backend makes 502s itself.
+    # On the quick clock an edge gives up on the shield, and the shield on the backend, after
+    # 3.75 s (the service's 15 s first-byte timeout at both hops): 8 s +- 5 s (2 s +- 1.25 s)
+    # never reaches it, 14 s +- 5 s reaches it for a good part of the misses.
+    for family in ("latency-pop-shield", "latency-shield-origin"):
+        steps = cells(family, "S1")
+        assert share_503(steps[0]) == 0 and share_503(steps[-1]) > 0.05, family
+    # 200 syncs at once fill 16 workers, but the record's backlog of 1024 holds them: the
+    # requests wait there until the CDN gives up, so the CDN makes the errors (503s) and the
+    # backend none (no 502s): S3, "the backend apparently not to blame", holds.
     mirror = families["eager-mirror"]["points"][0]["cells"]
-    assert mirror["S3"]["passed"] is False
-    assert int(re.search(r"502s (\d+)", mirror["S1"]["evidence"]).group(1)) > 0
+    assert mirror["S3"]["passed"] is True
+    assert share_503(mirror["S1"]) > 0.05
+    assert int(re.search(r"502s (\d+)", mirror["S1"]["evidence"]).group(1)) == 0
     # The serial-log fix, applied midway, cuts mirror latency.
     assert families["serial-log"]["points"][0]["cells"]["S5"]["passed"] is True
     # The verdict answers the question for both networks first, then the alternatives.
