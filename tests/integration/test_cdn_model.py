@@ -124,12 +124,16 @@ def test_one_backend_of_two_stalled_sends_everything_to_the_other(up, client):
         slow(api, state.links["shield->origin-1"].proxy, 5000)
         wait_for_health(client, shield, "origin-1", healthy=False)
         before = {
-            web: metric(client, origin, "shieldlab_requests_total", web=web, endpoint="project_json")
+            web: metric(
+                client, origin, "shieldlab_requests_total", web=web, endpoint="project_json"
+            )
             for web in ("origin-1", "origin-2")
         }
         answers = [client.get(f"{shield}/pypi/p{i}/json") for i in range(20)]
         after = {
-            web: metric(client, origin, "shieldlab_requests_total", web=web, endpoint="project_json")
+            web: metric(
+                client, origin, "shieldlab_requests_total", web=web, endpoint="project_json"
+            )
             for web in ("origin-1", "origin-2")
         }
         api.close()
