@@ -27,7 +27,7 @@ from harness.steps import (
 )
 from harness.topology import plan
 from harness.topology.config import TopologyConfig, defaults_dict
-from harness.traffic import TrafficClass, TrafficName
+from harness.traffic import MirrorClient, TrafficClass, TrafficName
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SCENARIO_DIR = PROJECT_ROOT / "scenarios"
@@ -58,6 +58,11 @@ class MirrorGroup(Frozen):
     synchronized: bool = Field(default=False, description="all poll at the same cron minute")
     backlog_serials: int = Field(default=50, ge=0, description="serials behind at start")
     start_active: bool = Field(default=True, description="false: only inside mirrors actions")
+    client: MirrorClient = Field(
+        default=MirrorClient.BANDERSNATCH_1_4,
+        description="bandersnatch-1.4: JSON pages through the CDN; bandersnatch-1.3: XML-RPC "
+        "per project, straight to the backend",
+    )
 
 
 class MixLoad(Frozen):

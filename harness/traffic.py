@@ -36,6 +36,18 @@ def traffic_classes(names: Iterable[str]) -> list[str]:
     return builtin + sorted(seen - set(builtin))
 
 
+class MirrorClient(StrEnum):
+    """Which bandersnatch a mirror group behaves as, per changed project.
+
+    1.4 (2014-04-15, current that day) reads the JSON page through the CDN; 1.3 and older made
+    XML-RPC calls per project (`package_releases`, then `release_urls` per release): POSTs,
+    never cached, that skip the shield and land on the backend's workers.
+    """
+
+    BANDERSNATCH_1_4 = "bandersnatch-1.4"
+    BANDERSNATCH_1_3 = "bandersnatch-1.3"
+
+
 class Layer(StrEnum):
     """Which layer produced an error answer (or, for cache states, which cache answered)."""
 

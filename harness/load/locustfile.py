@@ -29,11 +29,11 @@ from gevent.pool import Group, Pool
 from locust import FastHttpUser, events, task
 from locust.exception import StopUser
 
-from harness.load.pages import release_file_paths, simple_page_file_paths
+from harness.load.pages import release_file_paths, release_url_paths, simple_page_file_paths
 from harness.load.plan import LoadPlan, MirrorPlan, MixPlan, mirror_class, mix_class
 from harness.load.replay import NewestSerial, Replay
 from harness.records.request import RequestRecord, RequestWriter, part_path
-from harness.traffic import Layer, TrafficClass
+from harness.traffic import Layer, MirrorClient, TrafficClass
 from proxies import contract
 
 PLAN = LoadPlan.model_validate_json(Path(os.environ["SHIELDLAB_LOAD_PLAN"]).read_text())
@@ -304,15 +304,27 @@ class MirrorUser(TrafficUser):
         return max(serial, *targets.values())
 
     def sync_project(self, name: str, target_serial: int) -> None:
-        """What bandersnatch 1.x did per changed project: the JSON page, every release file,
-        the simple page, the serversig page; a page older than the changelog is retried."""
+        """What bandersnatch 1.x did per changed project: the release files (from the JSON
+        page in 1.4, from XML-RPC calls in 1.3), the simple page, the serversig page; a page
+        older than the changelog is retried."""
         if now_s() >= PLAN.duration_s:
             return
-        page = self.fresh(f"/pypi/{name}/json", target_serial)
-        for path in release_file_paths(page):
+        if self.mirror_plan.client is MirrorClient.BANDERSNATCH_1_3:
+            paths = self.release_files_by_xmlrpc(name)
+        else:
+            paths = release_file_paths(self.fresh(f"/pypi/{name}/json", target_serial))
+        for path in paths:
             self.call(self.pop, "GET", path)
         self.fresh(f"/simple/{name}/", target_serial)
         self.call(self.pop, "GET", f"/serversig/{name}/")
+
+    def release_files_by_xmlrpc(self, name: str) -> list[str]:
+        """bandersnatch 1.3: `package_releases(name, True)`, then `release_urls` per release."""
+        versions = self.rpc("package_releases", name, True)
+        paths: list[str] = []
+        for version in versions if isinstance(versions, list) else []:
+            paths += release_url_paths(self.rpc("release_urls", name, version))
+        return paths
 
     def fresh(self, path: str, target_serial: int) -> Any:
         """GET a page, retried while its X-PYPI-LAST-SERIAL is behind the changelog."""

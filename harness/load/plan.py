@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from harness.mix import MixSession, load_mix
 from harness.scenario import BrowserTraffic, PipTraffic, Scenario
 from harness.steps import MirrorsAction
+from harness.traffic import MirrorClient
 
 
 class Frozen(BaseModel):
@@ -29,6 +30,7 @@ class MirrorPlan(Frozen):
     synchronized: bool
     backlog_serials: int
     retry_backoff_s: list[float]  # bandersnatch: 3 tries, 1 s then 2 s, scaled
+    client: MirrorClient = MirrorClient.BANDERSNATCH_1_4
     active: list[tuple[float, float]]  # windows in scenario seconds
 
 
@@ -120,6 +122,7 @@ def build_plan(
             backlog_serials=group.backlog_serials,
             retry_backoff_s=[1.0 / scale, 2.0 / scale],
             active=_mirror_windows(scenario, group.name, group.start_active),
+            client=group.client,
         )
         for group in load.mirrors
         if group.count > 0

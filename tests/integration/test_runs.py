@@ -120,3 +120,26 @@ def test_a_mirror_storm_fills_the_origin_and_the_cdn_makes_the_errors(tmp_path):
     assert during.errors_by_status.get(503, 0) > 0
     assert during.errors_by_layer.get(Layer.ORIGIN_LB, 0) == 0
     assert windows(run_dir)["before"].errors_by_layer == {}
+
+
+def test_a_bandersnatch_1_3_mirror_calls_the_backend_over_xmlrpc_past_the_shield(tmp_path):
+    scenario = tmp_path / "mirror-1-3.yaml"
+    scenario.write_text(
+        "name: mirror-1-3\n"
+        "description: one bandersnatch 1.3 mirror, nothing else\n"
+        "hypothesis: its per-project calls are POSTs straight from the edge to the backend\n"
+        "topology: {time_scale: 60}\n"
+        "load:\n"
+        "  pip: {installs_per_s: 0}\n"
+        "  browser: {visits_per_s: 0}\n"
+        "  mirrors: [{name: old, count: 1, workers: 3, backlog_serials: 200,"
+        " client: bandersnatch-1.3}]\n"
+    )
+    records = read_requests(shieldlab_run(tmp_path, str(scenario)) / files.REQUESTS_FILE)
+    posts = [r for r in records if r.method == "POST" and r.status == 200]
+    assert len(posts) > 20  # changelog, then package_releases and release_urls per project
+    # Only the edge on the path: POSTs never pass the shield.
+    assert all(r.served_by.startswith("edge-") and "shield" not in r.served_by for r in posts)
+    assert all(r.edge_cache == CacheState.PASS for r in posts)
+    files_fetched = [r for r in records if r.endpoint == "package_file" and r.status == 200]
+    assert files_fetched  # the files release_urls named, through the CDN

@@ -4,10 +4,11 @@ import pytest
 
 from harness.errors import BadInput
 from harness.load.driver import locust_argv, user_classes
+from harness.load.pages import release_url_paths
 from harness.load.plan import build_plan
 from harness.records.request import COLUMNS, RequestRecord, read_requests, write_requests
 from harness.scenario import load_scenario
-from harness.traffic import Layer, TrafficClass
+from harness.traffic import Layer, MirrorClient, TrafficClass
 from proxies.contract import CacheState, EndpointClass
 
 
@@ -159,3 +160,23 @@ def test_the_parts_of_every_process_join_into_one_requests_file(tmp_path: Path):
     assert sorted(r.intended_s for r in read_requests(path)) == [0, 0, 1, 2, 3, 4]
     assert list(tmp_path.iterdir()) == [path]
     assert join_parts(path) == {} and len(read_requests(path)) == 6  # a second join changes nothing
+
+
+def test_the_incident_has_mirror0_as_bandersnatch_1_3_every_minute(tmp_path: Path):
+    scenario = load_scenario("incident-2014-07-20")
+    pops = {"iad": "http://a", "ams": "http://b", "sjc": "http://c"}
+    plan = build_plan(scenario, pops, ["x"], 1000.0, tmp_path / "r.csv")
+    groups = {m.group: m for m in plan.mirrors}
+    assert groups["mirror0"].client is MirrorClient.BANDERSNATCH_1_3
+    assert (groups["mirror0"].workers, groups["mirror0"].interval_s) == (20, 60 / 100)
+    assert groups["mirrors"].client is MirrorClient.BANDERSNATCH_1_4  # the default
+
+
+def test_release_urls_answers_become_the_files_paths_on_the_mirrors_pop():
+    urls = [
+        {"url": "http://127.0.0.1:4001/packages/py3/a/a/a-1.0-py3-none-any.whl"},
+        {"url": "http://elsewhere/not-a-package"},
+        "junk",
+    ]
+    assert release_url_paths(urls) == ["/packages/py3/a/a/a-1.0-py3-none-any.whl"]
+    assert release_url_paths(None) == []  # a failed call
