@@ -235,7 +235,9 @@ class Origin:
                 count = len(queries.releases(conn, name))
                 serial_before = queries.project_serial(conn, name)
                 version = f"{count + 1}.0.{serial_before + 1}"
-                serial = dataset.publish_release(conn, name, version, datetime.now(UTC))
+                serial = dataset.publish_release(
+                    conn, name, version, datetime.now(UTC), self.settings
+                )
             finally:
                 conn.close()
         return {"name": name, "version": version, "serial": serial, "surrogate_key": f"pkg~{name}"}

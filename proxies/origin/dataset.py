@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
+import math
 import random
 import shutil
 import sqlite3
@@ -165,7 +166,7 @@ def generate(path: Path, settings: OriginSettings) -> None:
                 conn.execute(
                     "INSERT INTO releases VALUES (?, ?, ?, ?)", (name, version, summary, when)
                 )
-                _insert_file(conn, name, version, summary, when)
+                _insert_file(conn, name, version, summary, when, settings)
         conn.executemany(
             "INSERT INTO journals VALUES (?, ?, ?, ?, ?, ?)",
             _journal_rows(rng, names, settings.journal_rows),
@@ -176,10 +177,22 @@ def generate(path: Path, settings: OriginSettings) -> None:
         conn.close()
 
 
+def file_size_bytes(settings: OriginSettings, name: str, version: str) -> int:
+    """A release file's size: lognormal, drawn from its own seed so it never moves."""
+    rng = random.Random(f"{settings.seed}:{name}=={version}")
+    kb = rng.lognormvariate(math.log(settings.file_size_median_kb), settings.file_size_sigma)
+    return int(min(kb, settings.file_size_max_kb) * 1024)
+
+
 def _insert_file(
-    conn: sqlite3.Connection, name: str, version: str, summary: str, when: str
+    conn: sqlite3.Connection,
+    name: str,
+    version: str,
+    summary: str,
+    when: str,
+    settings: OriginSettings,
 ) -> None:
-    content = build_wheel(name, version, summary)
+    content = build_wheel(name, version, summary, file_size_bytes(settings, name, version))
     filename = wheel_filename(name, version)
     conn.execute(
         "INSERT INTO files VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -210,12 +223,14 @@ def _journal_rows(rng: random.Random, names: list[str], count: int) -> Iterator[
         yield (serial, name, f"{serial % 7}.{serial % 11}.0", action, when, f"user{serial % 997}")
 
 
-def publish_release(conn: sqlite3.Connection, name: str, version: str, when: datetime) -> int:
+def publish_release(
+    conn: sqlite3.Connection, name: str, version: str, when: datetime, settings: OriginSettings
+) -> int:
     """Add a release with its file and journal rows, as a new upload would; returns the serial."""
     stamp = when.strftime("%Y-%m-%dT%H:%M:%S")
     summary = f"The {name.replace('-', ' ')} package"
     conn.execute("INSERT INTO releases VALUES (?, ?, ?, ?)", (name, version, summary, stamp))
-    _insert_file(conn, name, version, summary, stamp)
+    _insert_file(conn, name, version, summary, stamp, settings)
     (last,) = conn.execute("SELECT max(id) FROM journals").fetchone()
     serial = int(last or 0) + 1
     conn.execute(
@@ -233,6 +248,9 @@ def cache_key(settings: OriginSettings) -> str:
         settings.projects,
         settings.releases_per_project,
         settings.journal_rows,
+        settings.file_size_median_kb,
+        settings.file_size_sigma,
+        settings.file_size_max_kb,
     )
     return hashlib.sha256(repr(parts).encode()).hexdigest()[:16]
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import io
+import random
 import re
 import zipfile
 
@@ -29,7 +30,9 @@ def _record_hash(data: bytes) -> str:
     return "sha256=" + digest.decode()
 
 
-def build_wheel(name: str, version: str, summary: str) -> bytes:
+def build_wheel(name: str, version: str, summary: str, payload_bytes: int = 0) -> bytes:
+    """A wheel pip installs; `payload_bytes` of seeded noise (stored, not compressed) give it
+    the size of a real file, so loss and bandwidth act on as many packets as they would."""
     dist = distribution(name)
     info = f"{dist}-{version}.dist-info"
     members: list[tuple[str, bytes]] = [
@@ -45,6 +48,9 @@ def build_wheel(name: str, version: str, summary: str) -> bytes:
             b"Wheel-Version: 1.0\nGenerator: shieldlab\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
         ),
     ]
+    if payload_bytes > 0:
+        noise = random.Random(f"{name}=={version}").randbytes(payload_bytes)
+        members.append((f"{dist}/_payload.bin", noise))
     record_lines = [f"{path},{_record_hash(data)},{len(data)}" for path, data in members]
     record_lines.append(f"{info}/RECORD,,")
     members.append((f"{info}/RECORD", ("\n".join(record_lines) + "\n").encode()))
@@ -54,6 +60,7 @@ def build_wheel(name: str, version: str, summary: str) -> bytes:
         for path, data in members:
             member = zipfile.ZipInfo(path, date_time=_FIXED_DATE)
             member.external_attr = 0o644 << 16
-            member.compress_type = zipfile.ZIP_DEFLATED
+            stored = path.endswith("_payload.bin")  # noise does not compress
+            member.compress_type = zipfile.ZIP_STORED if stored else zipfile.ZIP_DEFLATED
             archive.writestr(member, data)
     return buffer.getvalue()

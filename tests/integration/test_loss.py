@@ -160,3 +160,54 @@ def test_diagnose_names_the_lossy_link_from_records_alone(loss_run):
     result = diagnose(loss_run)
     assert result.segment == "shield->origin", result.ranking
     assert result.onset_s is not None and 6 <= result.onset_s <= 16  # the loss starts at 10 s
+
+
+def test_loss_stretches_a_many_megabyte_file_and_barely_moves_a_one_segment_page(tmp_path):
+    import sqlite3
+    import statistics
+
+    import httpx
+
+    from harness.faults.loss import DropPackets, LossBackend
+    from harness.steps import Direction
+    from harness.topology.config import load_topology
+    from harness.topology.supervisor import topology_up
+
+    config = load_topology(
+        None, {"origin": {"web_nodes": 1, "projects": 40, "journal_rows": 100_000}}
+    )
+    link = "shield->origin-1"
+    with netns.own_namespace(), topology_up(config, tmp_path / "state", lambda _m: None) as state:
+        db = sqlite3.connect(Path(state.work_dir) / "origin.sqlite")
+        big, size = db.execute("SELECT path, size FROM files ORDER BY size DESC LIMIT 1").fetchone()
+        (name,) = db.execute("SELECT name FROM projects LIMIT 1").fetchone()
+        db.close()
+        shield = state.nodes["shield"].url
+        client = httpx.Client(timeout=60, trust_env=False)
+
+        def times_ms(path: str, count: int, salt: str) -> list[float]:
+            out = []
+            for i in range(count):  # a new query string each time: a shield miss
+                started = time.perf_counter()
+                assert client.get(f"{shield}{path}?{salt}{i}").status_code == 200
+                out.append((time.perf_counter() - started) * 1000)
+            return out
+
+        page = f"/simple/{name}/"
+        file_before, page_before = times_ms(big, 15, "b"), times_ms(page, 30, "b")
+        loss = LossBackend()
+        change = DropPackets(link, state.links[link].port, Direction.BOTH, 0.1)
+        loss.apply(change)
+        try:
+            file_during, page_during = times_ms(big, 15, "l"), times_ms(page, 30, "l")
+        finally:
+            loss.remove(change)
+        client.close()
+    assert size > 1_000_000  # the heavy tail of file sizes: thousands of segments
+    # Every transfer of thousands of segments loses some (fast retransmits, a shrunk window),
+    # so the file's median moves; most one-segment pages lose nothing, so theirs does not
+    # (the few that do wait a whole retransmission timeout: the tail, not the median).
+    file_growth = statistics.mean(file_during) - statistics.mean(file_before)
+    page_growth = statistics.median(page_during) - statistics.median(page_before)
+    assert file_growth > 15, (file_before, file_during)
+    assert page_growth < 10, (page_before, page_during)

@@ -81,7 +81,29 @@ def test_publish_release_adds_a_serial(small_db, tmp_path):
     conn = sqlite3.connect(copy)
     before = queries.last_serial(conn)
     name = queries.project_names(conn)[0]
-    serial = dataset.publish_release(conn, name, "99.0.0", datetime(2014, 7, 20, tzinfo=UTC))
+    serial = dataset.publish_release(conn, name, "99.0.0", datetime(2014, 7, 20, tzinfo=UTC), SMALL)
     assert serial == before + 1
     assert queries.project_serial(conn, name) == serial
     assert any(f.version == "99.0.0" for f in queries.files(conn, name))
+
+
+def test_file_sizes_are_heavy_tailed_fixed_per_release_and_capped():
+    from proxies.contract import OriginSettings
+
+    settings = OriginSettings()
+    sizes = sorted(dataset.file_size_bytes(settings, f"p{i}", "1.0") for i in range(2000))
+    median_kb = sizes[len(sizes) // 2] / 1024
+    assert 18 < median_kb < 35  # 25 KB: the 2013 crawl's fit
+    assert sizes[-1] > 1024 * 1024  # a tail of many-MB files
+    assert max(sizes) <= settings.file_size_max_kb * 1024
+    assert dataset.file_size_bytes(settings, "p1", "1.0") == dataset.file_size_bytes(
+        settings, "p1", "1.0"
+    )
+
+
+def test_a_sized_wheel_is_as_large_as_asked_and_still_a_valid_wheel():
+    data = build_wheel("quick-parser", "1.0.0", "demo", payload_bytes=300_000)
+    assert 300_000 < len(data) < 302_000  # the noise is stored, not compressed
+    with zipfile.ZipFile(io.BytesIO(data)) as wheel:
+        assert wheel.testzip() is None
+        assert "quick_parser/_payload.bin" in wheel.namelist()
