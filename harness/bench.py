@@ -24,6 +24,7 @@ import uvloop
 from rich.console import Console
 from rich.table import Table
 
+from harness.bench_cdn import measure_cdn_fidelity, print_cdn_fidelity
 from harness.bench_client import Tally, Target, paced, saturate
 from harness.bench_load import measure_load_generator, print_load_generator
 from harness.bench_loss import measure_loss_fidelity, print_loss_fidelity
@@ -235,6 +236,8 @@ def run(config: TopologyConfig, state_dir: Path, as_json: bool) -> int:
             results["hops"] = measure_hops(state, path)
             status.update("bench: fault fidelity, latency injected on shield->origin")
             results["fidelity"] = measure_fidelity(state, path)
+        status.update("bench: CDN fidelity: probes, grace, max_connections, the edge's timeout")
+        results["cdn_fidelity"] = measure_cdn_fidelity(config, state_dir, status.update)
         status.update("bench: loss fidelity, packet loss on shield->origin (own namespace)")
         results["loss_fidelity"] = measure_loss_fidelity(config, state_dir, path, status.update)
         status.update("bench: tap cost, a mitmproxy tap on one client link")
@@ -314,6 +317,7 @@ def _print(results: dict[str, Any]) -> None:
             "yes" if row["within_target"] else "no",
         )
     out.print(fidelity)
+    print_cdn_fidelity(results["cdn_fidelity"], out)
     print_loss_fidelity(results["loss_fidelity"], out)
     print_tap_cost(results["tap_cost"], out)
     print_load_generator(results["load_generator"], out)
