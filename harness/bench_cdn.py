@@ -100,7 +100,7 @@ def _probes_and_grace(state: TopologyState, client: httpx.Client) -> tuple[dict[
     return results, names[-1]
 
 
-def _connection_limit(state: TopologyState) -> dict[str, Any]:
+def _connection_limit(state: TopologyState, max_connections: int) -> dict[str, Any]:
     shield = state.nodes[contract.SHIELD_NODE].url
     limits = httpx.Limits(max_connections=CONCURRENT_MISSES + 50)
     api = ToxiproxyApi(state.toxiproxy.api)
@@ -123,7 +123,7 @@ def _connection_limit(state: TopologyState) -> dict[str, Any]:
     busy = [elapsed for reason, elapsed in answers if reason == FetchFailure.BACKEND_BUSY.value]
     return {
         "concurrent": CONCURRENT_MISSES,
-        "max_connections": 200,
+        "max_connections": max_connections,
         "fetched": CONCURRENT_MISSES - len(busy),
         "failed_busy": len(busy),
         "busy_max_ms": round(max(busy) * 1000, 1) if busy else None,
@@ -178,7 +178,7 @@ def measure_cdn_fidelity(config: TopologyConfig, state_dir: Path, report: Report
         httpx.Client(timeout=30, trust_env=False) as client,
     ):
         results, project = _probes_and_grace(state, client)
-        results["connection_limit"] = _connection_limit(state)
+        results["connection_limit"] = _connection_limit(state, fast.shield.backend.max_connections)
         # The slow link there made the fast probes call the backend sick: wait it out.
         shield = state.nodes[contract.SHIELD_NODE].url + contract.HEALTH_PATH
         _time_until(lambda: all(client.get(shield).json()["backends"].values()), 20)

@@ -28,8 +28,8 @@ from proxies.cdn.cache import (
 from proxies.cdn.collapse import Collapser
 from proxies.cdn.director import Backend, Director
 from proxies.cdn.grace import Serve, decide
-from proxies.cdn.upstream import FetchFailed, fetch
-from proxies.contract import BackendGauge, BackendSettings, CacheState, CdnNodeSettings
+from proxies.cdn.upstream import FetchFailed, UpstreamRequest, fetch
+from proxies.contract import BackendGauge, CacheState, CdnNodeSettings, FetchFailure
 
 
 @dataclass
@@ -71,6 +71,9 @@ class NodeMetrics:
         self.healthy.labels(backend.name).set_function(lambda: 1 if backend.healthy else 0)
         self.busy_fetches.labels(backend.name).set_function(lambda: backend.in_flight)
         self.max_connections.labels(backend.name).set(backend.settings.max_connections)
+
+
+_SICK = "every backend probed sick"
 
 
 class Route(StrEnum):
@@ -174,9 +177,7 @@ class CdnNode:
                 request, entry.response, CacheState.HIT_STALE, entry.hits, entry.age_s(now), started
             )
         if serve is Serve.UNHEALTHY:
-            self.metrics.upstream_errors.labels(contract.FetchFailure.UNHEALTHY.value).inc()
-            failed = FetchFailed(contract.FetchFailure.UNHEALTHY, "every backend probed sick")
-            return self._synthetic_error(failed, started)
+            return self._synthetic_error(self._refused(FetchFailure.UNHEALTHY, _SICK), started)
         try:
             stored, led = await self.collapser.run(
                 key, lambda: self._fetch(Route.CACHE_FILL, request, None, "GET")
@@ -204,34 +205,36 @@ class CdnNode:
         """Fetch from a backend the director picks; cache fills are always GETs, as Varnish
         turns HEAD into GET. No healthy backend, or one at max_connections, fails at once."""
         self.metrics.fetches.labels(route.value).inc()
+        backend = self.directors[route].pick()
+        if backend is None:
+            raise self._refused(FetchFailure.UNHEALTHY, _SICK)
+        if backend.busy:
+            busy = f"{backend.name}: {backend.in_flight} fetches in flight"
+            raise self._refused(FetchFailure.BACKEND_BUSY, busy)
         try:
-            backend = self.directors[route].pick()
-            if backend is None:
-                raise FetchFailed(contract.FetchFailure.UNHEALTHY, "every backend probed sick")
-            if backend.busy:
-                raise FetchFailed(
-                    contract.FetchFailure.BACKEND_BUSY,
-                    f"{backend.name}: {backend.in_flight} fetches in flight",
-                )
             return await self._fetch_from(backend, request, body, method)
         except FetchFailed as failed:
             self.metrics.upstream_errors.labels(failed.reason.value).inc()
             raise
 
+    def _refused(self, reason: FetchFailure, detail: str) -> FetchFailed:
+        """A fetch the node fails itself, before sending anything; counted like any other."""
+        self.metrics.upstream_errors.labels(reason.value).inc()
+        return FetchFailed(reason, detail)
+
     async def _fetch_from(
         self, backend: Backend, request: web.Request, body: bytes | None, method: str
     ) -> StoredResponse:
         assert backend.session is not None, "the node has not started"
-        settings: BackendSettings = backend.settings
+        upstream = UpstreamRequest(
+            method, backend.url + request.path_qs, list(request.headers.items()), body
+        )
         backend.in_flight += 1
         try:
             return await fetch(
                 backend.session,
-                settings,
-                method,
-                backend.url + request.path_qs,
-                list(request.headers.items()),
-                body,
+                backend.settings,
+                upstream,
                 on_retry=self.metrics.retries.labels(backend.name).inc,
             )
         finally:

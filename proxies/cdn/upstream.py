@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from dataclasses import dataclass
 from enum import Enum
 from types import SimpleNamespace
 
@@ -100,13 +101,20 @@ def _forwardable(
     return [(k, v) for k, v in headers if k.lower() not in HOP_BY_HOP]
 
 
+@dataclass(frozen=True)
+class UpstreamRequest:
+    """What a node sends to a backend: the same on the first try and on the retry."""
+
+    method: str
+    url: str
+    headers: list[tuple[str, str]]
+    body: bytes | None
+
+
 async def fetch(
     session: aiohttp.ClientSession,
     settings: BackendSettings,
-    method: str,
-    url: str,
-    headers: list[tuple[str, str]],
-    body: bytes | None,
+    request: UpstreamRequest,
     on_retry: Callable[[], None] | None = None,
 ) -> StoredResponse:
     """One upstream fetch, the body buffered whole; raises FetchFailed with a reason.
@@ -116,32 +124,27 @@ async def fetch(
     so wait twice the first-byte timeout before its 503.
     """
     try:
-        return await _fetch_once(session, settings, method, url, headers, body)
+        return await _fetch_once(session, settings, request)
     except FetchFailed as failed:
         if not (settings.retry_reused and failed.retryable):
             raise
     if on_retry is not None:
         on_retry()
-    return await _fetch_once(session, settings, method, url, headers, body)
+    return await _fetch_once(session, settings, request)
 
 
 async def _fetch_once(
-    session: aiohttp.ClientSession,
-    settings: BackendSettings,
-    method: str,
-    url: str,
-    headers: list[tuple[str, str]],
-    body: bytes | None,
+    session: aiohttp.ClientSession, settings: BackendSettings, request: UpstreamRequest
 ) -> StoredResponse:
     phase = Phase.FIRST_BYTE
     attempt = _Attempt()
     try:
         async with asyncio.timeout(settings.first_byte_timeout_s):
             response = await session.request(
-                method,
-                url,
-                headers=_forwardable(headers),
-                data=body,
+                request.method,
+                request.url,
+                headers=_forwardable(request.headers),
+                data=request.body,
                 allow_redirects=False,
                 trace_request_ctx=attempt,
             )
