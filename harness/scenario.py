@@ -15,6 +15,7 @@ from pydantic import Field
 
 from harness.errors import BadInput
 from harness.expectation import Expectation
+from harness.load_spec import LoadSpec
 from harness.mix import load_mix, resolve_mix
 from harness.model_file import Frozen, deep_merge, read_yaml_mapping, resolve_named, validate
 from harness.steps import (
@@ -27,74 +28,10 @@ from harness.steps import (
 )
 from harness.topology import plan
 from harness.topology.config import TopologyConfig, defaults_dict
-from harness.traffic import MirrorClient, TrafficClass, TrafficName
+from harness.traffic import TrafficClass
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SCENARIO_DIR = PROJECT_ROOT / "scenarios"
-
-
-class PipTraffic(Frozen):
-    """`pip install`: the project's simple page, then one of its files."""
-
-    installs_per_s: float = Field(default=8.0, ge=0)
-    json_share: float = Field(default=0.5, ge=0, le=1, description="share asking for PEP 691")
-
-
-class BrowserTraffic(Frozen):
-    """People looking at projects: the JSON page and the project page."""
-
-    visits_per_s: float = Field(default=3.0, ge=0)
-
-
-class MirrorGroup(Frozen):
-    """bandersnatch-style mirrors: poll the serial log, then fetch what changed."""
-
-    name: str = "mirrors"
-    count: int = Field(default=2, ge=0, le=200)
-    workers: int = Field(
-        default=3, ge=1, le=400, description="syncs at once (bandersnatch: up to 10)"
-    )
-    interval_s: float = Field(default=120.0, gt=0, description="cron period, incident seconds")
-    synchronized: bool = Field(default=False, description="all poll at the same cron minute")
-    backlog_serials: int = Field(default=50, ge=0, description="serials behind at start")
-    start_active: bool = Field(default=True, description="false: only inside mirrors actions")
-    client: MirrorClient = Field(
-        default=MirrorClient.BANDERSNATCH_1_4,
-        description="bandersnatch-1.4: JSON pages through the CDN; bandersnatch-1.3: XML-RPC "
-        "per project, straight to the backend",
-    )
-
-
-class MixLoad(Frozen):
-    """A recorded traffic mix, replayed open-model: client sessions arrive at a Poisson rate."""
-
-    mix: str = Field(description="a shipped mix (scenarios/mixes) or a file, relative to here")
-    sessions_per_s: float = Field(ge=0)
-    name: TrafficName | None = Field(default=None, description="its class; default: the mix's")
-
-
-class LoadSpec(Frozen):
-    duration_s: float = Field(default=90.0, gt=0, le=3600)
-    seed: int = 1
-    pop_share: dict[str, float] | None = Field(default=None, description="default: equal")
-    client_timeout_s: float = Field(
-        default=30.0, gt=0, description="per socket operation; pip's own default is 15 s"
-    )
-    pip: PipTraffic = PipTraffic()
-    browser: BrowserTraffic = BrowserTraffic()
-    mirrors: list[MirrorGroup] = Field(default_factory=lambda: [MirrorGroup()])
-    mixes: list[MixLoad] = Field(default_factory=list, description="recorded traffic mixes")
-    processes: int | None = Field(
-        default=None,
-        ge=1,
-        le=64,
-        description="Locust processes (a master and workers); default: as many as the open-model "
-        "rate needs, one per 1,000 requests/s, at most one per CPU",
-    )
-    publish_per_min: float = Field(default=6.0, ge=0, description="new releases at the origin")
-    popularity_exponent: float = Field(
-        default=1.1, ge=0, le=3, description="Zipf exponent of project popularity; 0: uniform"
-    )
 
 
 class Scenario(Frozen):
@@ -291,80 +228,3 @@ def shipped_names() -> list[str]:
 
 def json_schema() -> dict[str, Any]:
     return Scenario.model_json_schema()
-
-
-def with_duration(scenario: Scenario, duration_s: float) -> Scenario:
-    """The same scenario over `duration_s`: the timeline is stretched or squeezed to fit."""
-    factor = duration_s / scenario.load.duration_s
-    steps = []
-    for step in scenario.faults:
-        update: dict[str, Any] = {"at": round(step.at * factor, 3)}
-        until = getattr(step, "until", None)
-        if until is not None:
-            update["until"] = round(until * factor, 3)
-        steps.append(step.model_copy(update=update))
-    load = scenario.load.model_copy(update={"duration_s": duration_s})
-    return scenario.model_copy(update={"faults": steps, "load": load})
-
-
-def compress_network(scenario: Scenario, factor: float) -> Scenario:
-    """The same scenario with the network's clock running `factor` times faster.
-
-    Every timeout (CDN backends, the origin's queue and hard kill, the clients) and every injected
-    latency shrink together, so which fetch times out first is unchanged; runs get shorter.
-    """
-
-    def probe(settings: Any) -> Any:
-        if settings is None:
-            return None
-        return settings.model_copy(
-            update={
-                "interval_s": settings.interval_s / factor,
-                "timeout_s": settings.timeout_s / factor,
-            }
-        )
-
-    def backend(settings: Any) -> Any:
-        return settings.model_copy(
-            update={
-                "connect_timeout_s": settings.connect_timeout_s / factor,
-                "first_byte_timeout_s": settings.first_byte_timeout_s / factor,
-                "between_bytes_timeout_s": settings.between_bytes_timeout_s / factor,
-                "probe": probe(settings.probe),
-            }
-        )
-
-    def node(settings: Any) -> Any:
-        return settings.model_copy(
-            update={
-                "backend": backend(settings.backend),
-                "pass_backend": backend(settings.pass_backend),
-            }
-        )
-
-    topology = scenario.topology
-    origin = topology.origin.model_copy(
-        update={
-            "read_timeout_s": topology.origin.read_timeout_s / factor,
-            "worker_kill_s": topology.origin.worker_kill_s / factor,
-        }
-    )
-    topology = topology.model_copy(
-        update={
-            "shield": node(topology.shield),
-            "edge": node(topology.edge),
-            "origin": origin,
-        }
-    )
-    steps = []
-    for step in scenario.faults:
-        update = {
-            name: getattr(step, name) / factor
-            for name in ("latency_ms", "jitter_ms", "after_ms", "delay_ms")
-            if hasattr(step, name)
-        }
-        steps.append(step.model_copy(update=update))
-    load = scenario.load.model_copy(
-        update={"client_timeout_s": scenario.load.client_timeout_s / factor}
-    )
-    return scenario.model_copy(update={"topology": topology, "faults": steps, "load": load})

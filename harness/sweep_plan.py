@@ -29,7 +29,8 @@ from pydantic import TypeAdapter
 from harness.analysis.windows import has_window
 from harness.hypothesis import STEP_LIST, Family, family_data, point_scenario, value_str
 from harness.model_file import read_yaml_mapping
-from harness.scenario import Scenario, compress_network, parse_scenario, resolve, with_duration
+from harness.scenario import Scenario, parse_scenario, resolve
+from harness.scenario_clock import compress_network, with_duration
 from harness.steps import OriginWorkersAction, Step
 
 SCALE_UP_FACTOR = 4  # 2014: the backend cluster was scaled up at about 20:45

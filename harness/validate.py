@@ -25,7 +25,8 @@ from harness.analysis.verdict import Cell, Hypothesis, RunView, consistent, scor
 from harness.hypothesis import Family, load_family, shipped_families
 from harness.run.progress import LiveProgress
 from harness.run.runner import run_scenario
-from harness.scenario import Scenario, compress_network, load_scenario, with_duration
+from harness.scenario import Scenario, load_scenario
+from harness.scenario_clock import compress_network, with_duration
 from harness.signature import DEFAULT_SIGNATURE, Signature, load_signature
 from harness.sweep_plan import QUICK_NETWORK_FACTOR, PlannedRun, full_plan, quick_plan, scored
 from harness.topology import netns

@@ -47,7 +47,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     from harness.records.summary import read_summary
     from harness.run.progress import LiveProgress
     from harness.run.runner import run_scenario
-    from harness.scenario import load_scenario, with_duration
+    from harness.scenario import load_scenario
+    from harness.scenario_clock import with_duration
 
     overrides: dict[str, Any] = {}
     if args.seed is not None:

@@ -19,7 +19,8 @@ from pydantic import Field
 
 from harness.errors import BadInput
 from harness.model_file import Frozen, load_model, resolve_named
-from harness.scenario import PROJECT_ROOT, Scenario, load_scenario, with_duration
+from harness.scenario import PROJECT_ROOT, Scenario, load_scenario
+from harness.scenario_clock import with_duration
 
 SUITE_DIR = PROJECT_ROOT / "scenarios" / "suites"
 DEFAULT_SUITE = "ci"

@@ -12,8 +12,9 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from harness.load_spec import BrowserTraffic, PipTraffic
 from harness.mix import MixSession, load_mix
-from harness.scenario import BrowserTraffic, PipTraffic, Scenario
+from harness.scenario import Scenario
 from harness.steps import MirrorsAction
 from harness.traffic import MirrorClient
 

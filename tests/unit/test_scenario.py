@@ -135,7 +135,7 @@ def test_models_are_frozen():
 
 
 def test_compressing_the_network_clock_keeps_the_order_of_timeouts():
-    from harness.scenario import compress_network
+    from harness.scenario_clock import compress_network
 
     scenario = load_scenario("shield-origin-latency")
     fast = compress_network(scenario, 3)

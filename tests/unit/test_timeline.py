@@ -1,7 +1,8 @@
 from harness.faults.backend import FakeActionBackend, FakeFaultBackend, LinkTarget
 from harness.faults.loss import DropPackets
 from harness.faults.toxics import AddToxic, DisableProxy
-from harness.scenario import parse_scenario, with_duration
+from harness.scenario import parse_scenario
+from harness.scenario_clock import with_duration
 from harness.steps import Direction
 from harness.timeline import FakeClock, Timeline, plan_events
 
