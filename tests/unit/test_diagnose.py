@@ -1,6 +1,7 @@
 import pytest
 
-from harness.analysis.diagnose import diagnose, diagnose_records, path_of
+from harness.analysis.badness import path_of
+from harness.analysis.diagnose import diagnose, diagnose_records
 from tests.unit.run_fixture import make_records, record, write_run
 
 QUIET = [(float(t), 2.0, 16.0) for t in range(60)]
