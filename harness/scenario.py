@@ -68,7 +68,12 @@ class Scenario(Frozen):
 
 
 def known_links(topology: TopologyConfig) -> list[str]:
-    return [link.name for link in plan.plan_links(topology.edges, topology.origin.web_nodes)]
+    return [
+        link.name
+        for link in plan.plan_links(
+            topology.edges, topology.origin.web_nodes, topology.origin.static_mirror
+        )
+    ]
 
 
 def expand_link(pattern: str, known: list[str]) -> list[str]:

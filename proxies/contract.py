@@ -192,6 +192,9 @@ class OriginSettings(Settings):
     file_size_max_kb: float = Field(default=36_864.0, gt=0, le=1_000_000)
     # Two web VMs behind Fastly's director that day (three by September 2014).
     web_nodes: int = Field(default=2, ge=1, le=8)
+    # A static mirror in another data centre that the CDN fell back to when every web node was
+    # probed sick (distutils-sig 2014-May/024321: "seamlessly fallback to the static mirror").
+    static_mirror: bool = True
     # uWSGI processes per web node: not public (the salt template's default is 2, the first
     # config had 5); an assumption, so that two nodes have the 16 of the lab's earlier model.
     worker_slots: int = Field(default=8, ge=1, le=10_000)
@@ -241,6 +244,9 @@ class BackendSettings(Settings):
     # connections until the backend closes them; nginx's keepalive is 65 s).
     keepalive_s: float = Field(default=60.0, gt=0)
     probe: ProbeSettings | None = ProbeSettings()
+    # Connections kept open ahead of use (Fastly keeps pools open between its POPs); 0: none,
+    # the pool grows only as requests need it.
+    warm_connections: int = Field(default=0, ge=0)
 
 
 class CacheRule(Settings):
@@ -266,6 +272,8 @@ class CdnNodeSettings(Settings):
 
     backend: BackendSettings = BackendSettings()  # where GET and HEAD go
     pass_backend: BackendSettings = BackendSettings()  # where POSTs go: always the origin
+    # The static mirror: it has no /daytime, so it is probed on a static path.
+    fallback_backend: BackendSettings = BackendSettings(probe=ProbeSettings(path=HEALTH_PATH))
     cache_rules: list[CacheRule] = Field(default_factory=_default_cache_rules)
     not_found_ttl_s: float = Field(default=60.0, ge=0)  # the VCL: every 404 lives 60 s
     # req.grace in PyPI's VCL: 15 s while the backend is healthy, 24 h while it is sick; in
@@ -276,13 +284,23 @@ class CdnNodeSettings(Settings):
     cache_max_bytes: int = Field(default=256 * 1024 * 1024, ge=0)
 
 
+# Assumption: the size of Fastly's pools between POPs is not public; a small pool per POP.
+EDGE_WARM_CONNECTIONS = 10
+
+
 def default_edge_settings() -> CdnNodeSettings:
     """Edges reach the shield over Fastly's network: the VCL runs again at the shield POP, so
     the first-byte timeout is the service's own (15 s); between bytes is fixed at 60 s. An
     edge probes the shield's own health page, so only the POP-to-shield network makes it sick.
+    Fastly's POPs keep pools of open connections to each other; their size is not public, so
+    `EDGE_WARM_CONNECTIONS` is an assumption.
     """
     return CdnNodeSettings(
-        backend=BackendSettings(between_bytes_timeout_s=60.0, probe=ProbeSettings(path=HEALTH_PATH))
+        backend=BackendSettings(
+            between_bytes_timeout_s=60.0,
+            probe=ProbeSettings(path=HEALTH_PATH),
+            warm_connections=EDGE_WARM_CONNECTIONS,
+        )
     )
 
 
@@ -293,6 +311,7 @@ class NodeLaunch(Settings):
     # CDN nodes: the backends GET/HEAD go to, and those POSTs go to, by name -> URL.
     upstreams: dict[str, str] = {}
     passes: dict[str, str] = {}
+    fallbacks: dict[str, str] = {}  # GET/HEAD when every upstream is probed sick
     cdn: CdnNodeSettings | None = None
     origin: OriginSettings | None = None
     database_path: str | None = None  # origin: this run's copy of the data set
@@ -302,6 +321,11 @@ class NodeLaunch(Settings):
     # Fixed ports by name ("port", "admin_port", "web-1", ...), as in a container; omitted:
     # the kernel picks.
     ports: dict[str, int] = {}
+
+
+# The origin's port (and the shield's backend) for the static mirror: pages and files only, no
+# app workers, no XML-RPC and no JSON API, as a bandersnatch mirror served them.
+STATIC_MIRROR = "mirror"
 
 
 def web_node_name(index: int) -> str:

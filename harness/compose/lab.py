@@ -61,7 +61,9 @@ def state_of(project: ComposeProject, config: TopologyConfig, owner_pid: int) ->
             upstream=link_upstream(config, link),
             proxy=link.proxy_name,
         )
-        for link in plan.plan_links(config.edges, config.origin.web_nodes)
+        for link in plan.plan_links(
+            config.edges, config.origin.web_nodes, config.origin.static_mirror
+        )
     }
     published = {name: project.published(toxiproxy, port) for name, port in ports.items()}
     return TopologyState(

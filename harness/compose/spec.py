@@ -47,7 +47,7 @@ HEALTH = (
 
 
 def _links(config: TopologyConfig) -> list[plan.LinkSpec]:
-    return plan.plan_links(config.edges, config.origin.web_nodes)
+    return plan.plan_links(config.edges, config.origin.web_nodes, config.origin.static_mirror)
 
 
 def link_ports(config: TopologyConfig) -> dict[str, int]:
@@ -61,6 +61,8 @@ def node_ports(config: TopologyConfig, node: plan.NodeSpec) -> dict[str, int]:
     if node.role is plan.Role.ORIGIN:
         names = contract.web_node_names(config.origin.web_nodes)
         fixed.update({name: WEB_PORT_BASE + i for i, name in enumerate(names, start=1)})
+        if config.origin.static_mirror:
+            fixed[contract.STATIC_MIRROR] = WEB_PORT_BASE  # below the web nodes' ports
     return fixed
 
 
@@ -88,7 +90,7 @@ def node_launch(node: plan.NodeSpec, config: TopologyConfig) -> NodeLaunch:
             host="0.0.0.0",
             ports=fixed,
         )
-    backends = plan.backends_of(node, config.origin.web_nodes)
+    backends = plan.backends_of(node, config.origin.web_nodes, config.origin.static_mirror)
     assert backends is not None
     settings = config.shield if node.role is plan.Role.SHIELD else config.edge
     return NodeLaunch(
@@ -96,6 +98,9 @@ def node_launch(node: plan.NodeSpec, config: TopologyConfig) -> NodeLaunch:
         cdn=scaled_cdn(settings, config.time_scale),
         upstreams={name: f"http://toxiproxy:{ports[link]}" for name, link in backends.fill.items()},
         passes={name: f"http://toxiproxy:{ports[link]}" for name, link in backends.passes.items()},
+        fallbacks={
+            name: f"http://toxiproxy:{ports[link]}" for name, link in backends.fallback.items()
+        },
         ready_file=ready,
         host="0.0.0.0",
         ports=fixed,

@@ -69,7 +69,9 @@ class Launcher:
         self.work_dir = work_dir
         self.cache_dir = cache_dir or default_cache_dir()
         self.nodes = plan.plan_nodes(config.edges)
-        self.links = plan.plan_links(config.edges, config.origin.web_nodes)
+        self.links = plan.plan_links(
+            config.edges, config.origin.web_nodes, config.origin.static_mirror
+        )
         self.tapped = list(taps or [])
         self._toxiproxy: subprocess.Popen[bytes] | None = None
         self._node_processes: dict[str, subprocess.Popen[bytes]] = {}
@@ -167,7 +169,9 @@ class Launcher:
                 ready_file=str(ready),
             )
         else:
-            backends = plan.backends_of(node, self.config.origin.web_nodes)
+            backends = plan.backends_of(
+                node, self.config.origin.web_nodes, self.config.origin.static_mirror
+            )
             assert backends is not None
             settings = self.config.shield if node.role is plan.Role.SHIELD else self.config.edge
             settings = scaled_cdn(settings, self.config.time_scale)
@@ -176,6 +180,9 @@ class Launcher:
                 cdn=settings,
                 upstreams={name: "http://" + listens[link] for name, link in backends.fill.items()},
                 passes={name: "http://" + listens[link] for name, link in backends.passes.items()},
+                fallbacks={
+                    name: "http://" + listens[link] for name, link in backends.fallback.items()
+                },
                 ready_file=str(ready),
             )
         path = self.work_dir / f"{node.name}.launch.json"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 
 from proxies import contract
@@ -50,10 +50,12 @@ class LinkSpec:
 
 @dataclass(frozen=True)
 class Backends:
-    """What a CDN node sends through: backend name -> link, for GET/HEAD and for POSTs."""
+    """What a CDN node sends through: backend name -> link, for GET/HEAD and for POSTs, and
+    where GET/HEAD fall back to when every fill backend is sick."""
 
     fill: dict[str, str]
     passes: dict[str, str]
+    fallback: dict[str, str] = field(default_factory=dict)
 
 
 def edge_name(pop: str) -> str:
@@ -74,6 +76,8 @@ def pass_link(pop: str) -> str:
 
 
 ORIGIN_LINK = f"{contract.SHIELD_NODE}->{contract.ORIGIN_NODE}"  # the group: every web node
+# Its own network: a fault on the backend's links does not reach the mirror's data centre.
+MIRROR_LINK = f"{contract.SHIELD_NODE}->{contract.STATIC_MIRROR}"
 _WEB_LINK = re.compile(rf"^(?P<group>.+->{contract.ORIGIN_NODE})-\d+$")
 
 
@@ -102,8 +106,10 @@ def _web_links(group: str, web_nodes: int) -> list[LinkSpec]:
     ]
 
 
-def plan_links(pops: list[str], web_nodes: int) -> list[LinkSpec]:
+def plan_links(pops: list[str], web_nodes: int, static_mirror: bool = False) -> list[LinkSpec]:
     links = _web_links(ORIGIN_LINK, web_nodes)
+    if static_mirror:
+        links.append(LinkSpec(MIRROR_LINK, contract.ORIGIN_NODE, contract.STATIC_MIRROR))
     for pop in pops:
         links += [
             LinkSpec(client_link(pop), edge_name(pop)),
@@ -113,11 +119,13 @@ def plan_links(pops: list[str], web_nodes: int) -> list[LinkSpec]:
     return links
 
 
-def backends_of(node: NodeSpec, web_nodes: int) -> Backends | None:
-    """The backends a CDN node sends through; None for the origin."""
+def backends_of(node: NodeSpec, web_nodes: int, static_mirror: bool = False) -> Backends | None:
+    """The backends a CDN node sends through; None for the origin. Only the shield falls back
+    to the static mirror: the edges' fill backend is the shield."""
     if node.role is Role.SHIELD:
         webs = {web: web_link(ORIGIN_LINK, web) for web in contract.web_node_names(web_nodes)}
-        return Backends(fill=webs, passes=webs)
+        mirror = {contract.STATIC_MIRROR: MIRROR_LINK} if static_mirror else {}
+        return Backends(fill=webs, passes=webs, fallback=mirror)
     if node.role is Role.EDGE:
         pop = node.name.removeprefix(contract.EDGE_PREFIX)
         webs = {web: web_link(pass_link(pop), web) for web in contract.web_node_names(web_nodes)}

@@ -12,7 +12,9 @@ from proxies.serve import main
 async def create(launch: NodeLaunch) -> dict[str, web.Application]:
     if launch.cdn is None or not launch.upstreams or not launch.passes:
         raise SystemExit("cdn: the launch file needs cdn, upstreams and passes")
-    return build_sites(CdnNode(launch.name, launch.cdn, launch.upstreams, launch.passes))
+    return build_sites(
+        CdnNode(launch.name, launch.cdn, launch.upstreams, launch.passes, launch.fallbacks)
+    )
 
 
 if __name__ == "__main__":

@@ -6,7 +6,8 @@ rules of PyPI's 2014 VCL on Varnish 2.1. Pure, so the table is unit-tested.
   is sick) is served stale only while another request is already fetching it, or while the
   backend is sick. Otherwise the request fetches, and a failed fetch is a 503: Varnish 2.1 has
   no stale-if-error.
-- With every backend sick nothing is fetched: stale if there is any, else a 503.
+- With every backend sick (the static mirror too, if there is one) nothing is fetched: stale if
+  there is any, else a 503. While the mirror answers, the node fetches from it instead.
 """
 
 from __future__ import annotations

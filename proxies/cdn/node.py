@@ -90,6 +90,7 @@ class CdnNode:
         settings: CdnNodeSettings,
         upstreams: dict[str, str],
         passes: dict[str, str],
+        fallbacks: dict[str, str] | None = None,
     ) -> None:
         self.name = name
         self.settings = settings
@@ -101,11 +102,13 @@ class CdnNode:
         self.metrics = NodeMetrics()
         self.metrics.objects.set_function(lambda: len(self.cache))
         self.metrics.cache_bytes.set_function(lambda: self.cache.bytes)
+        fallbacks = fallbacks or {}
         # A backend named in both (the shield's web nodes) is one backend: one pool, one probe.
         backends: dict[str, Backend] = {}
         for urls, backend_settings in (
             (upstreams, settings.backend),
             (passes, settings.pass_backend),
+            (fallbacks, settings.fallback_backend),
         ):
             for backend_name, url in urls.items():
                 backends.setdefault(
@@ -114,7 +117,9 @@ class CdnNode:
         self.backends = list(backends.values())
         rng = random.Random(name)  # the director's choices repeat run after run
         self.directors = {
-            Route.CACHE_FILL: Director([backends[n] for n in upstreams], rng),
+            Route.CACHE_FILL: Director(
+                [backends[n] for n in upstreams], rng, [backends[n] for n in fallbacks]
+            ),
             Route.PASS: Director([backends[n] for n in passes], rng),
         }
 

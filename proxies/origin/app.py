@@ -129,6 +129,39 @@ class WebNode:
         return web.json_response({"node": self.name, "ok": True})
 
 
+class StaticMirror:
+    """The static mirror in another data centre: a bandersnatch mirror's files behind nginx, so
+    no app workers, no backlog and no service time, and only what such a mirror holds (index
+    pages, files, signatures; no JSON API, no XML-RPC). Its pages come from the same data set
+    (assumption: the real one lagged behind by up to its one-minute cron)."""
+
+    SERVED = frozenset(
+        {
+            EndpointClass.SIMPLE_INDEX,
+            EndpointClass.SIMPLE_PROJECT,
+            EndpointClass.PACKAGE_FILE,
+            EndpointClass.SERVERSIG,
+        }
+    )
+
+    def __init__(self, origin: Origin) -> None:
+        self.origin = origin
+
+    async def handle(self, request: web.Request) -> web.StreamResponse:
+        endpoint = contract.classify_path(request.method, request.path)
+        if request.method in ("GET", "HEAD") and endpoint in self.SERVED:
+            page = await self.origin.render(request, endpoint, b"")
+            response = web.Response(status=page.status, body=page.body, headers=page.headers)
+        else:
+            response = web.Response(status=404, text="Not Found (not on the mirror)\n")
+        labels = (str(response.status), endpoint.value, contract.STATIC_MIRROR)
+        self.origin.metrics.requests.labels(*labels).inc()
+        return response
+
+    async def health(self, _: web.Request) -> web.Response:
+        return web.json_response({"node": contract.STATIC_MIRROR, "ok": True})
+
+
 class Origin:
     """The backend: web nodes over one shared database (PostgreSQL in 2014, SQLite here)."""
 
@@ -158,6 +191,14 @@ class Origin:
     async def work(
         self, request: web.Request, endpoint: EndpointClass, body: bytes
     ) -> web.Response:
+        """What an app worker does: the SQL and the page, then the modelled service time."""
+        page = await self.render(request, endpoint, body)
+        await asyncio.sleep(self.service_time_s(endpoint))
+        return web.Response(status=page.status, body=page.body, headers=page.headers)
+
+    async def render(
+        self, request: web.Request, endpoint: EndpointClass, body: bytes
+    ) -> routes.Page:
         loop = asyncio.get_running_loop()
         base_url = f"http://{request.host}"
         started = time.perf_counter()
@@ -174,8 +215,7 @@ class Origin:
             ),
         )
         self.metrics.sql.labels(endpoint.value).observe(time.perf_counter() - started)
-        await asyncio.sleep(self.service_time_s(endpoint))
-        return web.Response(status=page.status, body=page.body, headers=page.headers)
+        return page
 
     def nginx_error(self, reason: BalancerRejection, web_node: str) -> web.Response:
         self.metrics.rejections.labels(reason.value, web_node).inc()
@@ -263,10 +303,16 @@ def _web_site(origin: Origin, node: WebNode) -> web.Application:
 
 
 def build_sites(origin: Origin) -> dict[str, web.Application]:
-    """A port per web node (named after it), `port` (the first web node again, for the
-    harness's own reads) and the admin port."""
+    """A port per web node (named after it), the static mirror's, `port` (the first web node
+    again, for the harness's own reads) and the admin port."""
     sites = {node.name: _web_site(origin, node) for node in origin.web_nodes}
     sites["port"] = _web_site(origin, origin.web_nodes[0])
+    if origin.settings.static_mirror:
+        mirror = StaticMirror(origin)
+        site = web.Application()
+        site.router.add_get(contract.HEALTH_PATH, mirror.health)
+        site.router.add_route("*", "/{tail:.*}", mirror.handle)
+        sites[contract.STATIC_MIRROR] = site
     admin = web.Application()
     admin.router.add_get(f"{contract.ADMIN_PREFIX}/state", origin.admin_state)
     admin.router.add_post(f"{contract.ADMIN_PREFIX}/workers", origin.admin_workers)

@@ -1,16 +1,18 @@
 """The CDN as the 2014 record has it, on real processes: the edges' own first-byte timeout to
-the shield, health probes and grace, the fail-fast connection limit, and the director."""
+the shield, health probes and grace, the fail-fast connection limit, the director, and the POPs'
+warm pools to the shield."""
 
 from __future__ import annotations
 
 import concurrent.futures
+import subprocess
 import time
 from typing import Any
 
 import httpx
 
 from harness.toxiproxy_api import ToxiproxyApi
-from proxies.contract import HEALTH_PATH, FetchFailure
+from proxies.contract import EDGE_WARM_CONNECTIONS, HEALTH_PATH, FetchFailure
 from tests.integration.conftest import metric
 
 # Probes fast enough that a backend turns sick in a second, not Varnish's 30 s.
@@ -56,7 +58,7 @@ def test_latency_above_15_s_between_pops_and_shield_gives_the_edges_own_503s(up,
 
 def test_a_sick_backend_serves_cached_pages_stale_and_503s_only_uncached_ones(up, client):
     overrides: dict[str, Any] = {
-        "origin": {"web_nodes": 1},
+        "origin": {"web_nodes": 1, "static_mirror": False},
         "shield": {
             "backend": {"probe": FAST_PROBE},
             "cache_rules": [{"path_regex": "^/simple/", "ttl_s": 0.5}],
@@ -85,6 +87,38 @@ def test_a_sick_backend_serves_cached_pages_stale_and_503s_only_uncached_ones(up
     assert uncached.status_code == 503
     assert uncached.headers["X-Shieldlab-Error-Reason"] == FetchFailure.UNHEALTHY.value
     assert healed.status_code == 200 and healed.headers["X-Cache"] == "MISS"
+
+
+def test_with_every_web_node_sick_the_static_mirror_serves_pages_and_files_until_it_is_sick_too(
+    up, client
+):
+    overrides: dict[str, Any] = {
+        "shield": {"backend": {"probe": FAST_PROBE}, "fallback_backend": {"probe": FAST_PROBE}},
+    }
+    with up(overrides) as state:
+        shield, origin = state.nodes["shield"].url, state.nodes["origin"].url
+        api = ToxiproxyApi(state.toxiproxy.api)
+        for web in ("shield->origin-1", "shield->origin-2"):
+            slow(api, state.links[web].proxy, 3000)
+        for web in ("origin-1", "origin-2"):
+            wait_for_health(client, shield, web, healthy=False)
+        index = client.get(f"{shield}/simple/")
+        project = index.text.split('href="')[1].split("/")[0]
+        page = client.get(f"{shield}/simple/{project}/")
+        json_page = client.get(f"{shield}/pypi/{project}/json")
+        xmlrpc = client.post(f"{shield}/pypi", content=b"<methodCall/>")
+        from_mirror = metric(client, origin, "shieldlab_requests_total", web="mirror")
+        slow(api, state.links["shield->mirror"].proxy, 3000)
+        wait_for_health(client, shield, "mirror", healthy=False)
+        uncached = client.get(f"{shield}/simple/never-fetched/")
+        api.close()
+    assert index.status_code == 200 and page.status_code == 200
+    assert page.elapsed.total_seconds() < 1  # the mirror's link is not the slow one
+    assert json_page.status_code == 404  # a bandersnatch mirror has no JSON API
+    assert xmlrpc.status_code == 503  # POSTs never fall back: the mirror has no XML-RPC
+    assert from_mirror >= 3
+    assert uncached.status_code == 503
+    assert uncached.headers["X-Shieldlab-Error-Reason"] == FetchFailure.UNHEALTHY.value
 
 
 def test_250_slow_misses_to_one_backend_keep_200_in_flight_and_fail_the_rest_at_once(up, client):
@@ -140,3 +174,29 @@ def test_one_backend_of_two_stalled_sends_everything_to_the_other(up, client):
     assert all(a.status_code == 404 and a.elapsed.total_seconds() < 1 for a in answers)
     assert after["origin-1"] == before["origin-1"]
     assert after["origin-2"] - before["origin-2"] == 20
+
+
+def established_from(port: int) -> set[str]:
+    """The local ends of the TCP connections open to `port` on loopback (ss, as an operator)."""
+    out = subprocess.run(
+        ["ss", "-Htn", "state", "established", f"( dport = :{port} )"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    return {line.split()[2] for line in out.splitlines() if line.strip()}
+
+
+def test_a_pops_pool_to_the_shield_is_open_before_use_and_kept_open_while_idle(up):
+    warm = EDGE_WARM_CONNECTIONS
+    # A short keep-alive: without the warmer an idle pool would be closed within 2 s.
+    with up({"edges": ["iad"], "edge": {"backend": {"keepalive_s": 2.0}}}) as state:
+        port = state.links["edge-iad->shield"].port
+        deadline = time.monotonic() + 10
+        while len(first := established_from(port)) < warm and time.monotonic() < deadline:
+            time.sleep(0.1)
+        time.sleep(3.0)  # idle, longer than the keep-alive
+        later = established_from(port)
+    assert len(first) >= warm, f"{len(first)} connections open before any request"
+    kept = first & later
+    assert len(kept) >= warm, f"only {len(kept)} of {len(first)} connections kept open while idle"

@@ -95,6 +95,19 @@ def test_with_every_backend_sick_the_director_picks_nothing():
     assert director.pick() is None and not director.healthy
 
 
+def test_the_static_mirror_answers_only_while_every_web_node_is_sick():
+    mirror = [backend("mirror", True)]
+    up = Director([backend("a", True), backend("b", False)], random.Random(1), mirror)
+    assert {up.pick().name for _ in range(50)} == {"a"}  # type: ignore[union-attr]
+    down = Director([backend("a", False), backend("b", False)], random.Random(1), mirror)
+    assert down.pick().name == "mirror" and down.healthy  # type: ignore[union-attr]
+
+
+def test_with_the_mirror_sick_too_the_director_picks_nothing():
+    director = Director([backend("a", False)], random.Random(1), [backend("mirror", False)])
+    assert director.pick() is None and not director.healthy
+
+
 def test_a_backend_at_max_connections_is_busy():
     assert backend("a", True, in_flight=2).busy
     assert not backend("a", True, in_flight=1).busy

@@ -58,6 +58,7 @@ def test_links_are_toxiproxy_proxies_to_each_nodes_port_and_nodes_send_through_t
     assert {p["name"]: p["upstream"] for p in proxies} == {
         "shield_to_origin-1": f"origin:{web_1}",
         "shield_to_origin-2": f"origin:{web_2}",
+        "shield_to_mirror": f"origin:{spec.WEB_PORT_BASE}",
         "client_to_edge-iad": f"edge-iad:{spec.NODE_PORT}",
         "edge-iad_to_shield": f"shield:{spec.NODE_PORT}",
         "edge-iad_to_origin-1": f"origin:{web_1}",
@@ -77,6 +78,10 @@ def test_links_are_toxiproxy_proxies_to_each_nodes_port_and_nodes_send_through_t
         compose["services"]["origin"]["environment"][spec.LAUNCH_VARIABLE]
     )
     assert origin.ports["origin-2"] == web_2
+    shield = NodeLaunch.model_validate_json(
+        compose["services"]["shield"]["environment"][spec.LAUNCH_VARIABLE]
+    )
+    assert shield.fallbacks == {"mirror": f"http://toxiproxy:{ports['shield->mirror']}"}
 
 
 def test_settings_reach_the_nodes_launch():

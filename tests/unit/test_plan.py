@@ -45,6 +45,18 @@ def test_edges_send_gets_to_the_shield_and_posts_to_every_web_node():
     assert nodes["edge-sjc"].module == "proxies.cdn"
 
 
+def test_the_static_mirror_has_a_link_of_its_own_and_only_the_shield_falls_back_to_it():
+    links = {link.name: link for link in plan.plan_links(["iad"], 2, static_mirror=True)}
+    mirror = links["shield->mirror"]
+    assert (mirror.target, mirror.port_name) == ("origin", "mirror")
+    assert expand_link("shield->origin", list(links)) == ["shield->origin-1", "shield->origin-2"]
+    nodes = {n.name: n for n in plan.plan_nodes(["iad"])}
+    shield = plan.backends_of(nodes["shield"], 2, static_mirror=True)
+    assert shield is not None and shield.fallback == {"mirror": "shield->mirror"}
+    edge = plan.backends_of(nodes["edge-iad"], 2, static_mirror=True)
+    assert edge is not None and edge.fallback == {}
+
+
 def test_toxiproxy_names_are_url_safe():
     for link in plan.plan_links(["iad"], 2):
         assert ">" not in link.proxy_name
