@@ -71,6 +71,9 @@ class Family(Frozen):
     set: dict[str, Scalar] = Field(default_factory=dict)
     sweep: Sweep | None = None
     scale_up: bool = Field(default=True, description="full mode: the 2014 scale-up midway")
+    in_quick_mode: bool = Field(
+        default=True, description="false: only full `validate` runs it (quick mode names it)"
+    )
 
     @model_validator(mode="after")
     def _plus_named(self) -> Family:

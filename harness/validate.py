@@ -59,8 +59,15 @@ def control_run(quick: bool) -> PlannedRun:
 
 
 def make_plan(families: list[Family], quick: bool) -> Plan:
-    runs = quick_plan(families) if quick else full_plan(families)
     skipped: dict[str, str] = {}
+    if quick:
+        for family in [f for f in families if not f.in_quick_mode]:
+            skipped[family.name] = (
+                f"not in quick mode (it would not fit in its 5 minutes): "
+                f"`shieldlab validate --family {family.name}` runs it"
+            )
+        families = [f for f in families if f.in_quick_mode]
+    runs = quick_plan(families) if quick else full_plan(families)
     missing = netns.missing_privileges()
     if missing is not None:
         for run in [r for r in runs if r.scenario.needs_packet_loss]:

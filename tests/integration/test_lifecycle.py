@@ -66,6 +66,7 @@ def test_detach_status_down(cli):
     assert set(shown["links"]) == {
         "shield->origin-1",
         "shield->origin-2",
+        "shield->mirror",
         "client->edge-iad",
         "edge-iad->shield",
         "edge-iad->origin-1",

@@ -24,6 +24,8 @@ from harness.sweep_plan import (
     staircase,
     with_scale_up,
 )
+from harness.traffic import MirrorClient
+from harness.validate import make_plan
 
 DATA = {
     "faults": [{"kind": "loss", "name": "lossy", "probability": 0.1}],
@@ -153,7 +155,7 @@ def test_a_loss_staircase_is_scored_whole_and_keeps_the_kernels_clock():
 
 
 def test_the_quick_plan_shares_runs_by_template_and_speeds_up_only_the_network_clock():
-    families = [load_family(n) for n in shipped_families()]
+    families = [f for f in map(load_family, shipped_families()) if f.in_quick_mode]
     plan = quick_plan(families)
     probes = [p.family.name for run in plan for p in run.probes]
     assert set(probes) == {f.name for f in families}
@@ -164,6 +166,19 @@ def test_the_quick_plan_shares_runs_by_template_and_speeds_up_only_the_network_c
     assert loss.topology.shield.backend.first_byte_timeout_s == 15  # the kernel's clock
     assert jitter.topology.shield.backend.first_byte_timeout_s == 15 / 4
     assert sum(run.expected_s for run in plan) < 270
+
+
+def test_quick_mode_names_the_families_only_full_mode_runs_and_how_to_run_them():
+    families = [load_family("eager-mirror"), load_family("eager-mirror-1p3")]
+    quick = make_plan(families, quick=True)
+    assert [p.family.name for run in quick.runs for p in run.probes] == ["eager-mirror"]
+    assert "shieldlab validate --family eager-mirror-1p3" in quick.skipped["eager-mirror-1p3"]
+    full = make_plan(families, quick=False)
+    assert "eager-mirror-1p3" not in full.skipped
+    old = [run for run in full.runs if run.probes[0].family.name == "eager-mirror-1p3"]
+    assert [run.probes[0].value for run in old] == [10, 20, 50, 100, 200]
+    eager = {g.name: g for g in old[0].scenario.load.mirrors}["eager"]
+    assert eager.client is MirrorClient.BANDERSNATCH_1_3
 
 
 def test_the_full_plan_runs_every_point_with_the_scale_up_midway():
