@@ -1,21 +1,26 @@
 """Evaluating expectations on runs: one evaluator for scenarios, CI suites and signatures. Pure.
 
-A measurement with no data (no request in the window and selectors) fails: an expectation that
-cannot be checked must not pass quietly. A relative bound without a baseline value is not
-judged at all (`passed` is None) and the caller decides what that means.
+Each measurement comes with its interval (harness.analysis.uncertainty: a bootstrap over the
+run's 1 s bins), and each bound is judged on it: holds, fails, or undecided where the interval
+straddles the bound. A measurement with no data (no request in the window and selectors)
+fails: an expectation that cannot be checked must not pass quietly. A relative bound without a
+baseline value is not judged at all (`passed` is None) and the caller decides what that means.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import numpy as np
+
+from harness.analysis.uncertainty import Binned, Interval, Judgement, Kind, interval, judge_room
 from harness.analysis.windows import (
     Spans,
     after,
     before,
     during,
-    hit_ratio,
     inside,
     intersect,
     percentile,
@@ -90,58 +95,126 @@ def _made_by(e: Expectation) -> Callable[[RequestRecord], bool]:
     return lambda r: r.is_error and (e.layer is None or r.error_layer in e.layer)
 
 
-def _ratio(count: int, total: int) -> float | None:
-    return count / total if total else None
+def _per_record(
+    e: Expectation, records: list[RequestRecord]
+) -> tuple[Kind, list[float], list[float]]:
+    """What each request adds to the metric's numerator and denominator."""
+    if e.metric == Metric.REQUESTS_PER_S:
+        return Kind.PER_SECOND, [1.0] * len(records), [0.0] * len(records)
+    if e.metric == Metric.HIT_RATIO:
+        assert e.layer is not None  # the model requires it
+        layer = e.layer[0]
+        states = [
+            r.cache_state(layer) if r.method == "GET" and r.status == 200 else None for r in records
+        ]
+        return (
+            Kind.RATIO,
+            [float(s is not None and s.is_hit) for s in states],
+            [float(s is not None) for s in states],
+        )
+    made_by = _made_by(e)
+    if e.metric == Metric.ERROR_RATE:
+        return Kind.RATIO, [float(made_by(r)) for r in records], [1.0] * len(records)
+    if e.metric == Metric.ERROR_SHARE:
+        return (
+            Kind.RATIO,
+            [float(made_by(r)) for r in records],
+            [float(r.is_error) for r in records],
+        )
+    matching = [
+        float(r.status == e.status and (e.layer is None or r.error_layer in e.layer))
+        for r in records
+    ]
+    kind = Kind.COUNT if e.metric == Metric.STATUS_COUNT else Kind.RATIO
+    return kind, matching, [1.0] * len(records)
+
+
+def _seconds(spans: Spans) -> list[int]:
+    """The 1 s bins a window covers, by the second they start in."""
+    return sorted({s for a, b in spans for s in range(math.floor(a), math.ceil(b))})
+
+
+def binned(e: Expectation, view: RunView) -> Binned | None:
+    """The expectation's data cut into 1 s bins; None without a window or for a gauge."""
+    spans = chosen_spans(view.scenario, e.windows())
+    if not spans or e.metric == Metric.ORIGIN_BUSY_RATIO:
+        return None
+    records = selected(inside(view.records, spans), e)
+    seconds = _seconds(spans)
+    position = {second: index for index, second in enumerate(seconds)}
+    where = np.array([position[math.floor(r.intended_s)] for r in records], dtype=np.intp)
+    if e.metric in LATENCY_QUANTILES:
+        used = np.unique(where)  # the seconds that have a latency to give
+        latencies = np.array([r.latency_ms for r in records], dtype=float)
+        order = np.argsort(latencies, kind="stable")
+        return Binned(
+            Kind.QUANTILE,
+            np.zeros(len(used)),
+            np.zeros(len(used)),
+            latencies[order],
+            np.searchsorted(used, where[order]),
+            q=LATENCY_QUANTILES[e.metric],
+        )
+    kind, numer, denom = _per_record(e, records)
+    numer_b = np.bincount(where, weights=numer, minlength=len(seconds))
+    denom_b = np.bincount(where, weights=denom, minlength=len(seconds))
+    if kind is Kind.RATIO:  # a second with nothing to divide by says nothing of a share
+        keep = denom_b > 0
+        numer_b, denom_b = numer_b[keep], denom_b[keep]
+    empty = np.zeros(0)
+    if_empty = 0.0 if e.metric == Metric.ERROR_SHARE else None  # no errors: none are its
+    return Binned(
+        kind,
+        numer_b,
+        denom_b,
+        empty,
+        empty.astype(np.intp),
+        seconds=total_span_s(spans),
+        if_empty=if_empty,
+    )
 
 
 def measure(e: Expectation, view: RunView) -> float | None:
     """The expectation's metric on the run; None when nothing was there to measure."""
-    spans = chosen_spans(view.scenario, e.windows())
-    records = selected(inside(view.records, spans), e)
     if e.metric == Metric.ORIGIN_BUSY_RATIO:
+        spans = chosen_spans(view.scenario, e.windows())
         busy, slots = values_inside(view.busy, spans), values_inside(view.slots, spans)
         return max(busy) / max(slots) if busy and slots and max(slots) > 0 else None
-    if e.metric == Metric.REQUESTS_PER_S:
-        span = total_span_s(spans)
-        return len(records) / span if span > 0 else None
-    if e.metric in LATENCY_QUANTILES:
-        latencies = [r.latency_ms for r in records]
-        return percentile(latencies, LATENCY_QUANTILES[e.metric]) if latencies else None
-    if e.metric == Metric.HIT_RATIO:
-        assert e.layer is not None  # the model requires it
-        return hit_ratio(records, e.layer[0])
-    made_by = _made_by(e)
-    if e.metric == Metric.ERROR_RATE:
-        return _ratio(sum(made_by(r) for r in records), len(records))
-    if e.metric == Metric.ERROR_SHARE:
-        errors = [r for r in records if r.is_error]
-        return _ratio(sum(made_by(r) for r in errors), len(errors)) if errors else 0.0
-    matching = sum(
-        r.status == e.status and (e.layer is None or r.error_layer in e.layer) for r in records
-    )
-    if e.metric == Metric.STATUS_COUNT:
-        return float(matching) if spans else None
-    return _ratio(matching, len(records))  # STATUS_RATE
+    sample = binned(e, view)
+    if sample is None:
+        return None
+    if sample.kind is Kind.QUANTILE:  # exact, linear between ranks, as every report shows it
+        return percentile(list(sample.values), sample.q) if sample.values.size else None
+    if sample.kind is Kind.PER_SECOND and sample.seconds <= 0:
+        return None
+    return sample.point()
+
+
+# Gauges are read, not sampled from requests: their value is exact and has no interval.
+EXACT_METRICS = frozenset({Metric.ORIGIN_BUSY_RATIO})
 
 
 @dataclass(frozen=True)
 class Outcome:
-    """One expectation judged on one run."""
+    """One expectation judged on one run (or on several runs of one scenario, pooled)."""
 
     expectation: Expectation
     value: float | None
     threshold: float | None
     baseline: float | None
-    passed: bool | None  # None: a relative bound without a baseline value, not judged
+    passed: bool | None  # the value itself against the bound; None: not judged (no baseline)
+    spread: Interval | None = None  # the value's confidence interval
+    judgement: Judgement | None = None  # the bound on the interval; None: not judged
 
     @property
     def detail(self) -> str:
-        if self.passed is None:
+        if self.judgement is None:
             return "no baseline value to compare with"
         if self.value is None:
             return "no data: nothing in the window matched the selectors"
         against = f" (baseline {fmt(self.baseline)})" if self.baseline is not None else ""
-        return f"measured {fmt(self.value)}, bound {self.expectation.bound.op} {fmt(self.threshold)}{against}"
+        bound = f"bound {self.expectation.bound.op} {fmt(self.threshold)}{against}"
+        return f"measured {value_text(self.value, self.spread)}, {bound}: {self.judgement}"
 
 
 def fmt(value: float | None) -> str:
@@ -150,13 +223,49 @@ def fmt(value: float | None) -> str:
     return f"{value:.4g}" if abs(value) < 1000 else f"{value:.0f}"
 
 
-def judge(e: Expectation, value: float | None, baseline: float | None) -> Outcome:
+def value_text(value: float | None, spread: Interval | None) -> str:
+    """`0.153 [0.121, 0.19]`: the value and its interval."""
+    if value is None or spread is None:
+        return fmt(value)
+    return f"{fmt(value)} [{fmt(spread.low)}, {fmt(spread.high)}]"
+
+
+def judge(
+    e: Expectation,
+    value: float | None,
+    baseline: float | None,
+    spread: Interval | None = None,
+) -> Outcome:
+    """The bound on the value and on its interval. The interval's room to the bound decides:
+    inside all of it holds, outside all of it fails, across it is undecided. No data fails; a
+    value with no interval decides only when it is exact (a gauge)."""
     baseline = baseline if e.bound.relative else None  # an absolute bound has no baseline
     threshold = e.bound.threshold(baseline, e.floor)
     if threshold is None:
-        return Outcome(e, value, None, baseline, None)
+        return Outcome(e, value, None, baseline, None, spread)
     passed = value is not None and e.bound.holds(value, threshold)
-    return Outcome(e, value, threshold, baseline, passed)
+    if value is None:
+        judgement = Judgement.FAILS
+    elif spread is None:
+        exact = e.metric in EXACT_METRICS
+        judgement = (
+            (Judgement.HOLDS if passed else Judgement.FAILS) if exact else Judgement.UNDECIDED
+        )
+    else:
+        judgement = judge_room(room(e, spread, threshold), strict=e.bound.op in ("<", ">"))
+    return Outcome(e, value, threshold, baseline, passed, spread, judgement)
+
+
+def room(e: Expectation, spread: Interval, threshold: float) -> Interval:
+    """How far inside the bound the interval is: positive inside, negative outside."""
+    if e.bound.op in (">", ">="):
+        return Interval(spread.low - threshold, spread.high - threshold)
+    return Interval(threshold - spread.high, threshold - spread.low)
+
+
+def spread_of(e: Expectation, view: RunView) -> Interval | None:
+    sample = binned(e, view)
+    return interval(sample) if sample is not None else None
 
 
 def evaluate(
@@ -164,4 +273,4 @@ def evaluate(
 ) -> list[Outcome]:
     """Every expectation on one run; relative bounds read `baseline` (key -> value)."""
     values = baseline or {}
-    return [judge(e, measure(e, view), values.get(e.key)) for e in expectations]
+    return [judge(e, measure(e, view), values.get(e.key), spread_of(e, view)) for e in expectations]

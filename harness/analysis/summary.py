@@ -68,6 +68,7 @@ def summarize(
     records: list[RequestRecord],
     samples: list[Sample],
     measured: dict[str, float | None] | None = None,
+    spread: dict[str, tuple[float, float]] | None = None,
 ) -> Summary:
     duration = scenario.load.duration_s
     busy = points(samples, ORIGIN_NODE, OriginGauge.BUSY_SLOTS)
@@ -80,6 +81,7 @@ def summarize(
         windows=[measure(w, records, busy, slots) for w in split_windows(scenario, duration)],
         load_generator=load_generator_check(scenario, records),
         measured=measured or {},
+        spread=spread or {},
     )
 
 

@@ -1,8 +1,9 @@
 """What a gate found: per scenario its run, the outcome of each expectation, or why it is void.
 
 Rendered three ways from the same data: a console table, JUnit XML, and a Markdown summary.
-A void run (the lab broke, or the load generator fell behind) is an error, never a pass or a
-failed expectation.
+Each expectation holds, fails, or is undecided (its interval straddles the bound); only a run
+whose every expectation holds passes. A void run (the lab broke, or the load generator fell
+behind) is an error, never a pass or a failed expectation.
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ from pathlib import Path
 from junitparser import Error, Failure, JUnitXml, TestCase, TestSuite
 from rich.table import Table
 
-from harness.analysis.expectations import Outcome, fmt
+from harness.analysis.expectations import Outcome, fmt, value_text
+from harness.analysis.uncertainty import Judgement
 from harness.errors import EXIT_GATE_FAILED, EXIT_INFRASTRUCTURE, EXIT_OK
 from harness.scenario import Scenario
 
@@ -29,20 +31,36 @@ class ScenarioResult:
 
     @property
     def passed(self) -> bool:
-        return self.void is None and all(o.passed for o in self.outcomes)
+        return self.void is None and all(o.judgement is Judgement.HOLDS for o in self.outcomes)
+
+    def count(self, judgement: Judgement) -> int:
+        return sum(o.judgement is judgement for o in self.outcomes)
 
 
 def exit_code(rounds: list[list[ScenarioResult]]) -> int:
+    """0 only when every expectation of every round holds; an undecided one is not a pass."""
     results = [r for one in rounds for r in one]
     if any(r.void is not None for r in results):
         return EXIT_INFRASTRUCTURE
     return EXIT_OK if all(r.passed for r in results) else EXIT_GATE_FAILED
 
 
+def gate_word(rounds: list[list[ScenarioResult]]) -> str:
+    results = [r for one in rounds for r in one]
+    if any(r.void is not None for r in results):
+        return "VOID"
+    if any(r.count(Judgement.FAILS) for r in results):
+        return "FAILED"
+    return "UNDECIDED" if any(r.count(Judgement.UNDECIDED) for r in results) else "passed"
+
+
+WORDS = {Judgement.HOLDS: "pass", Judgement.FAILS: "FAIL", Judgement.UNDECIDED: "UNDECIDED"}
+
+
 def verdict_word(outcome: Outcome, void: str | None) -> str:
     if void is not None:
         return "VOID"
-    return {True: "pass", False: "FAIL", None: "not judged"}[outcome.passed]
+    return "not judged" if outcome.judgement is None else WORDS[outcome.judgement]
 
 
 def rows(rounds: list[list[ScenarioResult]]) -> list[list[str]]:
@@ -56,7 +74,7 @@ def rows(rounds: list[list[ScenarioResult]]) -> list[list[str]]:
                     [
                         name,
                         outcome.expectation.name or outcome.expectation.key,
-                        "-" if result.void else fmt(outcome.value),
+                        "-" if result.void else value_text(outcome.value, outcome.spread),
                         outcome.expectation.bound.text()
                         + (
                             f" = {fmt(outcome.threshold)}"
@@ -85,7 +103,7 @@ def spread(rounds: list[list[ScenarioResult]]) -> list[list[str]]:
                 result = results[index]
                 mine = result.outcomes[e_index] if result.outcomes else None
                 if mine is not None and result.void is None:
-                    passes += bool(mine.passed)
+                    passes += mine.judgement is Judgement.HOLDS
                     if mine.value is not None:
                         values.append(mine.value)
             stats = (
@@ -109,8 +127,7 @@ SPREAD_HEADER = ["scenario", "expectation", "passed", "measured min / median / m
 
 
 def markdown(suite: str, rounds: list[list[ScenarioResult]], took_s: float) -> str:
-    code = exit_code(rounds)
-    word = {EXIT_OK: "passed", EXIT_GATE_FAILED: "FAILED", EXIT_INFRASTRUCTURE: "VOID"}[code]
+    word = gate_word(rounds)
     lines = [
         f"## shieldlab gate `{suite}`: {word}",
         "",
@@ -148,9 +165,12 @@ def write_junit(path: Path, suite: str, rounds: list[list[ScenarioResult]]) -> N
                 case = TestCase(outcome.expectation.text, f"{suite}.{result.scenario.name}", share)
                 if result.void is not None:
                     case.result = [Error(f"void run: {result.void}", "infrastructure")]
-                elif outcome.passed is False:
+                elif outcome.judgement is Judgement.FAILS:
                     case.result = [Failure(outcome.detail, "expectation")]
-                elif outcome.passed is None:
+                elif outcome.judgement is Judgement.UNDECIDED:
+                    # Not shown to hold: the interval straddles the bound (more rounds decide).
+                    case.result = [Failure(outcome.detail, "undecided")]
+                elif outcome.judgement is None:
                     case.result = [Error(outcome.detail, "no baseline")]
                 case.system_out = outcome.detail
                 testsuite.add_testcase(case)
@@ -171,5 +191,8 @@ def table(title: str, header: list[str], body: list[list[str]]) -> Table:
     for column in header:
         table.add_column(column, overflow="fold")
     for row in body:
-        table.add_row(*row, style="red" if row[-1].startswith(("FAIL", "VOID")) else None)
+        style = {"pass": "green", "UNDECIDED": "yellow"}.get(row[-1].split(":")[0])
+        if row[-1].startswith(("FAIL", "VOID")):
+            style = "red"
+        table.add_row(*row, style=style)
     return table

@@ -15,6 +15,7 @@ from rich.console import Console
 
 from harness.analysis.expectations import Outcome, judge
 from harness.analysis.summary import lag_text
+from harness.analysis.uncertainty import Interval, Judgement
 from harness.errors import InfrastructureError
 from harness.gate.baseline import read_baseline, require_baselines, store_baseline
 from harness.gate.results import (
@@ -51,7 +52,13 @@ class GateOptions:
 def judged(
     scenario: Scenario, summary: Summary, baseline: dict[str, float | None]
 ) -> list[Outcome]:
-    return [judge(e, summary.measured.get(e.key), baseline.get(e.key)) for e in scenario.expect]
+    """Each expectation on the run's value and its interval, against the stored baseline."""
+    outcomes = []
+    for e in scenario.expect:
+        spread = summary.spread.get(e.key)
+        interval = Interval(*spread) if spread is not None else None
+        outcomes.append(judge(e, summary.measured.get(e.key), baseline.get(e.key), interval))
+    return outcomes
 
 
 def run_one(
@@ -109,8 +116,15 @@ def run_gate(options: GateOptions, out: Console, err: Console) -> int:
 def _state(result: ScenarioResult) -> str:
     if result.void is not None:
         return f"VOID: {result.void}"
-    failed = sum(o.passed is False for o in result.outcomes)
-    return "passed" if result.passed else f"{failed} of {len(result.outcomes)} expectations failed"
+    if result.passed:
+        return "passed"
+    of = len(result.outcomes)
+    failed, undecided = result.count(Judgement.FAILS), result.count(Judgement.UNDECIDED)
+    parts = [f"{failed} of {of} expectations failed"] if failed else []
+    parts += (
+        [f"{undecided} of {of} undecided (the interval straddles the bound)"] if undecided else []
+    )
+    return "; ".join(parts)
 
 
 def report(

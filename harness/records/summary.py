@@ -77,6 +77,11 @@ class Summary(Record):
         default_factory=dict,
         description="each of the scenario's expectations (by key) and its measured value",
     )
+    spread: dict[str, tuple[float, float]] = Field(
+        default_factory=dict,
+        description="each expectation's confidence interval (low, high): a bootstrap over the "
+        "run's 1 s bins; absent where there were too few seconds to tell, or for a gauge",
+    )
 
 
 def read_summary(path: Path) -> Summary:

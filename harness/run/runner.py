@@ -142,8 +142,13 @@ def run_scenario(
         samples = read_samples(run.file(files.SAMPLES_FILE))
         outcomes = evaluate(scenario.expect, RunView.of(scenario, records, samples))
         measured = {o.expectation.key: o.value for o in outcomes}
+        spread = {
+            o.expectation.key: (o.spread.low, o.spread.high)
+            for o in outcomes
+            if o.spread is not None
+        }
         write_json_model(
-            run.file(files.SUMMARY_FILE), summarize(scenario, records, samples, measured)
+            run.file(files.SUMMARY_FILE), summarize(scenario, records, samples, measured, spread)
         )
     except KeyboardInterrupt:
         kept = run.finish(RunStatus.INTERRUPTED, "interrupted by the user")

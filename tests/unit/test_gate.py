@@ -6,6 +6,7 @@ import pytest
 from junitparser import Error, Failure, JUnitXml
 
 from harness.analysis.expectations import judge
+from harness.analysis.uncertainty import Interval
 from harness.errors import EXIT_GATE_FAILED, EXIT_INFRASTRUCTURE, EXIT_OK, BadInput
 from harness.expectation import Expectation
 from harness.gate.baseline import read_baseline, require_baselines, store_baseline
@@ -18,9 +19,13 @@ FAST = Expectation.model_validate({"name": "fast", "metric": "p95_ms", "bound": 
 CLEAN = Expectation.model_validate({"metric": "error_rate", "bound": "< 0.01"})
 
 
-def result(p95, errors, void=None, run_dir=Path("/runs/r1")):
+def result(p95, errors, void=None, run_dir=Path("/runs/r1"), p95_spread=None):
+    """A run's outcomes; each value's interval is the value itself unless given."""
     scenario = load_scenario("gate-shield-origin")
-    outcomes = [judge(FAST, p95, None), judge(CLEAN, errors, None)]
+    outcomes = [
+        judge(FAST, p95, None, p95_spread or Interval(p95, p95)),
+        judge(CLEAN, errors, None, Interval(errors, errors)),
+    ]
     return ScenarioResult(scenario, run_dir, outcomes, void, 80.0)
 
 
@@ -34,7 +39,7 @@ def test_junit_has_a_suite_per_scenario_a_case_per_expectation_and_the_numbers(t
     assert first.name == "fast < 100" and not first.is_passed
     (failure,) = first.result
     assert isinstance(failure, Failure)
-    assert failure.message == "measured 250, bound < 100"
+    assert failure.message == "measured 250 [250, 250], bound < 100: fails"
     assert second.is_passed and second.name == "error_rate[whole] < 0.01"
 
 
@@ -50,6 +55,20 @@ def test_a_void_run_is_an_error_in_junit_and_exit_3_never_a_pass_or_a_failure(tm
     assert exit_code([[result(10.0, 0.0), void]]) == EXIT_INFRASTRUCTURE
     assert exit_code([[result(10.0, 0.0)]]) == EXIT_OK
     assert exit_code([[result(10.0, 0.0)], [result(10.0, 0.5)]]) == EXIT_GATE_FAILED
+
+
+def test_an_interval_across_the_bound_is_undecided_never_a_pass(tmp_path):
+    straddling = result(p95=95.0, errors=0.0, p95_spread=Interval(80.0, 120.0))
+    assert not straddling.passed and exit_code([[straddling]]) == EXIT_GATE_FAILED
+    text = markdown("ci", [[straddling]], 80.0)
+    assert "`ci`: UNDECIDED" in text and "95 [80, 120]" in text
+    path = tmp_path / "junit.xml"
+    write_junit(path, "ci", [[straddling]])
+    (suite,) = JUnitXml.fromfile(str(path))
+    first, second = list(suite)
+    (failure,) = first.result
+    assert isinstance(failure, Failure) and failure.type == "undecided"
+    assert second.is_passed
 
 
 def test_repeated_rounds_report_the_pass_fraction_and_the_spread():
