@@ -17,6 +17,7 @@ import aiohttp
 from proxies.contract import HEALTH_PATH
 
 KEEPALIVE_SHARE = 0.5  # refresh well inside the idle timeout
+RETRY_S = 1.0
 
 
 def refresh_interval_s(keepalive_s: float) -> float:
@@ -49,14 +50,19 @@ class PoolWarmer:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
 
-    async def _one(self) -> None:
-        with contextlib.suppress(aiohttp.ClientError, TimeoutError, OSError):
+    async def _one(self) -> bool:
+        try:
             async with self._session.get(self.url, timeout=self._timeout) as response:
                 await response.read()
+                return response.status == 200
+        except (aiohttp.ClientError, TimeoutError, OSError):
+            return False
 
     async def _run(self) -> None:
         while True:
             # All at once, so each needs a connection of its own.
-            await asyncio.gather(*(self._one() for _ in range(self.count)))
+            answered = await asyncio.gather(*(self._one() for _ in range(self.count)))
             self.rounds += 1
-            await asyncio.sleep(self.refresh_s)
+            # A round that did not fill the pool (the link not routed yet at start, or down)
+            # is tried again soon, not a half keep-alive later.
+            await asyncio.sleep(self.refresh_s if all(answered) else RETRY_S)

@@ -200,3 +200,16 @@ def test_a_pops_pool_to_the_shield_is_open_before_use_and_kept_open_while_idle(u
     assert len(first) >= warm, f"{len(first)} connections open before any request"
     kept = first & later
     assert len(kept) >= warm, f"only {len(kept)} of {len(first)} connections kept open while idle"
+
+
+def test_with_the_default_keep_alive_the_pool_is_warm_right_after_start(up):
+    # The first round can run before the link is routed: it must be retried soon, not after
+    # half the 60 s keep-alive.
+    with up({"edges": ["iad"]}) as state:
+        port = state.links["edge-iad->shield"].port
+        deadline = time.monotonic() + 5
+        while len(open_now := established_from(port)) < EDGE_WARM_CONNECTIONS:
+            if time.monotonic() > deadline:
+                break
+            time.sleep(0.1)
+    assert len(open_now) >= EDGE_WARM_CONNECTIONS
