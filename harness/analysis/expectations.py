@@ -158,11 +158,14 @@ def binned(e: Expectation, view: RunView) -> Binned | None:
     kind, numer, denom = _per_record(e, records)
     numer_b = np.bincount(where, weights=numer, minlength=len(seconds))
     denom_b = np.bincount(where, weights=denom, minlength=len(seconds))
-    if kind is Kind.RATIO:  # a second with nothing to divide by says nothing of a share
-        keep = denom_b > 0
+    if_empty = 0.0 if e.metric == Metric.ERROR_SHARE else None  # no errors: none are its
+    if kind is Kind.RATIO:
+        # A second with nothing to divide by says nothing of a share, except for a share of
+        # errors: a second with requests and no errors is evidence of a share of none.
+        requests_b = np.bincount(where, minlength=len(seconds))
+        keep = requests_b > 0 if if_empty is not None else denom_b > 0
         numer_b, denom_b = numer_b[keep], denom_b[keep]
     empty = np.zeros(0)
-    if_empty = 0.0 if e.metric == Metric.ERROR_SHARE else None  # no errors: none are its
     return Binned(
         kind,
         numer_b,
@@ -263,9 +266,14 @@ def room(e: Expectation, spread: Interval, threshold: float) -> Interval:
     return Interval(threshold - spread.high, threshold - spread.low)
 
 
-def spread_of(e: Expectation, view: RunView) -> Interval | None:
+def spread_of(e: Expectation, view: RunView, value: float | None) -> Interval | None:
+    """The value's interval. A quantile's value is numpy's linear rule and its resamples the
+    inverted CDF; the two differ by at most a rank, so the interval is widened to hold it."""
     sample = binned(e, view)
-    return interval(sample) if sample is not None else None
+    found = interval(sample) if sample is not None else None
+    if found is None or value is None:
+        return found
+    return Interval(min(found.low, value), max(found.high, value))
 
 
 def evaluate(
@@ -273,4 +281,8 @@ def evaluate(
 ) -> list[Outcome]:
     """Every expectation on one run; relative bounds read `baseline` (key -> value)."""
     values = baseline or {}
-    return [judge(e, measure(e, view), values.get(e.key), spread_of(e, view)) for e in expectations]
+    outcomes = []
+    for e in expectations:
+        value = measure(e, view)
+        outcomes.append(judge(e, value, values.get(e.key), spread_of(e, view, value)))
+    return outcomes

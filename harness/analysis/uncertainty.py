@@ -3,13 +3,14 @@
 A run's requests are cut into 1 s bins by their intended start, and a bootstrap resamples the
 bins with replacement (`scipy.stats.bootstrap`, percentile method, seeded): requests that share
 a second stay together, as a run's noise does (a stall, a cache refill, a probe turning). The
-statistic is recomputed on every resample from per-bin sums, vectorised. Repeated runs pool
-their bins, so more runs give a narrower interval.
+statistic is recomputed on every resample from per-bin sums, vectorised. `Binned.pooled` puts
+repeated runs' bins together (a narrower interval; counts then add up over the runs).
 
 A bound is judged on the interval of the *room* to it (how far inside the bound the value is;
 negative: outside): it holds when all of that interval is inside, fails when all of it is
-outside, and is undecided when it straddles the bound. A relative bound resamples the run and
-its baseline independently, so the baseline's own noise counts too.
+outside, and is undecided when it straddles the bound. `room_interval` can resample a run and a
+baseline run independently, so the baseline's own noise counts too; the gate compares with a
+stored baseline number, so there the threshold is fixed.
 """
 
 from __future__ import annotations

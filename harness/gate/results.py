@@ -51,7 +51,9 @@ def gate_word(rounds: list[list[ScenarioResult]]) -> str:
         return "VOID"
     if any(r.count(Judgement.FAILS) for r in results):
         return "FAILED"
-    return "UNDECIDED" if any(r.count(Judgement.UNDECIDED) for r in results) else "passed"
+    if any(r.count(Judgement.UNDECIDED) for r in results):
+        return "UNDECIDED"
+    return "passed" if all(r.passed for r in results) else "NOT JUDGED"
 
 
 WORDS = {Judgement.HOLDS: "pass", Judgement.FAILS: "FAIL", Judgement.UNDECIDED: "UNDECIDED"}
@@ -168,7 +170,7 @@ def write_junit(path: Path, suite: str, rounds: list[list[ScenarioResult]]) -> N
                 elif outcome.judgement is Judgement.FAILS:
                     case.result = [Failure(outcome.detail, "expectation")]
                 elif outcome.judgement is Judgement.UNDECIDED:
-                    # Not shown to hold: the interval straddles the bound (more rounds decide).
+                    # Not shown to hold: the interval straddles the bound.
                     case.result = [Failure(outcome.detail, "undecided")]
                 elif outcome.judgement is None:
                     case.result = [Error(outcome.detail, "no baseline")]

@@ -124,6 +124,8 @@ def _state(result: ScenarioResult) -> str:
     parts += (
         [f"{undecided} of {of} undecided (the interval straddles the bound)"] if undecided else []
     )
+    unjudged = sum(o.judgement is None for o in result.outcomes)
+    parts += [f"{unjudged} of {of} not judged (no baseline value)"] if unjudged else []
     return "; ".join(parts)
 
 

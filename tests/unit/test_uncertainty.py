@@ -134,21 +134,31 @@ def test_a_run_with_errors_in_a_few_seconds_only_is_undecided_near_its_bound():
     assert clear.judgement is Judgement.HOLDS
 
 
+def test_a_share_of_errors_without_errors_holds_a_bound_on_it():
+    view = _view([record(t / 5) for t in range(150)])
+    share = Expectation.model_validate(
+        {"metric": "error_share", "layer": "origin", "bound": "< 0.5"}
+    )
+    [outcome] = evaluate([share], view)
+    assert outcome.value == 0.0 and outcome.spread == Interval(0.0, 0.0)
+    assert outcome.judgement is Judgement.HOLDS
+
+
 def test_binning_keeps_every_metrics_value():
     records = [record(t / 7, latency_ms=float(t % 50)) for t in range(200)]
     view = _view(records)
-    for metric, bound in [
-        ("error_rate", "< 1"),
-        ("p95_ms", "< 100"),
-        ("requests_per_s", "> 0"),
-        ("status_count", ">= 0"),
-    ]:
-        e = (
-            _expectation(bound, metric)
-            if metric != "status_count"
-            else Expectation.model_validate({"metric": metric, "status": 200, "bound": bound})
-        )
+    expected = {
+        ("error_rate", "< 1"): 0.0,
+        ("p95_ms", "< 100"): float(np.percentile([t % 50 for t in range(200)], 95)),
+        ("requests_per_s", "> 0"): 200 / 30,
+    }
+    for (metric, bound), value in expected.items():
+        e = _expectation(bound, metric)
         sample = binned(e, view)
         assert sample is not None and sample.bins > 1, metric
-        assert measure(e, view) is not None, metric
-    assert measure(_expectation("> 0", "requests_per_s"), view) == pytest.approx(200 / 30)
+        assert measure(e, view) == pytest.approx(value), metric
+        [outcome] = evaluate([e], view)
+        assert outcome.spread is not None, metric
+        assert outcome.spread.low <= outcome.value <= outcome.spread.high, metric
+    count = Expectation.model_validate({"metric": "status_count", "status": 200, "bound": ">= 0"})
+    assert measure(count, view) == 200
