@@ -45,9 +45,6 @@ class Interval:
         if self.low > self.high:
             raise ValueError(f"an interval's low end is above its high end: {self}")
 
-    def straddles(self, value: float) -> bool:
-        return self.low < value < self.high
-
 
 class Kind(Enum):
     RATIO = "ratio"  # sum(numer) / sum(denom) over the bins

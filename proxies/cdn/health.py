@@ -11,12 +11,12 @@ connection each time, as Varnish does.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections import deque
 from collections.abc import Callable
 
 import aiohttp
 
+from proxies.cdn.tasks import cancel_and_wait
 from proxies.contract import ProbeSettings
 
 
@@ -73,10 +73,7 @@ class Prober:
         self._task = asyncio.create_task(self._run())
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await cancel_and_wait(self._task)
         if self._session is not None:
             await self._session.close()
 

@@ -10,10 +10,10 @@ The warm-up requests are not counted as fetches and never hold a request back.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 
 import aiohttp
 
+from proxies.cdn.tasks import cancel_and_wait
 from proxies.contract import HEALTH_PATH
 
 KEEPALIVE_SHARE = 0.5  # refresh well inside the idle timeout
@@ -39,16 +39,12 @@ class PoolWarmer:
         self._session = session
         self._timeout = aiohttp.ClientTimeout(total=timeout_s)
         self._task: asyncio.Task[None] | None = None
-        self.rounds = 0
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run())
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await cancel_and_wait(self._task)
 
     async def _one(self) -> bool:
         try:
@@ -62,7 +58,6 @@ class PoolWarmer:
         while True:
             # All at once, so each needs a connection of its own.
             answered = await asyncio.gather(*(self._one() for _ in range(self.count)))
-            self.rounds += 1
             # A round that did not fill the pool (the link not routed yet at start, or down)
             # is tried again soon, not a half keep-alive later.
             await asyncio.sleep(self.refresh_s if all(answered) else RETRY_S)
