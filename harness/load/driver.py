@@ -1,5 +1,11 @@
 """Starting Locust for a run, as one process or as a master with worker processes, waiting for
-it to end on its own, and joining every process's request records into requests.csv."""
+it to end on its own, and joining every process's request records into requests.csv.
+
+A run with mirrors and one process's worth of arrivals runs two independent Locust processes on
+the same timeline: the open-model arrivals (pip, browsers, mixes) in one, the closed-loop
+mirrors in the other. A mirror storm (hundreds of sync workers parsing XML-RPC answers and
+reading files) in the arrivals' event loop stalled it for a second at a time here, so flows
+started late and the run was void; apart, each keeps its own schedule."""
 
 from __future__ import annotations
 
@@ -18,17 +24,33 @@ from harness.topology.processes import free_port, log_tail, spawn, stop_all
 LOCUSTFILE = Path(__file__).with_name("locustfile.py")
 
 
+ARRIVAL_CLASSES = ["PipUser", "BrowserUser"]
+
+
+def arrival_classes(plan: LoadPlan) -> list[str]:
+    return ARRIVAL_CLASSES + [mix_class(i) for i in range(len(plan.mixes))]
+
+
+def mirror_classes(plan: LoadPlan) -> list[str]:
+    return [mirror_class(i) for i in range(len(plan.mirrors))]
+
+
 def user_classes(plan: LoadPlan) -> list[str]:
-    return (
-        ["PipUser", "BrowserUser"]
-        + [mirror_class(i) for i in range(len(plan.mirrors))]
-        + [mix_class(i) for i in range(len(plan.mixes))]
-    )
+    return ARRIVAL_CLASSES + mirror_classes(plan) + [mix_class(i) for i in range(len(plan.mixes))]
 
 
-def users(plan: LoadPlan) -> int:
-    """pip, browser and each mix: one user per process; one per mirror (as the locustfile)."""
-    return plan.processes * (2 + len(plan.mixes)) + sum(group.count for group in plan.mirrors)
+def users(plan: LoadPlan, classes: list[str] | None = None) -> int:
+    """pip, browser and each mix: one user per process; one per mirror (as the locustfile);
+    of `classes` only, when given."""
+    wanted = set(classes if classes is not None else user_classes(plan))
+    arrivals = sum(c in wanted for c in arrival_classes(plan)) * plan.processes
+    mirrors = sum(g.count for i, g in enumerate(plan.mirrors) if mirror_class(i) in wanted)
+    return arrivals + mirrors
+
+
+def split_classes(plan: LoadPlan) -> list[list[str]]:
+    """The user classes of each independent process: arrivals apart from mirrors."""
+    return [arrival_classes(plan), *([mirror_classes(plan)] if plan.mirrors else [])]
 
 
 def run_time_s(plan: LoadPlan, start_margin_s: float) -> int:
@@ -36,10 +58,12 @@ def run_time_s(plan: LoadPlan, start_margin_s: float) -> int:
     return math.ceil(start_margin_s + plan.duration_s + 3 * plan.client_timeout_s + 10)
 
 
-def locust_options(plan: LoadPlan, start_margin_s: float) -> dict[str, str]:
+def locust_options(
+    plan: LoadPlan, start_margin_s: float, classes: list[str] | None = None
+) -> dict[str, str]:
     """The one process's, or the master's, options: it runs the test and sends users to its
     workers. Flags have the value "true"."""
-    users_total = users(plan)
+    users_total = users(plan, classes)
     return {
         "headless": "true",
         "users": str(users_total),
@@ -64,15 +88,17 @@ def options_config(options: dict[str, str]) -> str:
     return "".join(f"{key} = {value}\n" for key, value in options.items())
 
 
-def locust_argv(plan: LoadPlan, start_margin_s: float) -> list[str]:
+def locust_argv(
+    plan: LoadPlan, start_margin_s: float, classes: list[str] | None = None
+) -> list[str]:
     return [
         sys.executable,
         "-m",
         "locust",
         "-f",
         str(LOCUSTFILE),
-        *options_argv(locust_options(plan, start_margin_s)),
-        *user_classes(plan),
+        *options_argv(locust_options(plan, start_margin_s, classes)),
+        *(classes if classes is not None else user_classes(plan)),
     ]
 
 
@@ -109,7 +135,14 @@ class LocustProcess:
         self.parts: dict[str, int] = {}  # records per process, once joined
         try:
             if plan.processes == 1:
-                self.process = spawn(locust_argv(plan, start_margin_s), log_path, env=env)
+                groups = split_classes(plan)
+                self.process = spawn(
+                    locust_argv(plan, start_margin_s, groups[0]), log_path, env=env
+                )
+                for i, classes in enumerate(groups[1:]):
+                    log = log_path.with_name(f"locust-mirrors{i}.log")
+                    argv = locust_argv(plan, start_margin_s, classes)
+                    self.workers.append((spawn(argv, log, env=env), log))
             else:
                 port = free_port()
                 self.process = spawn(master_argv(plan, start_margin_s, port), log_path, env=env)
@@ -130,8 +163,8 @@ class LocustProcess:
         remaining = self.deadline_s - (time.monotonic() - self._started)
         try:
             code = self.process.wait(timeout=max(1.0, remaining))
-            for worker, _log in self.workers:  # they quit before the master does
-                worker.wait(timeout=15)
+            for worker, _log in self.workers:  # workers quit before the master does
+                worker.wait(timeout=max(15.0, self.deadline_s - (time.monotonic() - self._started)))
             return code
         except subprocess.TimeoutExpired:
             self.stop()

@@ -22,7 +22,14 @@ import httpx
 from harness.errors import InfrastructureError
 from harness.topology import plan
 from harness.topology.config import TopologyConfig, scaled_cdn
-from harness.topology.processes import find_program, free_port, log_tail, spawn, stop_all
+from harness.topology.processes import (
+    LAB_NICENESS,
+    find_program,
+    free_port,
+    log_tail,
+    spawn,
+    stop_all,
+)
 from harness.topology.state import LinkState, NodeState, TopologyState, ToxiproxyState
 from harness.topology.taps import Tap, start_taps, stop_taps
 from harness.toxiproxy_api import ToxiproxyApi
@@ -193,7 +200,9 @@ class Launcher:
         for node in self.nodes:
             launch = self._launch_file(node, listens)
             argv = [sys.executable, "-m", node.module, "--launch", str(launch)]
-            self._node_processes[node.name] = spawn(argv, self.work_dir / f"{node.name}.log")
+            self._node_processes[node.name] = spawn(
+                argv, self.work_dir / f"{node.name}.log", niceness=LAB_NICENESS
+            )
         ports: dict[str, dict[str, int]] = {}
         deadline = time.monotonic() + self.config.startup_timeout_s
         while len(ports) < len(self.nodes):

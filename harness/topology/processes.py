@@ -23,21 +23,32 @@ from harness.errors import InfrastructureError
 _PR_SET_PDEATHSIG = 1
 
 
-def _die_with(parent_pid: int) -> Callable[[], None]:
+# The lab's nodes run at a lower CPU priority than the load generator: on 2 cores a busy origin
+# (a mirror storm) would otherwise starve Locust, whose arrivals then start late and the run is
+# void. The nodes' capacity is modelled (worker slots, timeouts), not the host's CPU, so what
+# they measure does not change; the load generator, the instrument, keeps its schedule.
+LAB_NICENESS = 10
+
+
+def _die_with(parent_pid: int, niceness: int) -> Callable[[], None]:
     libc = ctypes.CDLL(None, use_errno=True)
 
     def preexec() -> None:
         libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
         if os.getppid() != parent_pid:  # the parent died before prctl took effect
             os._exit(1)
+        if niceness:
+            os.nice(niceness)
 
     return preexec
 
 
 def spawn(
-    argv: list[str], log_path: Path, env: dict[str, str] | None = None
+    argv: list[str], log_path: Path, env: dict[str, str] | None = None, niceness: int = 0
 ) -> subprocess.Popen[bytes]:
     """Start a child tied to this process's lifetime; its output goes to `log_path`.
+    `niceness`: how much lower its CPU priority is than this process's (LAB_NICENESS for
+    the lab's nodes).
 
     Call from the main thread: the death signal follows the thread that forked.
     """
@@ -48,7 +59,7 @@ def spawn(
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
-            preexec_fn=_die_with(os.getpid()),  # noqa: PLW1509 - fork safety is fine here
+            preexec_fn=_die_with(os.getpid(), niceness),  # noqa: PLW1509 - fork safety is fine here
             env=env,
         )
 

@@ -3,7 +3,7 @@ from pathlib import Path
 import pytest
 
 from harness.errors import BadInput
-from harness.load.driver import locust_argv, user_classes
+from harness.load.driver import locust_argv, split_classes, user_classes, users
 from harness.load.pages import release_url_paths
 from harness.load.plan import build_plan
 from harness.records.request import COLUMNS, RequestRecord, read_requests, write_requests
@@ -39,6 +39,19 @@ def test_locust_runs_headless_with_one_user_per_class_and_mirror(tmp_path: Path)
     # Each mirror group is a class of its own, so Locust keeps each group's count.
     assert user_classes(plan) == ["PipUser", "BrowserUser", "MirrorGroup0", "MirrorGroup1"]
     assert argv[-4:] == user_classes(plan)
+
+
+def test_arrivals_and_mirrors_run_in_processes_of_their_own(tmp_path: Path):
+    plan = build_plan(
+        load_scenario("mirror-storm"), {"iad": "http://a"}, ["x"], 0.0, tmp_path / "r.csv"
+    )
+    arrivals, mirrors = split_classes(plan)
+    assert arrivals == ["PipUser", "BrowserUser"] and mirrors == ["MirrorGroup0", "MirrorGroup1"]
+    assert users(plan, arrivals) == 2 and users(plan, mirrors) == 2 + 200
+    argv = locust_argv(plan, 5.0, mirrors)
+    assert argv[argv.index("--users") + 1] == "202" and argv[-2:] == mirrors
+    no_mirrors = plan.model_copy(update={"mirrors": []})
+    assert split_classes(no_mirrors) == [["PipUser", "BrowserUser"]]  # one process, as before
 
 
 def test_records_read_back_typed(tmp_path: Path):
