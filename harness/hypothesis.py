@@ -3,7 +3,7 @@ to sweep. Files live in `scenarios/hypotheses/*.yaml`; a user adds a family by a
 
     name: loss-shield-origin
     title: loss on shield->backend
-    segment: "(b) shield->backend"     # which part of the working theory it tests (words only)
+    segment: b                          # the signature's segment it blames (an id it declares)
     cause: loss
     scenario: shield-origin-loss        # the template, a scenario name or file
     plus: [eager-mirror]                # other scenarios combined: their steps and mirror groups
@@ -64,13 +64,19 @@ class Family(Frozen):
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
     title: str
     cause: str = Field(description="e.g. latency, loss, eager mirror")
-    segment: str | None = Field(default=None, description="the network it blames; none: other")
+    segment: str | None = Field(
+        default=None,
+        pattern=r"^[a-z0-9][a-z0-9-]*$",
+        description="the id of the signature's segment it blames; none: another kind of cause",
+    )
     scenario: str
     plus: list[str] = Field(default_factory=list, description="scenarios whose causes it adds")
     plus_text: str = Field(default="", description="the added causes in words")
     set: dict[str, Scalar] = Field(default_factory=dict)
     sweep: Sweep | None = None
-    scale_up: bool = Field(default=True, description="full mode: the 2014 scale-up midway")
+    scale_up: bool = Field(
+        default=True, description="its runs include the signature's scale-up (the scaled role)"
+    )
     in_quick_mode: bool = Field(
         default=True, description="false: only full `validate` runs it (quick mode names it)"
     )

@@ -11,6 +11,10 @@ step is scored on its own: `focused_on(step)` reads the signature's `during: "*"
 
 A symptom passes when all its expectations hold; it is n/a when a run or window it needs is not
 there. A hypothesis is consistent when no symptom fails and every `required` symptom passed.
+The incident's own facts are data here too, so a second incident needs no code: the network
+segments its working theory names (families declare one by id), the control run, the operators'
+mid-incident scale-up, and the panels the report draws.
+
 Files live in `scenarios/signatures/`; `validate --signature FILE` reads a user's own.
 """
 
@@ -74,17 +78,55 @@ class Symptom(Frozen):
     expect: list[SymptomExpectation] = Field(min_length=1)
 
 
+class Segment(Frozen):
+    """A part of the working theory: the network a family of hypotheses blames."""
+
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
+    text: str = Field(description="how the verdict names it, e.g. '(a) POP->shield'")
+
+
+class ControlRun(Frozen):
+    scenario: str = Field(default="baseline", description="the run with nothing wrong")
+    quick_duration_s: float = Field(default=12.0, gt=0, description="its length in quick mode")
+
+
+class ScaleUp(Frozen):
+    """What the operators did to the backend mid-incident (the `scaled` role's run)."""
+
+    worker_factor: int = Field(ge=2, description="the backend's worker slots multiplied by")
+    text: str = Field(default="", description="what the record says of it")
+
+
 class Signature(Frozen):
     name: str
     description: str = ""
+    segments: list[Segment] = Field(default_factory=list)
+    control: ControlRun = Field(default_factory=ControlRun)
+    scale_up: ScaleUp | None = None
+    panels: list[str] = Field(default_factory=list, description="the report's key panels")
     symptoms: list[Symptom] = Field(min_length=1)
 
     @model_validator(mode="after")
     def _unique_ids(self) -> Signature:
-        ids = [s.id for s in self.symptoms]
-        if len(set(ids)) != len(ids):
-            raise ValueError(f"symptom ids must be unique; got {ids}")
+        for what, ids in (
+            ("symptom", [s.id for s in self.symptoms]),
+            ("segment", [s.id for s in self.segments]),
+        ):
+            if len(set(ids)) != len(ids):
+                raise ValueError(f"{what} ids must be unique; got {ids}")
         return self
+
+    @model_validator(mode="after")
+    def _scaled_needs_a_scale_up(self) -> Signature:
+        scaled = [
+            s.id for s in self.symptoms for e in s.expect if Role.SCALED in (e.run, e.against)
+        ]
+        if scaled and self.scale_up is None:
+            raise ValueError(f"symptoms {scaled} measure the scaled run, which needs `scale_up`")
+        return self
+
+    def segment(self, segment_id: str) -> Segment | None:
+        return next((s for s in self.segments if s.id == segment_id), None)
 
     def focused_on(self, step: str) -> Signature:
         """The same symptoms, with every window's `during: "*"` read as `during: step`."""

@@ -1,21 +1,29 @@
 """Which runs test which points of which hypothesis families. Pure: families in, scenarios out.
 
-Full mode gives every point its own run, as the family's template times it, with the 2014
-scale-up (the backend's workers x4) midway through the cause so `scaled` symptoms are tested.
+Full mode gives every point its own run, as the family's template times it, with the
+signature's scale-up (the backend's workers multiplied) midway through the cause, so `scaled`
+symptoms are tested.
 
 Quick mode fits a sweep into one run as a staircase: after a warm-up, the swept step is applied
 at each point in turn under its own name (`FAMILY@VALUE`), and each step is scored on its own
 (the signature's `*` stands for that step). Families that share a template and topology share one
 run, one segment each, so "loss alone" and "loss with the eager mirror" cost one start of the lab;
 a combined cause's steps (the eager mirror) are on only in its family's segment. Everything else
-(a sweep of the mirror's size, the serial log) runs once per point, shortened.
+(a sweep of the mirror's size, the serial log) runs once per point, shortened, with the scale-up
+midway.
+
+Each step of a staircase is the cause unscaled, then the cause with the scale-up (named
+`FAMILY@VALUE scale-up`), then the backend is put back for the next step; scoring a step sees
+only its own scale-up, so its `before`/`after` windows are its two halves and S4 is measured in
+quick mode too.
 
 Toxiproxy lets go of the data a latency toxic holds whenever the toxic is removed or changed, so
-at each step's end every answer still being delayed is released early. A latency step therefore
-lasts twice the shield's first-byte timeout and only its first half is scored: a request that
-started there could wait out the whole timeout. Packet loss holds nothing back and needs no such
-margin. Latency-type runs go on a network clock four times faster (timeouts and latencies
-together); a run with packet loss does not, as the kernel's retransmission timers cannot be sped up.
+at each step's end every answer still being delayed is released early. A step of a data-holding
+fault therefore ends with a tail as long as the CDN's longest first-byte timeout, not scored: a
+request that started there could wait out the whole timeout. Packet loss holds nothing back and
+needs no such tail. Latency-type runs go on a network clock four times faster (timeouts and
+latencies together); a run with packet loss does not, as the kernel's retransmission timers
+cannot be sped up.
 """
 
 from __future__ import annotations
@@ -31,14 +39,17 @@ from harness.hypothesis import STEP_LIST, Family, family_data, point_scenario, v
 from harness.model_file import read_yaml_mapping
 from harness.scenario import Scenario, parse_scenario, resolve
 from harness.scenario_clock import compress_network, with_duration
+from harness.signature import ScaleUp
 from harness.steps import OriginWorkersAction, Step
+from harness.topology.config import TopologyConfig
 
-SCALE_UP_FACTOR = 4  # 2014: the backend cluster was scaled up at about 20:45
 QUICK_NETWORK_FACTOR = 4.0
 QUICK_WARMUP_S = 5.0  # caches fill before the first step
-QUICK_DELAY_STEP_S = 8.0  # twice the shield's first-byte timeout on the quick clock (15 s / 4)
-QUICK_LOSS_STEP_S = 4.0
+QUICK_DELAY_PART_S = 4.0  # each scored half of a latency-type step, on the quick clock
+QUICK_LOSS_PART_S = 3.0  # each scored half of a loss step (the kernel's own clock)
 QUICK_TAIL_S = 2.0
+SCALE_UP_SUFFIX = " scale-up"
+SCALE_BACK_SUFFIX = " scale-back"
 QUICK_POINT_S = 18.0  # a quick run of one point (no staircase)
 DELAYING_KINDS = ("latency", "bandwidth", "stall")  # Toxiproxy toxics that hold data back
 RUN_OVERHEAD_S = 7.0  # starting the lab, steady states, Locust's start and end (measured here)
@@ -53,16 +64,20 @@ class Probe:
     value: float | None
     focus: str | None = None  # the step the signature's `*` stands for; None: any of the run's
     unscored_s: float = 0.0  # the end of the focused step that is not scored
+    ignored: frozenset[str] = frozenset()  # steps of other probes (their scale-ups), unseen
 
 
 def scored(scenario: Scenario, probe: Probe) -> Scenario:
-    """The run's scenario as scoring sees it: the focused step's unscored end cut off."""
-    if probe.focus is None or not probe.unscored_s:
+    """The run's scenario as scoring sees it: the focused step's unscored end cut off, the
+    other steps' scale-ups (and every scale-back) out of sight."""
+    if probe.focus is None:
         return scenario
     steps = []
     for step in scenario.faults:
+        if step.name in probe.ignored:
+            continue
         until = getattr(step, "until", None)
-        if step.name == probe.focus and until is not None:
+        if step.name == probe.focus and until is not None and probe.unscored_s:
             step = step.model_copy(update={"until": until - probe.unscored_s})
         steps.append(step)
     return scenario.model_copy(update={"faults": steps})
@@ -82,27 +97,28 @@ def step_name(family: Family, value: float) -> str:
     return f"{family.name}@{value_str(value)}"
 
 
-def with_scale_up(scenario: Scenario, cause: str | None) -> Scenario:
+def with_scale_up(scenario: Scenario, cause: str | None, scale_up: ScaleUp) -> Scenario:
     """The scenario with the backend's workers multiplied midway through the cause's window."""
     windows = [(s, u) for s in scenario.faults if (u := getattr(s, "until", None)) is not None]
     named = [w for w in windows if w[0].name == cause] or windows
     if not named:
         return scenario
     step, until = named[0]
-    slots = scenario.topology.origin.worker_slots * SCALE_UP_FACTOR
+    slots = scenario.topology.origin.worker_slots * scale_up.worker_factor
     action = OriginWorkersAction(
         kind="origin_workers", at=round((step.at + until) / 2, 3), worker_slots=slots
     )
     return scenario.model_copy(update={"faults": [*scenario.faults, action]})
 
 
-def full_plan(families: list[Family]) -> list[PlannedRun]:
+def full_plan(families: list[Family], scale_up: ScaleUp | None) -> list[PlannedRun]:
     runs = []
     for family in families:
         for value in family.points(quick=False):
             scenario = point_scenario(family, value)
-            if family.scale_up:
-                scenario = with_scale_up(scenario, family.sweep.step if family.sweep else None)
+            if family.scale_up and scale_up is not None:
+                cause = family.sweep.step if family.sweep else None
+                scenario = with_scale_up(scenario, cause, scale_up)
             runs.append(PlannedRun(scenario, [Probe(family, value)]))
     return runs
 
@@ -132,16 +148,44 @@ def _added_steps(family: Family) -> list[dict[str, Any]]:
     ]
 
 
-def staircase(families: list[Family]) -> PlannedRun:
-    """One run: each family's segment in turn, each of its quick points one step long."""
+def held_tail_s(data: dict[str, Any]) -> float:
+    """How long a data-holding fault's answers can still be held at its step's end: the
+    longest first-byte timeout a CDN node waits, on the quick clock."""
+    topology = TopologyConfig.model_validate(data.get("topology") or {})
+    longest = max(node.backend.first_byte_timeout_s for node in (topology.shield, topology.edge))
+    return longest / QUICK_NETWORK_FACTOR
+
+
+def _scale_steps(
+    name: str, at: float, back_at: float, slots: int, scale_up: ScaleUp
+) -> list[dict[str, Any]]:
+    """A step's scale-up at `at`, and the backend put back for the next step at `back_at`."""
+    kind = "origin_workers"
+    return [
+        {
+            "kind": kind,
+            "name": name + SCALE_UP_SUFFIX,
+            "at": at,
+            "worker_slots": slots * scale_up.worker_factor,
+        },
+        {"kind": kind, "name": name + SCALE_BACK_SUFFIX, "at": back_at, "worker_slots": slots},
+    ]
+
+
+def staircase(families: list[Family], scale_up: ScaleUp | None) -> PlannedRun:
+    """One run: each family's segment in turn, each of its quick points one step long (the
+    cause, then the cause scaled up, then a tail when the fault holds data)."""
     first = family_data(families[0], families[0].name)
     groups: list[dict[str, Any]] = []
     steps: list[dict[str, Any]] = []
-    probes = []
+    planned: list[tuple[Family, float, str]] = []
     t = QUICK_WARMUP_S
     holds_data = _cause_step(families[0], first).get("kind") in DELAYING_KINDS
-    step_s = QUICK_DELAY_STEP_S if holds_data else QUICK_LOSS_STEP_S
-    unscored_s = step_s / 2 if holds_data else 0.0
+    part_s = QUICK_DELAY_PART_S if holds_data else QUICK_LOSS_PART_S
+    unscored_s = held_tail_s(first) if holds_data else 0.0
+    scaled = scale_up is not None and any(f.scale_up for f in families)
+    step_s = part_s * (2 if scaled else 1) + unscored_s
+    slots = TopologyConfig.model_validate(first.get("topology") or {}).origin.worker_slots
     for family in families:
         data = family_data(family, family.name)
         for group in (data.get("load") or {}).get("mirrors") or []:
@@ -154,7 +198,9 @@ def staircase(families: list[Family]) -> PlannedRun:
             assert family.sweep is not None  # only step sweeps share a run
             cause = {**_cause_step(family, data), "name": name, "at": t, "until": t + step_s}
             steps.append({**cause, family.sweep.field: value})
-            probes.append(Probe(family, value, focus=name, unscored_s=unscored_s))
+            if scaled and scale_up is not None:
+                steps += _scale_steps(name, t + part_s, t + step_s, slots, scale_up)
+            planned.append((family, value, name))
             t += step_s
         for added in _added_steps(family):
             # Windows (faults, mirror storms) last the segment; actions happen at its start.
@@ -164,10 +210,25 @@ def staircase(families: list[Family]) -> PlannedRun:
     name = "-".join(dict.fromkeys(f.scenario for f in families)) + "-staircase"
     data = {**first, "name": name, "load": load, STEP_LIST: steps}
     source = f"staircase of {', '.join(f.name for f in families)}"
+    scale_names = {
+        n
+        for s in steps
+        if (n := s.get("name") or "").endswith((SCALE_UP_SUFFIX, SCALE_BACK_SUFFIX))
+    }
+    probes = [
+        Probe(
+            family,
+            value,
+            focus=name,
+            unscored_s=unscored_s,
+            ignored=frozenset(scale_names - {name + SCALE_UP_SUFFIX}),
+        )
+        for family, value, name in planned
+    ]
     return PlannedRun(parse_scenario(source, data), probes)
 
 
-def quick_plan(families: list[Family]) -> list[PlannedRun]:
+def quick_plan(families: list[Family], scale_up: ScaleUp | None) -> list[PlannedRun]:
     runs: list[PlannedRun] = []
     shared: dict[str, list[Family]] = {}
     for family in families:
@@ -176,10 +237,10 @@ def quick_plan(families: list[Family]) -> list[PlannedRun]:
             continue
         for value in family.points(quick=True):
             scenario = with_duration(point_scenario(family, value), QUICK_POINT_S)
-            if family.scale_up:
-                scenario = with_scale_up(scenario, None)
+            if family.scale_up and scale_up is not None:
+                scenario = with_scale_up(scenario, None, scale_up)
             runs.append(PlannedRun(scenario, [Probe(family, value)]))
-    stairs = [staircase(group) for group in shared.values()]
+    stairs = [staircase(group, scale_up) for group in shared.values()]
     return [_quickened(run) for run in stairs + runs]
 
 

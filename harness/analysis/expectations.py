@@ -10,12 +10,20 @@ baseline value is not judged at all (`passed` is None) and the caller decides wh
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from harness.analysis.uncertainty import Binned, Interval, Judgement, Kind, interval, judge_room
+from harness.analysis.uncertainty import (
+    Binned,
+    Interval,
+    Judgement,
+    Kind,
+    interval,
+    judge_room,
+    room_interval,
+)
 from harness.analysis.windows import (
     Spans,
     after,
@@ -177,13 +185,25 @@ def binned(e: Expectation, view: RunView) -> Binned | None:
     )
 
 
+def binned_runs(e: Expectation, views: Sequence[RunView]) -> Binned | None:
+    """The expectation's bins on one run, or on repeated runs of one point pooled."""
+    parts = [b for v in views if (b := binned(e, v)) is not None]
+    if not parts:
+        return None
+    return parts[0] if len(parts) == 1 else Binned.pooled(parts)
+
+
 def measure(e: Expectation, view: RunView) -> float | None:
     """The expectation's metric on the run; None when nothing was there to measure."""
+    return measure_runs(e, [view])
+
+
+def measure_runs(e: Expectation, views: Sequence[RunView]) -> float | None:
+    """The metric on one run or on repeated runs pooled (a gauge: its peak over them)."""
     if e.metric == Metric.ORIGIN_BUSY_RATIO:
-        spans = chosen_spans(view.scenario, e.windows())
-        busy, slots = values_inside(view.busy, spans), values_inside(view.slots, spans)
-        return max(busy) / max(slots) if busy and slots and max(slots) > 0 else None
-    sample = binned(e, view)
+        ratios = [r for v in views if (r := _busy_ratio(e, v)) is not None]
+        return max(ratios) if ratios else None
+    sample = binned_runs(e, views)
     if sample is None:
         return None
     if sample.kind is Kind.QUANTILE:  # exact, linear between ranks, as every report shows it
@@ -191,6 +211,12 @@ def measure(e: Expectation, view: RunView) -> float | None:
     if sample.kind is Kind.PER_SECOND and sample.seconds <= 0:
         return None
     return sample.point()
+
+
+def _busy_ratio(e: Expectation, view: RunView) -> float | None:
+    spans = chosen_spans(view.scenario, e.windows())
+    busy, slots = values_inside(view.busy, spans), values_inside(view.slots, spans)
+    return max(busy) / max(slots) if busy and slots and max(slots) > 0 else None
 
 
 # Gauges are read, not sampled from requests: their value is exact and has no interval.
@@ -267,13 +293,69 @@ def room(e: Expectation, spread: Interval, threshold: float) -> Interval:
 
 
 def spread_of(e: Expectation, view: RunView, value: float | None) -> Interval | None:
+    return spread_of_runs(e, [view], value)
+
+
+def spread_of_runs(
+    e: Expectation, views: Sequence[RunView], value: float | None
+) -> Interval | None:
     """The value's interval. A quantile's value is numpy's linear rule and its resamples the
     inverted CDF; the two differ by at most a rank, so the interval is widened to hold it."""
-    sample = binned(e, view)
+    sample = binned_runs(e, views)
     found = interval(sample) if sample is not None else None
+    return _holding(found, value)
+
+
+def _holding(found: Interval | None, value: float | None) -> Interval | None:
     if found is None or value is None:
         return found
     return Interval(min(found.low, value), max(found.high, value))
+
+
+def _inside_sign(e: Expectation) -> float:
+    return 1.0 if e.bound.op in (">", ">=") else -1.0
+
+
+def threshold_of(e: Expectation) -> Callable[[np.ndarray], np.ndarray]:
+    """A relative bound's number for each resampled baseline value (Bound.threshold, vectorised)."""
+    bound = e.bound
+
+    def of(baseline: np.ndarray) -> np.ndarray:
+        if bound.baseline_factor is not None:
+            limit = baseline * bound.baseline_factor
+        else:
+            limit = baseline + (bound.baseline_offset or 0.0)
+        return limit if e.floor is None else np.maximum(limit, e.floor)
+
+    return of
+
+
+def judge_runs(
+    e: Expectation,
+    views: Sequence[RunView],
+    against: Expectation | None = None,
+    against_views: Sequence[RunView] = (),
+) -> Outcome:
+    """The expectation on a point's runs; a relative bound against another set of runs (the
+    control, or the point's own run in another window) whose noise counts too: the room to
+    the bound is bootstrapped from both samples at once."""
+    value = measure_runs(e, views)
+    spread = spread_of_runs(e, views, value)
+    if not e.bound.relative:
+        return judge(e, value, None, spread)
+    baseline = measure_runs(against, against_views) if against is not None else None
+    outcome = judge(e, value, baseline, spread)
+    if outcome.judgement is None or outcome.threshold is None or value is None:
+        return outcome
+    sample = binned_runs(e, views)
+    base = binned_runs(against, against_views) if against is not None else None
+    if sample is None or base is None:  # a gauge: exact, judged on its value
+        return outcome
+    sign = _inside_sign(e)
+    found = room_interval(sample, sign, (base, threshold_of(e)))
+    room_now = _holding(found, sign * (value - outcome.threshold))
+    judgement = judge_room(room_now, strict=e.bound.op in ("<", ">"))
+    return replace(outcome, judgement=judgement)
 
 
 def evaluate(

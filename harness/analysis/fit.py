@@ -1,10 +1,14 @@
 """Fitting hypothesis families to a signature, and the verdict in words. Pure.
 
-A family's points are scored one by one (harness.analysis.verdict). Its consistent region is the
-points where every symptom holds; its best fit is the point that passes the most required
-symptoms, then the most symptoms, then has the most room to its tightest bound. Where no point
-is consistent, the ruling symptom is the required symptom that failed at every point (or, when
-each fails somewhere else, the one the best fit misses), with the numbers.
+A family's points are scored one by one (harness.analysis.verdict), each consistent, ruled out
+or undecided. The family is consistent where some point is consistent (its region), ruled out
+when every point is, undecided otherwise. Its ruling symptoms are those that failed at every
+point, and within them the expectations that failed at every point.
+
+The verdict's words come only from decided points, and name no number that noise moves: which
+segment is consistent and where, which is ruled out and by which symptom, which is undecided
+and the command that would decide it. The numbers (margins, the closest point) are in each
+family's own sentence.
 """
 
 from __future__ import annotations
@@ -12,8 +16,10 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from harness.analysis.uncertainty import Judgement
 from harness.analysis.verdict import Cell
 from harness.hypothesis import Family
+from harness.records.validation import FamilyStatus, PointStatus
 from harness.signature import Signature
 
 
@@ -21,8 +27,9 @@ from harness.signature import Signature
 class PointResult:
     value: float | None
     cells: dict[str, Cell]
-    consistent: bool
-    run: str  # the run directory it was measured in
+    status: PointStatus
+    runs: tuple[str, ...]  # the run directories it was measured in
+    void: str | None = None  # why its runs could not be scored
 
 
 @dataclass(frozen=True)
@@ -33,42 +40,84 @@ class FamilyFit:
 
     @property
     def region(self) -> list[PointResult]:
-        return [p for p in self.points if p.consistent]
+        return [p for p in self.points if p.status is PointStatus.CONSISTENT]
 
     @property
     def fits(self) -> bool:
         return bool(self.region)
 
+    @property
+    def status(self) -> FamilyStatus:
+        if self.untested or not self.points:
+            return FamilyStatus.UNTESTED
+        if self.fits:
+            return FamilyStatus.CONSISTENT
+        if all(p.status is PointStatus.RULED_OUT for p in self.points):
+            return FamilyStatus.RULED_OUT
+        return FamilyStatus.UNDECIDED
+
+    @property
+    def open_points(self) -> list[PointResult]:
+        """The points left undecided or void."""
+        return [p for p in self.points if p.status in (PointStatus.UNDECIDED, PointStatus.VOID)]
+
+
+def _holds(cell: Cell) -> bool:
+    return cell.judgement is Judgement.HOLDS
+
 
 def _rank(signature: Signature, point: PointResult) -> tuple[bool, int, int, float]:
+    if point.void is not None:
+        return (False, -1, -1, -math.inf)
     required = [s.id for s in signature.symptoms if s.required]
     margins = [point.cells[i].margin for i in required]
     tightest = min((m for m in margins if m is not None), default=-math.inf)
     if None in margins:
         tightest = -math.inf
     return (
-        point.consistent,
-        sum(point.cells[i].passed is True for i in required),
-        sum(c.passed is True for c in point.cells.values()),
+        point.status is PointStatus.CONSISTENT,
+        sum(_holds(point.cells[i]) for i in required),
+        sum(_holds(c) for c in point.cells.values()),
         tightest,
     )
 
 
 def best_fit(signature: Signature, fit: FamilyFit) -> PointResult | None:
-    if not fit.points:
+    scored = [p for p in fit.points if p.void is None]
+    if not scored:
         return None
-    return max(fit.points, key=lambda p: _rank(signature, p))
+    return max(scored, key=lambda p: _rank(signature, p))
 
 
-def ruling_symptoms(signature: Signature, fit: FamilyFit) -> list[str]:
-    """The required symptoms that failed at every point tested (empty when the family fits)."""
-    if fit.fits or not fit.points:
+def ruling_symptoms(signature: Signature, points: list[PointResult]) -> list[str]:
+    """The symptoms that failed at every point (empty unless every point is ruled out)."""
+    if not points or any(p.status is not PointStatus.RULED_OUT for p in points):
         return []
     return [
         s.id
         for s in signature.symptoms
-        if s.required and all(p.cells[s.id].passed is False for p in fit.points)
+        if all(p.cells[s.id].judgement is Judgement.FAILS for p in points)
     ]
+
+
+def failed_everywhere(points: list[PointResult], symptom: str) -> list[str]:
+    """The expectations of a symptom that failed at every point, in the signature's order."""
+    names = list(dict.fromkeys(n for p in points for n in p.cells[symptom].failed))
+    return [n for n in names if all(n in p.cells[symptom].failed for p in points)]
+
+
+def ruled_text(signature: Signature, points: list[PointResult], first_only: bool = False) -> str:
+    """`S1 (502s)`: what rules the points out. `first_only`: the first ruling symptom alone,
+    as the verdict's headline names it, so a second one that is near its bound (fails in one
+    run, undecided in the next) does not move the words."""
+    ruling = ruling_symptoms(signature, points)
+    if not ruling:
+        return "a different symptom at different points"
+    parts = []
+    for symptom in ruling[:1] if first_only else ruling:
+        names = failed_everywhere(points, symptom)
+        parts.append(f"{symptom} ({', '.join(names)})" if names else symptom)
+    return " and ".join(parts)
 
 
 def _values(fit: FamilyFit, points: list[PointResult]) -> str:
@@ -82,106 +131,66 @@ def margins_text(signature: Signature, point: PointResult) -> str:
     parts = []
     for s in signature.symptoms:
         cell = point.cells[s.id]
-        if cell.passed is None:
+        if cell.judgement is None:
             continue
         shown = "-" if cell.margin is None else f"{cell.margin * 100:+.0f} %"
         parts.append(f"{s.id} {shown}")
     return ", ".join(parts)
 
 
-def failed_text(points: list[PointResult], symptom: str) -> str:
-    """What failed in a symptom across points: its expectations' names, most often first."""
-    counts: dict[str, int] = {}
-    for p in points:
-        for name in p.cells[symptom].failed:
-            counts[name] = counts.get(name, 0) + 1
-    names = sorted(counts, key=lambda n: -counts[n])
-    return ", ".join(f"{n} at {counts[n]} of {len(points)}" for n in names) or "failed"
-
-
-def most_missed(signature: Signature, points: list[PointResult]) -> str:
-    """The required symptoms that failed at the most points, and what in them failed."""
-    required = [s.id for s in signature.symptoms if s.required]
-    counts = {i: sum(p.cells[i].passed is False for p in points) for i in required}
-    top = max(counts.values(), default=0)
-    if not top:
-        return "nothing"
-    worst = [i for i in required if counts[i] == top]
-    return " and ".join(f"{i} ({failed_text(points, i)})" for i in worst)
-
-
-def failed_symptoms(signature: Signature, point: PointResult) -> list[str]:
-    return [s.id for s in signature.symptoms if point.cells[s.id].passed is False]
+def _judged(signature: Signature, point: PointResult, judgement: Judgement) -> list[str]:
+    return [s.id for s in signature.symptoms if point.cells[s.id].judgement is judgement]
 
 
 def misses(signature: Signature, point: PointResult) -> str:
-    failed = failed_symptoms(signature, point)
-    return " and ".join(f"{i} ({', '.join(point.cells[i].failed)})" for i in failed)
+    failed = _judged(signature, point, Judgement.FAILS)
+    return " and ".join(f"{i} ({', '.join(point.cells[i].failed)})" for i in failed) or "nothing"
 
 
-def closest(signature: Signature, fits: list[FamilyFit]) -> str:
-    """The point nearest to fitting among several families, and what it misses."""
-    candidates = [(f, p) for f in fits for p in f.points]
-    if not candidates:
-        return "none"
-    fit, point = max(candidates, key=lambda c: _rank(signature, c[1]))
-    how = "alone" if fit.family.alone else f"with {fit.family.plus_text}"
-    return (
-        f"{fit.family.cause} {how} at {fit.family.value_text(point.value)}, which misses "
-        f"{misses(signature, point)}"
-    )
+def runs_text(point: PointResult) -> str:
+    return f"{len(point.runs)} run{'s' if len(point.runs) != 1 else ''}"
+
+
+def _point_line(signature: Signature, fit: FamilyFit, point: PointResult) -> str:
+    where = f"{fit.family.value_text(point.value)} ({runs_text(point)})"
+    if point.void is not None:
+        return f"{where}: void, {point.void}"
+    if point.status is PointStatus.RULED_OUT:
+        detail = "; ".join(
+            point.cells[i].evidence for i in _judged(signature, point, Judgement.FAILS)
+        )
+        return f"{where}: ruled out by {misses(signature, point)}: {detail}"
+    if point.status is PointStatus.UNDECIDED:
+        open_ = _judged(signature, point, Judgement.UNDECIDED)
+        detail = "; ".join(f"{i} {point.cells[i].evidence}" for i in open_)
+        return f"{where}: undecided ({detail or 'a required symptom was not tested'})"
+    return f"{where}: consistent, margins {margins_text(signature, point)}"
 
 
 def family_sentence(signature: Signature, fit: FamilyFit) -> str:
-    """One line per family: where it fits and how well, or what rules it out."""
+    """One line per family: its status, then each point with the numbers behind it."""
     family = fit.family
     if fit.untested:
         return f"{family.title}: not tested here ({fit.untested})."
-    best = best_fit(signature, fit)
-    if best is None:
+    if not fit.points:
         return f"{family.title}: no point was run."
-    tested = f"{len(fit.points)} point{'s' if len(fit.points) != 1 else ''} tested"
-    if fit.fits:
-        return (
-            f"{family.title}: consistent at {_values(fit, fit.region)} ({tested}); best fit "
-            f"{family.value_text(best.value)}, margins {margins_text(signature, best)}."
-        )
-    ruling = ruling_symptoms(signature, fit)
-    if ruling:
-        symptom = ruling[0]
-        spread = "; ".join(
-            f"{family.value_text(p.value)}: {p.cells[symptom].evidence}" for p in fit.points
-        )
-        return (
-            f"{family.title}: ruled out by {symptom} ({failed_text(fit.points, symptom)}), "
-            f"which failed at every point ({spread})."
-        )
-    detail = "; ".join(f"{i} {best.cells[i].evidence}" for i in failed_symptoms(signature, best))
-    return (
-        f"{family.title}: not consistent at any point ({tested}); each symptom holds somewhere "
-        f"but never all at once; the closest, {family.value_text(best.value)}, misses {detail}."
-    )
+    head = {
+        FamilyStatus.CONSISTENT: f"consistent at {_values(fit, fit.region)}",
+        FamilyStatus.RULED_OUT: f"ruled out by {ruled_text(signature, fit.points)}",
+        FamilyStatus.UNDECIDED: f"undecided at {_values(fit, fit.open_points)}",
+        FamilyStatus.UNTESTED: "not tested",
+    }[fit.status]
+    points = "; ".join(_point_line(signature, fit, p) for p in fit.points)
+    return f"{family.title}: {head}. {points}."
 
 
-def answer(signature: Signature, fits: list[FamilyFit]) -> list[str]:
-    """The verdict's first lines: which part of the theory fits, at what intensity, alone or
-    only with another cause; then what is ruled out, and by which symptom."""
-    lines = []
-    segments = list(dict.fromkeys(f.family.segment for f in fits if f.family.segment))
-    for segment in segments:
-        mine = [f for f in fits if f.family.segment == segment and not f.untested]
-        fitting = [f for f in mine if f.fits]
-        if not mine:
-            lines.append(f"{segment}: not tested here.")
-            continue
-        if not fitting:
-            causes = " or ".join(dict.fromkeys(f.family.cause for f in mine))
-            lines.append(
-                f"{segment}: {causes} there is not consistent with {signature.name} at any "
-                f"intensity tested, alone or combined. Closest: {closest(signature, mine)}; "
-                f"most often missed: {most_missed(signature, [p for f in mine for p in f.points])}."
-            )
-            continue
+def decide_command(fits: list[FamilyFit]) -> str:
+    return "shieldlab validate " + " ".join(f"--family {f.family.name}" for f in fits)
+
+
+def _segment_line(signature: Signature, title: str, mine: list[FamilyFit], quick: bool) -> str:
+    fitting = [f for f in mine if f.fits]
+    if fitting:
         parts = []
         for f in fitting:
             how = "alone" if f.family.alone else f"only with {f.family.plus_text}"
@@ -190,13 +199,44 @@ def answer(signature: Signature, fits: list[FamilyFit]) -> list[str]:
             ):
                 how = f"also with {f.family.plus_text}"
             parts.append(f"{f.family.cause} {how}, at {_values(f, f.region)}")
-        lines.append(f"{segment}: consistent with {signature.name}: " + "; ".join(parts) + ".")
-    others = [f for f in fits if not f.family.segment and not f.untested]
-    for f in others:
+        return f"{title}: consistent with {signature.name}: " + "; ".join(parts) + "."
+    causes = " or ".join(dict.fromkeys(f.family.cause for f in mine))
+    open_ = [f for f in mine if f.status is FamilyStatus.UNDECIDED]
+    if open_:
+        resolution = "at quick resolution" if quick else "after the repeats allowed"
+        return (
+            f"{title}: {causes} there is undecided {resolution} "
+            f"({', '.join(f.family.title for f in open_)}); `{decide_command(open_)}` decides."
+        )
+    points = [p for f in mine for p in f.points]
+    return (
+        f"{title}: {causes} there is ruled out at every intensity tested, alone or combined, "
+        f"by {ruled_text(signature, points, first_only=True)}."
+    )
+
+
+def answer(signature: Signature, fits: list[FamilyFit], quick: bool = False) -> list[str]:
+    """The verdict: a headline, then one line per segment of the working theory, then one per
+    other kind of cause. Only decided points speak; an undecided family names its command."""
+    lines = []
+    tested = [f for f in fits if not f.untested]
+    for segment in signature.segments:
+        mine = [f for f in tested if f.family.segment == segment.id]
+        if any(f.family.segment == segment.id for f in fits) and not mine:
+            lines.append(f"{segment.text}: not tested here.")
+        elif mine:
+            lines.append(_segment_line(signature, segment.text, mine, quick))
+    for f in [f for f in tested if f.family.segment is None]:
         if f.fits:
             lines.append(f"{f.family.title}: also consistent, at {_values(f, f.region)}.")
-        elif f.points:
-            lines.append(f"{f.family.title}: ruled out by {most_missed(signature, f.points)}.")
+        elif f.status is FamilyStatus.RULED_OUT:
+            ruled = ruled_text(signature, f.points, first_only=True)
+            lines.append(f"{f.family.title}: ruled out by {ruled}.")
+        else:
+            lines.append(f"{f.family.title}: undecided; `{decide_command([f])}` decides.")
     if not any(f.fits for f in fits):
-        lines.insert(0, f"No family is consistent with {signature.name} at any intensity tested.")
+        undecided = sum(f.status is FamilyStatus.UNDECIDED for f in fits)
+        head = f"No family is consistent with {signature.name} at any intensity tested"
+        head += f"; {undecided} undecided." if undecided else "."
+        lines.insert(0, head)
     return lines

@@ -7,21 +7,23 @@ from __future__ import annotations
 
 import base64
 import html
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from harness.analysis import series as ts
 from harness.analysis.series import Series, Span
-from harness.analysis.summary import latency_table, traffic_table
+from harness.analysis.summary import lag_text, latency_table, traffic_table
 from harness.errors import BadInput
 from harness.model_file import read_yaml_mapping, validate
 from harness.records import files
 from harness.records.events import Event, read_events
 from harness.records.request import RequestRecord, read_requests
-from harness.records.run_info import RunInfo, read_run_info
+from harness.records.run_info import RunInfo, RunStatus, read_run_info
 from harness.records.samples import Sample, read_samples
 from harness.records.summary import Summary, read_summary
 from harness.scenario import Scenario
+from harness.traffic import TrafficClass
 from proxies.contract import ORIGIN_NODE, OriginGauge
 
 
@@ -43,6 +45,15 @@ class RunData:
     @property
     def label(self) -> str:
         return self.scenario.name
+
+    @property
+    def void(self) -> str | None:
+        """Why the run's measurements do not count (the gate's rule); None when they do."""
+        if self.info.status != RunStatus.COMPLETE:
+            return f"the run is {self.info.status}"
+        if not self.summary.load_generator.kept_up:
+            return lag_text(self.summary.load_generator)
+        return None
 
 
 def load_run(path: Path) -> RunData:
@@ -79,6 +90,22 @@ class PanelSpec:
     series: list[Series]
     log_y: bool = False
     percent: bool = False
+
+
+FIXED_PANELS = (
+    "requests",
+    "errors_status",
+    "errors_layer",
+    "hit_ratio",
+    "origin_slots",
+    "queue_wait",
+    "loss",
+)
+
+
+def known_panels() -> list[str]:
+    """Every panel key a run's report can draw (latency_<class> for each traffic class)."""
+    return [*FIXED_PANELS, *(f"latency_{t}" for t in TrafficClass)]
 
 
 def panel_specs(run: RunData) -> list[PanelSpec]:
@@ -174,17 +201,40 @@ def render(
     )
 
 
-def markdown_table(header: list[str], rows: list[list[str]]) -> str:
+@dataclass(frozen=True)
+class Styled:
+    """A table cell with a CSS class (its colour in HTML; Markdown shows the text)."""
+
+    text: str
+    css: str
+
+
+TableCell = str | Styled
+Rows = Sequence[Sequence[TableCell]]
+Table = tuple[str, list[str], Rows]  # heading, header, rows
+
+
+def _text(cell: TableCell) -> str:
+    return cell.text if isinstance(cell, Styled) else cell
+
+
+def markdown_table(header: list[str], rows: Rows) -> str:
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(cell.replace("|", "/") for cell in row) + " |" for row in rows]
+    lines += [
+        "| " + " | ".join(_text(c).replace("|", "/").replace("\n", " ") for c in row) + " |"
+        for row in rows
+    ]
     return "\n".join(lines)
 
 
-def html_table(header: list[str], rows: list[list[str]]) -> str:
+def _html_cell(cell: TableCell) -> str:
+    text = html.escape(_text(cell)).replace("\n", "<br>")
+    return f'<td class="{cell.css}">{text}</td>' if isinstance(cell, Styled) else f"<td>{text}</td>"
+
+
+def html_table(header: list[str], rows: Rows) -> str:
     head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
-    body = "".join(
-        "<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>" for row in rows
-    )
+    body = "".join("<tr>" + "".join(_html_cell(c) for c in row) + "</tr>" for row in rows)
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
@@ -193,6 +243,10 @@ HTML_STYLE = (
     "table{border-collapse:collapse;font-size:13px;margin:1em 0}"
     "td,th{border:1px solid #ccc;padding:3px 7px;text-align:left}th{background:#f3f3f3}"
     "img{max-width:100%;display:block;margin:1em 0}.pass{color:#2a7a2a}.fail{color:#b22}"
+    ".holds,.consistent{background:#c8ecc8}.fails,.ruled-out{background:#f6c6c6}"
+    ".undecided{background:#fbe3a6}.na,.void,.not-tested{background:#e4e4e4;color:#555}"
+    ".answer{font-size:17px;border-left:6px solid #888;padding:.4em 1em;background:#fafafa}"
+    "details{margin:.6em 0}summary{cursor:pointer;font-weight:bold}"
 )
 
 
@@ -202,7 +256,7 @@ def write_document(
     title: str,
     intro_md: str,
     intro_html: str,
-    tables: list[tuple[str, list[str], list[list[str]]]],
+    tables: list[Table],
     panels: list[tuple[str, str, bytes]],
 ) -> Path:
     """report.md (PNG files beside it) and a self-contained HTML with the same content."""

@@ -17,10 +17,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from enum import Enum, StrEnum
+from enum import Enum
 
 import numpy as np
 from scipy import stats
+
+from harness.records.validation import Judgement
+
+__all__ = ["Judgement"]  # defined with the file it is stored in; decided here
 
 BIN_S = 1.0
 CONFIDENCE = 0.95  # two-sided, so a bound that holds does so at 97.5 % on its side
@@ -28,12 +32,6 @@ RESAMPLES = 999
 SEED = 20140720
 MIN_BINS = 2  # fewer seconds than this cannot show any spread: undecided
 _BATCH_CELLS = 2_000_000  # resamples x values held at once for a quantile
-
-
-class Judgement(StrEnum):
-    HOLDS = "holds"
-    FAILS = "fails"
-    UNDECIDED = "undecided"
 
 
 @dataclass(frozen=True)
@@ -168,7 +166,8 @@ def _bootstrap(
     low, high = float(result.confidence_interval.low), float(result.confidence_interval.high)
     if np.isnan(low) or np.isnan(high):
         return None
-    return Interval(low, high)
+    # A sample with no spread can come back with its ends a rounding error apart, swapped.
+    return Interval(min(low, high), max(low, high))
 
 
 def interval(sample: Binned, seed: int = SEED) -> Interval | None:

@@ -16,6 +16,16 @@ DESCRIPTION = (
 )
 
 
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"a whole number of at least 1; got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"a whole number of at least 1; got {value}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="shieldlab", description=DESCRIPTION)
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
@@ -155,6 +165,13 @@ def build_parser() -> argparse.ArgumentParser:
         action="append",
         metavar="NAME_OR_FILE",
         help="a hypothesis family to sweep (repeatable; default: every file in scenarios/hypotheses)",
+    )
+    validate.add_argument(
+        "--max-runs",
+        type=positive_int,
+        default=3,
+        metavar="N",
+        help="full mode: run an undecided point again with a new seed, up to N runs (default 3)",
     )
     validate.set_defaults(func=runs.cmd_validate)
     diagnose = commands.add_parser(

@@ -123,7 +123,14 @@ def cmd_validate(args: argparse.Namespace) -> int:
     out_dir = args.out or Path("results") / "validate"
     recover_left_runs(out_dir / "runs")
     path = validate.run(
-        args.quick, out_dir, args.state_dir, out, err, args.signature, args.family or None
+        args.quick,
+        out_dir,
+        args.state_dir,
+        out,
+        err,
+        args.signature,
+        args.family or None,
+        args.max_runs,
     )
     out.print(
         f"report: {path}  (open it in a browser; {path.with_suffix('.md')} is the same as Markdown)"

@@ -18,7 +18,6 @@ from harness.expectation import Expectation
 from harness.gate.baseline import read_baseline
 from harness.gate.results import HEADER, ScenarioResult, exit_code, rows, table
 from harness.model_file import Frozen, load_model
-from harness.records.run_info import RunStatus
 from harness.scenario import check_expectations
 
 
@@ -41,9 +40,7 @@ def check_runs(
                 f"{source}: expect: the scenario has no expectations; pass --expect FILE"
             )
         check_expectations(source, run.scenario, expectations)
-        void = None if run.info.status == RunStatus.COMPLETE else f"the run is {run.info.status}"
-        if void is None and not run.summary.load_generator.kept_up:
-            void = "the load generator fell behind"
+        void = run.void
         view = RunView.of(run.scenario, run.records, run.samples)
         outcomes = evaluate(expectations, view, read_baseline(baseline_dir, run.scenario.name))
         scenario = run.scenario.model_copy(update={"expect": expectations})

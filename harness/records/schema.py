@@ -15,6 +15,7 @@ from harness.records.request import RequestRecord
 from harness.records.run_info import RunInfo
 from harness.records.samples import Sample
 from harness.records.summary import Summary
+from harness.records.validation import VALIDATE_FILE, Validation
 
 
 def run_file_schemas() -> dict[str, Any]:
@@ -27,4 +28,6 @@ def run_file_schemas() -> dict[str, Any]:
             files.SAMPLES_FILE: {"row": Sample.model_json_schema()},
             files.SUMMARY_FILE: Summary.model_json_schema(),
         },
+        # Not in a run directory: what `shieldlab validate` writes beside its runs.
+        "validate": {VALIDATE_FILE: Validation.model_json_schema()},
     }

@@ -12,10 +12,11 @@ from harness.hypothesis import (
     shipped_families,
     value_str,
 )
+from harness.signature import load_signature
 from harness.steps import LatencyFault, LossFault, MirrorsAction, OriginWorkersAction
 from harness.sweep_plan import (
-    QUICK_DELAY_STEP_S,
-    QUICK_LOSS_STEP_S,
+    QUICK_DELAY_PART_S,
+    QUICK_LOSS_PART_S,
     QUICK_WARMUP_S,
     Probe,
     full_plan,
@@ -26,6 +27,12 @@ from harness.sweep_plan import (
 )
 from harness.traffic import MirrorClient
 from harness.validate import make_plan
+from harness.validate.plan import check_segments
+
+SIGNATURE = load_signature("pypi-2014-07-20")
+SCALE_UP = SIGNATURE.scale_up
+HELD_S = 15 / 4  # the CDN's first-byte timeout on the quick clock
+DELAY_STEP_S = 2 * QUICK_DELAY_PART_S + HELD_S
 
 DATA = {
     "faults": [{"kind": "loss", "name": "lossy", "probability": 0.1}],
@@ -123,7 +130,7 @@ def test_a_staircase_steps_each_family_through_its_points_in_one_run():
         load_family("latency-shield-origin"),
         load_family("latency-shield-origin-mirror"),
     )
-    run = staircase([alone, mirror])
+    run = staircase([alone, mirror], SCALE_UP)
     steps = [f for f in run.scenario.faults if isinstance(f, LatencyFault)]
     points = alone.points(quick=True)
     assert [s.latency_ms for s in steps] == points * 2
@@ -131,32 +138,48 @@ def test_a_staircase_steps_each_family_through_its_points_in_one_run():
         f"latency-shield-origin@{points[0]:g}",
         f"latency-shield-origin@{points[1]:g}",
     ]
-    assert [s.at for s in steps] == [
-        QUICK_WARMUP_S + i * QUICK_DELAY_STEP_S for i in range(len(steps))
-    ]
-    assert all(s.until == s.at + QUICK_DELAY_STEP_S for s in steps)
+    assert [s.at for s in steps] == pytest.approx(
+        [QUICK_WARMUP_S + i * DELAY_STEP_S for i in range(len(steps))]
+    )
+    assert all(s.until == pytest.approx(s.at + DELAY_STEP_S) for s in steps)
     # the eager mirror is on only in its family's segment
     storm = [f for f in run.scenario.faults if isinstance(f, MirrorsAction)]
     assert [(m.at, m.until) for m in storm] == [(steps[len(points)].at, steps[-1].until)]
     assert [p.focus for p in run.probes] == [s.name for s in steps]
     assert run.scenario.load.duration_s > steps[-1].until
-    # Toxiproxy releases held answers when a toxic changes: only a step's first half is scored
+    # Toxiproxy releases held answers when a toxic changes: a step's held tail is not scored
     probe = run.probes[1]
-    cut = {s.name: s for s in scored(run.scenario, probe).faults}[probe.focus]
-    assert (cut.at, cut.until) == (steps[1].at, steps[1].at + QUICK_DELAY_STEP_S / 2)
+    seen = scored(run.scenario, probe).faults
+    cut = {s.name: s for s in seen}[probe.focus]
+    assert (cut.at, cut.until) == pytest.approx((steps[1].at, steps[1].at + 2 * QUICK_DELAY_PART_S))
     assert scored(run.scenario, Probe(alone, None)) == run.scenario
 
 
+def test_each_staircase_step_ends_scaled_up_and_scoring_sees_only_its_own_scale_up():
+    run = staircase([load_family("latency-shield-origin")], SCALE_UP)
+    steps = [f for f in run.scenario.faults if isinstance(f, LatencyFault)]
+    scales = [f for f in run.scenario.faults if isinstance(f, OriginWorkersAction)]
+    slots = run.scenario.topology.origin.worker_slots
+    # up halfway through the scored part, back at the step's end, for every step
+    assert [s.worker_slots for s in scales] == [slots * SCALE_UP.worker_factor, slots] * 2
+    assert [s.at for s in scales] == pytest.approx(
+        [t for step in steps for t in (step.at + QUICK_DELAY_PART_S, step.until)]
+    )
+    for probe, step in zip(run.probes, steps, strict=True):
+        seen = [f for f in scored(run.scenario, probe).faults if isinstance(f, OriginWorkersAction)]
+        assert [s.at for s in seen] == [step.at + QUICK_DELAY_PART_S]
+
+
 def test_a_loss_staircase_is_scored_whole_and_keeps_the_kernels_clock():
-    run = staircase([load_family("loss-pop-shield")])
+    run = staircase([load_family("loss-pop-shield")], SCALE_UP)
     steps = [f for f in run.scenario.faults if isinstance(f, LossFault)]
-    assert all(s.until == s.at + QUICK_LOSS_STEP_S for s in steps)
+    assert all(s.until == s.at + 2 * QUICK_LOSS_PART_S for s in steps)
     assert all(p.unscored_s == 0 for p in run.probes)
 
 
 def test_the_quick_plan_shares_runs_by_template_and_speeds_up_only_the_network_clock():
     families = [f for f in map(load_family, shipped_families()) if f.in_quick_mode]
-    plan = quick_plan(families)
+    plan = quick_plan(families, SCALE_UP)
     probes = [p.family.name for run in plan for p in run.probes]
     assert set(probes) == {f.name for f in families}
     assert len(plan) == 6  # four staircases, the eager mirror, the serial log
@@ -170,10 +193,10 @@ def test_the_quick_plan_shares_runs_by_template_and_speeds_up_only_the_network_c
 
 def test_quick_mode_names_the_families_only_full_mode_runs_and_how_to_run_them():
     families = [load_family("eager-mirror"), load_family("eager-mirror-1p3")]
-    quick = make_plan(families, quick=True)
+    quick = make_plan(SIGNATURE, families, quick=True)
     assert [p.family.name for run in quick.runs for p in run.probes] == ["eager-mirror"]
     assert "shieldlab validate --family eager-mirror-1p3" in quick.skipped["eager-mirror-1p3"]
-    full = make_plan(families, quick=False)
+    full = make_plan(SIGNATURE, families, quick=False)
     assert "eager-mirror-1p3" not in full.skipped
     old = [run for run in full.runs if run.probes[0].family.name == "eager-mirror-1p3"]
     assert [run.probes[0].value for run in old] == [10, 20, 50, 100, 200]
@@ -183,20 +206,20 @@ def test_quick_mode_names_the_families_only_full_mode_runs_and_how_to_run_them()
 
 def test_the_full_plan_runs_every_point_with_the_scale_up_midway():
     family = load_family("loss-shield-origin")
-    plan = full_plan([family])
+    plan = full_plan([family], SCALE_UP)
     assert [p.probes[0].value for p in plan] == family.points(quick=False)
     loss = next(f for f in plan[0].scenario.faults if isinstance(f, LossFault))
     scale = next(f for f in plan[0].scenario.faults if isinstance(f, OriginWorkersAction))
     assert loss.at < scale.at < (loss.until or 0)
     assert scale.worker_slots == 4 * plan[0].scenario.topology.origin.worker_slots
-    serial = full_plan([load_family("serial-log")])
+    serial = full_plan([load_family("serial-log")], SCALE_UP)
     assert not any(isinstance(f, OriginWorkersAction) for f in serial[0].scenario.faults)
 
 
 def test_a_scale_up_needs_a_window_to_sit_in():
     family = load_family("serial-log")
     scenario = point_scenario(family, None)
-    assert with_scale_up(scenario, None) == scenario
+    assert with_scale_up(scenario, None, SCALE_UP) == scenario
 
 
 def test_an_added_cause_without_an_end_stays_inside_its_segment(tmp_path):
@@ -212,9 +235,21 @@ def test_an_added_cause_without_an_end_stays_inside_its_segment(tmp_path):
         "plus_text: slow POPs\n"
         "sweep: {parameter: faults.lossy-backend.probability, values: [0.1, 0.2]}\n"
     )
-    run = staircase([load_family(str(own))])
+    run = staircase([load_family(str(own))], SCALE_UP)
     losses = [f for f in run.scenario.faults if isinstance(f, LossFault)]
     latency = next(f for f in run.scenario.faults if isinstance(f, LatencyFault))
-    scale = next(f for f in run.scenario.faults if isinstance(f, OriginWorkersAction))
+    scale = next(
+        f for f in run.scenario.faults if isinstance(f, OriginWorkersAction) and f.name is None
+    )
     assert (latency.at, latency.until) == (losses[0].at, losses[-1].until)
     assert scale.at == losses[0].at  # an instant action is taken when the segment starts
+
+
+def test_a_family_must_blame_a_segment_its_signature_declares(tmp_path):
+    own = tmp_path / "mine.yaml"
+    own.write_text(
+        "name: mine\ntitle: t\ncause: loss\nsegment: c\nscenario: shield-origin-loss\n"
+        "sweep: {parameter: faults.lossy-backend.probability, values: [0.1]}\n"
+    )
+    with pytest.raises(BadInput, match=r"segment: .*declares no segment 'c'; declared: a, b"):
+        check_segments(SIGNATURE, {str(own): load_family(str(own))})

@@ -2,14 +2,16 @@
 
 import pytest
 
-from harness.analysis.expectations import RunView
-from harness.analysis.verdict import Cell, Hypothesis, consistent, score, symptom_cell
+from harness.analysis.expectations import RunView, judge_runs
+from harness.analysis.uncertainty import Judgement
+from harness.analysis.verdict import Hypothesis, score, symptom_cell
 from harness.errors import BadInput
 from harness.scenario import parse_scenario
 from harness.signature import Signature, load_signature
 from tests.unit.run_fixture import make_records, record
 
 SIGNATURE = load_signature("pypi-2014-07-20")
+HOLDS, FAILS, UNDECIDED = Judgement.HOLDS, Judgement.FAILS, Judgement.UNDECIDED
 SYMPTOM = {s.id: s for s in SIGNATURE.symptoms}
 DURATION = 40
 
@@ -29,12 +31,18 @@ def scenario(*faults):
 
 
 def requests(traffic="pip", status=200, latency=10.0, node="", n=1, start=20.0, end=DURATION):
-    """`n` requests spread over [start, end)."""
-    step = (end - start) / n
+    """`n` requests spread evenly over [start, end)."""
+    step = (end - start) / max(n, 1)
     return [
         record(start + i * step, traffic, status, latency, x_cache="MISS, MISS", error_node=node)
         for i in range(n)
     ]
+
+
+def each_second(per_s, start=20, end=DURATION, **kw):
+    """`per_s` requests in every second of [start, end): a share the same in every bin, so its
+    interval is narrow and a bound is decided."""
+    return [r for t in range(start, end) for r in requests(n=per_s, start=t, end=t + 1, **kw)]
 
 
 def view(records, faults=(), busy=2.0):
@@ -44,108 +52,148 @@ def view(records, faults=(), busy=2.0):
     )
 
 
-CONTROL = view([r for t in ("pip", "browser", "mirror") for r in requests(t, latency=10, n=50)])
+CONTROL = (
+    view([r for t in ("pip", "browser", "mirror") for r in each_second(5, start=0, traffic=t)]),
+)
 
 
 def cell(symptom, main, **roles):
-    return symptom_cell(SYMPTOM[symptom], Hypothesis("h", main, **roles), CONTROL)
+    roles = {k: (v,) for k, v in roles.items()}
+    return symptom_cell(SYMPTOM[symptom], Hypothesis("h", (main,), **roles), CONTROL)
 
 
 def test_s1_needs_503s_above_baseline_and_some_502s():
-    only_503 = view(requests(status=503, node="shield", n=5) + requests(n=95))
-    assert cell("S1", only_503).passed is False  # 5% 503s, but no 502
+    only_503 = view(each_second(1, status=503, node="shield") + each_second(19))
+    assert cell("S1", only_503).judgement is FAILS  # 5 % 503s, but no 502 at all
     with_502 = view(
-        requests(status=503, node="shield", n=5)
-        + requests(status=502, node="origin-lb")
-        + requests(n=94)
+        each_second(1, status=503, node="shield")
+        + each_second(1, status=502, node="origin-lb")
+        + each_second(18)
     )
-    assert cell("S1", with_502).passed is True
-    just_below = view(requests(status=503) + requests(status=502) + requests(n=98))
-    assert cell("S1", just_below).passed is False  # 1 point < the 2-point bound
+    assert cell("S1", with_502).judgement is HOLDS
     assert cell("S1", with_502).evidence == (
-        "503 share 0.05 vs 0; 503 share below a wall 0.05; 502s 1"
+        "503 share 0.05 [0.05, 0.05] vs 0; 503 share below a wall 0.05 [0.05, 0.05]; "
+        "502s 20 [15, 25]"
     )
+    just_below = view(each_second(1, status=503) + each_second(1, status=502) + each_second(98))
+    assert cell("S1", just_below).judgement is FAILS  # 1 point < the 2-point bound
     # a wall of 503s is not "an elevated baseline"
-    wall = view(requests(status=503, node="shield", n=30) + requests(status=502) + requests(n=69))
-    assert cell("S1", wall).passed is False
-    assert "503 share below a wall 0.3" in cell("S1", wall).evidence
+    wall = view(
+        each_second(6, status=503, node="shield") + each_second(1, status=502) + each_second(13)
+    )
+    assert cell("S1", wall).judgement is FAILS
+    assert "503 share below a wall 0.3 [0.3, 0.3]" in cell("S1", wall).evidence
+
+
+def test_a_single_502_is_not_enough_to_decide_some_502s():
+    # One 502 in 20 s: a run like it may well show none, so "some 502s" is undecided.
+    one = view(each_second(1, status=503, node="shield") + requests(status=502) + each_second(18))
+    found = cell("S1", one)
+    assert found.judgement is UNDECIDED and found.undecided == ("502s",)
+
+
+def test_a_share_that_varies_from_second_to_second_straddles_a_bound_it_is_near():
+    # 503s in bursts: 2.5 % on average against a bound of 2 points: no decision either way.
+    bursty = view(
+        [
+            r
+            for t in range(20, DURATION)
+            for r in requests(
+                status=503, node="shield", n=5 if t % 4 == 0 else 0, start=t, end=t + 1
+            )
+            + requests(n=50 - (5 if t % 4 == 0 else 0), start=t, end=t + 1)
+        ]
+        + each_second(1, status=502)
+    )
+    found = cell("S1", bursty)
+    assert found.judgement is UNDECIDED and found.undecided == ("503 share",), found
 
 
 def test_a_cell_carries_the_margin_of_its_tightest_expectation():
-    # 503 share 0.05 against >= 0.02 (+150 %), <= 0.25 (+80 %), 502s 1 against >= 1 (0 %)
+    # 503 share 0.05 against >= 0.02 (+150 %), <= 0.25 (+80 %), 502s 20 against >= 1
     with_502 = view(
-        requests(status=503, node="shield", n=5) + requests(status=502) + requests(n=94)
+        each_second(1, status=503, node="shield") + each_second(1, status=502) + each_second(18)
     )
-    assert cell("S1", with_502).margin == pytest.approx(0.0)
-    with_3_502s = view(
-        requests(status=503, node="shield", n=5) + requests(status=502, n=3) + requests(n=92)
-    )
-    assert cell("S1", with_3_502s).margin == pytest.approx(0.8)
+    assert cell("S1", with_502).margin == pytest.approx(0.8)
     failing = view(
-        requests(status=503, node="shield", n=1) + requests(status=502, n=3) + requests(n=96)
+        each_second(1, status=503, node="shield") + each_second(1, status=502) + each_second(98)
     )
     assert cell("S1", failing).margin == pytest.approx((0.01 - 0.02) / 0.02)
 
 
 def test_s2_needs_every_class_slower():
     all_slow = view(
-        [r for t in ("pip", "browser", "mirror") for r in requests(t, latency=50, n=20)]
+        [r for t in ("pip", "browser", "mirror") for r in each_second(2, traffic=t, latency=50)]
     )
-    assert cell("S2", all_slow).passed is True
+    assert cell("S2", all_slow).judgement is HOLDS
     one_slow = view(
-        requests("pip", latency=50, n=20) + requests("browser", n=20) + requests("mirror", n=20)
+        each_second(2, traffic="pip", latency=50)
+        + each_second(2, traffic="browser")
+        + each_second(2, traffic="mirror")
     )
-    assert cell("S2", one_slow).passed is False
-    assert "browser p95 10 vs 10 (x1.0)" in cell("S2", one_slow).evidence
-    missing = view(requests("pip", latency=50, n=20))
-    assert cell("S2", missing).passed is False  # no browser or mirror data: not slower
+    assert cell("S2", one_slow).judgement is FAILS
+    assert "browser p95 10 [10, 10] vs 10 (x1.0)" in cell("S2", one_slow).evidence
+    missing = view(each_second(2, traffic="pip", latency=50))
+    assert cell("S2", missing).judgement is FAILS  # no browser or mirror data: not slower
 
 
 def test_s3_fails_when_the_backend_made_the_errors_not_when_it_was_busy():
-    assert cell("S3", view(requests(n=100), busy=16)).passed is True  # busy is not to blame
-    origin_errors = view(requests(status=502, node="origin-lb", n=2) + requests(n=98), busy=5)
-    assert cell("S3", origin_errors).passed is False  # 2 % of requests
+    assert cell("S3", view(each_second(5), busy=16)).judgement is HOLDS  # busy is not to blame
+    origin_errors = view(each_second(1, status=502, node="origin-lb") + each_second(49), busy=5)
+    assert cell("S3", origin_errors).judgement is FAILS  # 2 % of requests
     # a few 502s beside many CDN-made 503s: the backend made few of the errors
     mostly_cdn = view(
-        requests(status=502, node="origin-lb", n=1)
-        + requests(status=503, node="shield", n=9)
-        + requests(n=190)
+        each_second(1, status=502, node="origin-lb")
+        + each_second(9, status=503, node="shield")
+        + each_second(190)
     )
-    assert cell("S3", mostly_cdn).passed is True
+    assert cell("S3", mostly_cdn).judgement is HOLDS
     mostly_backend = view(
-        requests(status=502, node="origin-lb", n=1)
-        + requests(status=503, node="shield", n=1)
-        + requests(n=198)
+        each_second(1, status=502, node="origin-lb")
+        + each_second(1, status=503, node="shield")
+        + each_second(198)
     )
-    assert cell("S3", mostly_backend).passed is False  # half of the errors
+    assert cell("S3", mostly_backend).judgement is FAILS  # half of the errors
 
 
 def test_s4_and_s5_are_not_applicable_without_their_runs_or_windows():
     fault = {"kind": "latency", "at": 20, "until": 40, "link": "shield->origin", "latency_ms": 9}
     scale = {"kind": "origin_workers", "at": 30, "worker_slots": 64}
-    assert cell("S4", view(requests(n=10), [fault])).passed is None  # no scale-up window
-    assert cell("S5", view(requests(n=10))).passed is None  # no serial-log fix in the run
-    still_failing = view(requests(status=503, n=10) + requests(n=90), [fault, scale])
-    assert cell("S4", still_failing).passed is True
-    recovered = view(requests(n=100), [fault, scale])
-    assert cell("S4", recovered).passed is False
+    assert cell("S4", view(each_second(2), [fault])).judgement is None  # no scale-up window
+    assert cell("S5", view(each_second(2))).judgement is None  # no serial-log fix in the run
+    still_failing = view(each_second(1, status=503) + each_second(9), [fault, scale])
+    assert cell("S4", still_failing).judgement is HOLDS
+    recovered = view(each_second(10), [fault, scale])
+    assert cell("S4", recovered).judgement is FAILS
     fix = {"kind": "journals_id_index", "at": 30}
-    before = requests("mirror", latency=300, n=10, start=10, end=30)
-    fixed = view(before + requests("mirror", latency=30, n=10, start=30), [fix])
-    assert cell("S5", fixed).passed is True
-    not_fixed = view(before + requests("mirror", latency=300, n=10, start=30), [fix])
-    assert cell("S5", not_fixed).passed is False
+    before = each_second(1, traffic="mirror", latency=300, start=10, end=30)
+    fixed = view(before + each_second(1, traffic="mirror", latency=30, start=30), [fix])
+    assert cell("S5", fixed).judgement is HOLDS
+    not_fixed = view(before + each_second(1, traffic="mirror", latency=300, start=30), [fix])
+    assert cell("S5", not_fixed).judgement is FAILS
 
 
-def test_consistency_needs_the_required_symptoms_and_no_failure():
-    good = {s: Cell(True, "") for s in ("S1", "S2", "S3")} | {
-        "S4": Cell(None, ""),
-        "S5": Cell(None, ""),
-    }
-    bad = good | {"S2": Cell(False, "")}
-    untested = good | {"S1": Cell(None, "")}
-    assert consistent(SIGNATURE, good)
-    assert not consistent(SIGNATURE, bad) and not consistent(SIGNATURE, untested)
+def test_repeated_runs_of_a_point_are_pooled_into_one_narrower_judgement():
+    # 503s in bursts, two runs with their bursts in different seconds: pooled, the share is
+    # the same but its interval narrower than either run's own.
+    def bursty(phase):
+        return view(
+            [
+                r
+                for t in range(20, DURATION)
+                for r in requests(
+                    status=503, node="shield", n=4 if t % 4 == phase else 0, start=t, end=t + 1
+                )
+                + requests(n=40 - (4 if t % 4 == phase else 0), start=t, end=t + 1)
+            ]
+            + each_second(1, status=502)
+        )
+
+    share = SYMPTOM["S1"].expect[0]
+    one = judge_runs(share, [bursty(0)], share.against_expectation(), CONTROL)
+    both = judge_runs(share, [bursty(0), bursty(2)], share.against_expectation(), CONTROL)
+    assert one.value == pytest.approx(both.value)
+    assert both.spread.high - both.spread.low < one.spread.high - one.spread.low
 
 
 def test_a_focused_signature_scores_one_step_of_a_staircase():
@@ -162,20 +210,21 @@ def test_a_focused_signature_scores_one_step_of_a_staircase():
     ]
     # 503s only during the middle step: an elevated baseline there, nothing before, a wall after
     records = (
-        requests(n=50, start=10, end=20)
-        + requests(status=503, node="shield", n=5, start=20, end=30)
-        + requests(status=502, n=1, start=20, end=30)
-        + requests(n=44, start=20, end=30)
-        + requests(status=503, node="shield", n=50, start=30, end=40)
+        each_second(5, start=10, end=20)
+        + each_second(1, status=503, node="shield", start=20, end=30)
+        + each_second(1, status=502, start=20, end=30)
+        + each_second(8, start=20, end=30)
+        + each_second(5, status=503, node="shield", start=30, end=40)
     )
     run = view(records, steps)
     s1 = {s.id: s for s in SIGNATURE.focused_on("s@9000").symptoms}["S1"]
-    assert symptom_cell(s1, Hypothesis("h", run), CONTROL).passed is True
+    assert symptom_cell(s1, Hypothesis("h", (run,)), CONTROL).judgement is HOLDS
     for other in ("s@1000", "s@20000"):
         s1 = {s.id: s for s in SIGNATURE.focused_on(other).symptoms}["S1"]
-        assert symptom_cell(s1, Hypothesis("h", run), CONTROL).passed is False
-    # unfocused, `*` is any step: the three together are a wall, not a baseline
-    assert cell("S1", run).passed is False
+        assert symptom_cell(s1, Hypothesis("h", (run,)), CONTROL).judgement is FAILS
+    # unfocused, `*` is any step: the three together (0 %, 10 % and 100 % 503s by second)
+    # are no steady baseline: a share of 0.3 that its own seconds cannot pin down
+    assert cell("S1", run).judgement is UNDECIDED
 
 
 @pytest.mark.parametrize("with_scale_up", [False, True])
@@ -210,9 +259,9 @@ def test_scoring_a_scaled_run_uses_the_fault_before_the_scale_up_for_s1_to_s3(wi
         },
     )
     control = RunView(clean, make_records(60, None, None))
-    cells = score(SIGNATURE, Hypothesis("shield-origin", main), control)
-    assert cells["S2"].passed is True
-    assert cells["S4"].passed is (True if with_scale_up else None)  # more workers do not help
+    cells = score(SIGNATURE, Hypothesis("shield-origin", (main,)), (control,))
+    assert cells["S2"].judgement is HOLDS
+    assert cells["S4"].judgement is (HOLDS if with_scale_up else None)  # more workers: no help
 
 
 def test_a_users_signature_is_validated_when_loaded(tmp_path):

@@ -1,0 +1,43 @@
+"""Scoring a planned run's points on its runs (repeats pooled), against the control's runs."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from harness.analysis.expectations import RunView
+from harness.analysis.fit import FamilyFit, PointResult
+from harness.analysis.report import RunData
+from harness.analysis.verdict import Hypothesis, Runs, score, status
+from harness.hypothesis import Family
+from harness.signature import Signature
+from harness.sweep_plan import PlannedRun, scored
+from harness.validate.running import Decided
+
+
+def view(run: RunData) -> RunView:
+    """The run as scoring needs it, from the samples load_run already read."""
+    return RunView.of(run.scenario, run.records, run.samples)
+
+
+def score_points(
+    signature: Signature, control: Runs, planned: PlannedRun, runs: list[RunData]
+) -> list[PointResult]:
+    views = [view(run) for run in runs]
+    points = []
+    for probe in planned.probes:
+        focused = signature.focused_on(probe.focus) if probe.focus else signature
+        seen = tuple(dataclasses.replace(v, scenario=scored(v.scenario, probe)) for v in views)
+        cells = score(focused, Hypothesis(probe.family.name, seen), control)
+        paths = tuple(str(run.path) for run in runs)
+        points.append(PointResult(probe.value, cells, status(signature, cells), paths))
+    return points
+
+
+def fits(
+    families: list[Family], decided: list[Decided], skipped: dict[str, str]
+) -> list[FamilyFit]:
+    points: dict[str, list[PointResult]] = {f.name: [] for f in families}
+    for one in decided:
+        for probe, point in zip(one.planned.probes, one.points, strict=True):
+            points[probe.family.name].append(point)
+    return [FamilyFit(f, points[f.name], skipped.get(f.name)) for f in families]

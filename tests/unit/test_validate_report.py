@@ -1,0 +1,96 @@
+"""validate.json through its model, and the map of families by points, on scored fixtures."""
+
+import pytest
+
+from harness.analysis.fit import FamilyFit, PointResult
+from harness.analysis.report import Styled, html_table
+from harness.analysis.uncertainty import Interval
+from harness.analysis.verdict import Cell, Measured
+from harness.errors import BadInput
+from harness.hypothesis import load_family
+from harness.records.base import write_json_model
+from harness.records.validation import (
+    FamilyStatus,
+    Judgement,
+    Mode,
+    PointStatus,
+    read_validation,
+)
+from harness.scenario import load_scenario
+from harness.signature import load_signature
+from harness.sweep_plan import PlannedRun
+from harness.validate import check_panels
+from harness.validate.plan import Plan
+from harness.validate.report import heat_map, validation
+from harness.validate.running import Decided
+
+SIGNATURE = load_signature("pypi-2014-07-20")
+NA = Cell(None, "n/a")
+
+
+def cells(s1: Judgement) -> dict[str, Cell]:
+    share = Measured("503 share", 0.1, Interval(0.08, 0.12), 0.0, Judgement.HOLDS)
+    count = Measured("502s", 0.0, Interval(0.0, 0.0), None, s1)
+    failed = ("502s",) if s1 is Judgement.FAILS else ()
+    undecided = ("502s",) if s1 is Judgement.UNDECIDED else ()
+    text = "503 share 0.1 [0.08, 0.12] vs 0; 502s 0 [0, 0]"
+    s1_cell = Cell(s1, text, -1.0, failed, undecided, (share, count))
+    held = Cell(Judgement.HOLDS, "fine", 0.5)
+    return {"S1": s1_cell, "S2": held, "S3": held, "S4": NA, "S5": NA}
+
+
+def fits() -> list[FamilyFit]:
+    ruled = PointResult(8000, cells(Judgement.FAILS), PointStatus.RULED_OUT, ("runs/a",))
+    open_ = PointResult(14000, cells(Judgement.UNDECIDED), PointStatus.UNDECIDED, ("runs/a",))
+    void = PointResult(200, {}, PointStatus.VOID, ("runs/b", "runs/c"), "the lab broke")
+    return [
+        FamilyFit(load_family("latency-pop-shield"), [ruled, open_]),
+        FamilyFit(load_family("eager-mirror"), [void]),
+        FamilyFit(load_family("eager-mirror-1p3"), [], untested="not in quick mode"),
+    ]
+
+
+def test_validate_json_round_trips_through_its_model_with_every_interval(tmp_path):
+    control = Decided(PlannedRun(load_scenario("baseline")))
+    plan = Plan(control.planned, [], {}, quick=True, max_runs=1)
+    result = validation(plan, control, [], fits(), SIGNATURE, 12.3)
+    path = tmp_path / "validate.json"
+    write_json_model(path, result)
+    back = read_validation(path)
+    assert back == result and back.mode is Mode.QUICK and back.max_runs_per_point == 1
+    family = back.families["latency-pop-shield"]
+    assert family.status is FamilyStatus.UNDECIDED and family.segment == "a"
+    first = family.points[0]
+    assert first.status is PointStatus.RULED_OUT
+    assert first.cells["S1"].judgement is Judgement.FAILS
+    assert first.cells["S1"].value("502s") == 0.0
+    assert [(m.low, m.high) for m in first.cells["S1"].measured] == [(0.08, 0.12), (0.0, 0.0)]
+    assert first.cells["S4"].judgement is None
+    void = back.families["eager-mirror"].points[0]
+    assert void.status is PointStatus.VOID and void.void == "the lab broke"
+    assert back.families["eager-mirror-1p3"].status is FamilyStatus.UNTESTED
+    # the verdict's words: (a) is undecided, and the command that decides it is named
+    assert back.verdict[1] == (
+        "(a) POP->shield: latency there is undecided at quick resolution (latency on "
+        "POP->shield); `shieldlab validate --family latency-pop-shield` decides."
+    )
+
+
+def test_the_map_colours_each_point_and_writes_the_ruling_symptom_in_failing_squares():
+    heading, header, rows = heat_map(SIGNATURE, fits())
+    assert header == ["family", "status", "point 1", "point 2"]
+    first = rows[0]
+    assert first[1] == Styled("undecided", "undecided")
+    assert first[2] == Styled("8000 ms\nruled out: S1 (1 run)", "ruled-out")
+    assert first[3] == Styled("14000 ms\nundecided (1 run)", "undecided")
+    assert rows[1][2] == Styled("200 syncs at once\nvoid: the lab broke", "void")
+    assert rows[2][1] == Styled("not tested", "not-tested") and rows[2][2:] == ["", ""]
+    page = html_table(header, rows)
+    assert '<td class="ruled-out">8000 ms<br>ruled out: S1 (1 run)</td>' in page
+
+
+def test_a_signature_naming_an_unknown_panel_is_refused_before_anything_runs():
+    assert check_panels(SIGNATURE) is None
+    wrong = SIGNATURE.model_copy(update={"panels": ["latency_pipp"]})
+    with pytest.raises(BadInput, match=r"panels: no panel 'latency_pipp'; known: requests"):
+        check_panels(wrong)
