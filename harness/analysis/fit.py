@@ -16,6 +16,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from harness.analysis.observables import Difference, Reading, differences
 from harness.analysis.uncertainty import Judgement
 from harness.analysis.verdict import Cell
 from harness.hypothesis import Family
@@ -30,6 +31,7 @@ class PointResult:
     status: PointStatus
     runs: tuple[str, ...]  # the run directories it was measured in
     void: str | None = None  # why its runs could not be scored
+    readings: tuple[Reading, ...] = ()  # the catalogue of observables at this point
 
 
 @dataclass(frozen=True)
@@ -240,3 +242,36 @@ def answer(signature: Signature, fits: list[FamilyFit], quick: bool = False) -> 
         head += f"; {undecided} undecided." if undecided else "."
         lines.insert(0, head)
     return lines
+
+
+@dataclass(frozen=True)
+class TellApart:
+    """Two families both left standing, and the measurements that differ most between them."""
+
+    a: FamilyFit
+    b: FamilyFit
+    a_point: PointResult
+    b_point: PointResult
+    differences: list[Difference]
+
+    def text(self) -> str:
+        def where(fit: FamilyFit, point: PointResult) -> str:
+            return f"{fit.family.title} at {fit.family.value_text(point.value)}"
+
+        found = "; ".join(d.text() for d in self.differences) or "nothing measured differs"
+        return f"to tell {where(self.a, self.a_point)} from {where(self.b, self.b_point)}: {found}"
+
+
+def standing(fits: list[FamilyFit]) -> list[FamilyFit]:
+    return [f for f in fits if f.status in (FamilyStatus.CONSISTENT, FamilyStatus.UNDECIDED)]
+
+
+def tell_apart(signature: Signature, fits: list[FamilyFit]) -> list[TellApart]:
+    """For each pair of families left consistent or undecided, their representative points
+    (the best fit) and the observables that differ most between them."""
+    left = [(f, p) for f in standing(fits) if (p := best_fit(signature, f)) and p.readings]
+    return [
+        TellApart(fa, fb, pa, pb, differences(list(pa.readings), list(pb.readings)))
+        for i, (fa, pa) in enumerate(left)
+        for fb, pb in left[i + 1 :]
+    ]

@@ -30,6 +30,12 @@ class Judgement(StrEnum):
     UNDECIDED = "undecided"
 
 
+class MeasuredValue(Record):
+    value: float | None
+    low: float | None = Field(description="the 95 % interval's low end; None: no interval")
+    high: float | None
+
+
 class MeasuredRecord(Record):
     name: str = Field(description="the expectation's name in the signature")
     value: float | None
@@ -85,6 +91,24 @@ class FamilyRecord(Record):
     points: list[PointRecord]
 
 
+class DifferenceRecord(Record):
+    name: str = Field(description="the observable")
+    a: MeasuredValue
+    b: MeasuredValue
+    separation: float = Field(description="the gap in combined standard errors")
+
+
+class TellApartRecord(Record):
+    """Two families left standing, at their best points, and what differs most between them."""
+
+    a: str = Field(description="a family's name")
+    a_point: float | None
+    b: str
+    b_point: float | None
+    differences: list[DifferenceRecord]
+    text: str
+
+
 class Validation(Record):
     mode: Mode
     took_s: float
@@ -94,6 +118,9 @@ class Validation(Record):
     runs: list[str] = Field(description="every run directory, the control first")
     void_runs: list[str] = Field(description="runs not scored, with why")
     max_runs_per_point: int = Field(description="the cap on repeats of an undecided point")
+    tell_apart: list[TellApartRecord] = Field(
+        description="for each pair of families left standing, what would tell them apart"
+    )
 
 
 def read_validation(path: Path) -> Validation:

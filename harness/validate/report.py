@@ -19,7 +19,9 @@ from harness.analysis.fit import (
     best_fit,
     family_sentence,
     ruling_symptoms,
+    tell_apart,
 )
+from harness.analysis.observables import Reading
 from harness.analysis.report import (
     RunData,
     Styled,
@@ -179,17 +181,43 @@ def validation(
         for f in fits
     }
     every = [control, *decided]
-    return Validation(
-        mode=Mode.QUICK if plan.quick else Mode.FULL,
-        took_s=round(took_s, 1),
-        signature=signature.name,
-        verdict=answer(signature, fits, plan.quick),
-        families=families,
-        runs=[str(r.path) for d in every for r in d.runs],
-        void_runs=[
-            f"{a.path or d.planned.scenario.name}: {a.void}" for d in every for a in d.voided
-        ],
-        max_runs_per_point=plan.max_runs,
+
+    def measured(r: Reading) -> dict[str, float | None]:
+        spread = r.spread
+        return {
+            "value": r.value,
+            "low": spread.low if spread else None,
+            "high": spread.high if spread else None,
+        }
+
+    pairs = [
+        {
+            "a": t.a.family.name,
+            "a_point": t.a_point.value,
+            "b": t.b.family.name,
+            "b_point": t.b_point.value,
+            "differences": [
+                {"name": d.name, "a": measured(d.a), "b": measured(d.b), "separation": d.separation}
+                for d in t.differences
+            ],
+            "text": t.text(),
+        }
+        for t in tell_apart(signature, fits)
+    ]
+    return Validation.model_validate(
+        {
+            "mode": Mode.QUICK if plan.quick else Mode.FULL,
+            "took_s": round(took_s, 1),
+            "signature": signature.name,
+            "verdict": answer(signature, fits, plan.quick),
+            "families": families,
+            "runs": [str(r.path) for d in every for r in d.runs],
+            "void_runs": [
+                f"{a.path or d.planned.scenario.name}: {a.void}" for d in every for a in d.voided
+            ],
+            "max_runs_per_point": plan.max_runs,
+            "tell_apart": pairs,
+        }
     )
 
 
@@ -219,6 +247,7 @@ def _intro(
     )
     sentences = [family_sentence(signature, f) for f in fits]
     runs = result.runs + result.void_runs
+    rest = rest + [t.text for t in result.tell_apart]
     tables_md, tables_html = _sections(tables)
     md = (
         "\n".join(f"**{line}**" if i == 0 else line for i, line in enumerate(shown))
@@ -311,5 +340,7 @@ def print_verdict(
     console.print("[bold]verdict[/]")
     for line in result.verdict:
         console.print(f"  {line}", highlight=False, markup=False)
+    for pair in result.tell_apart:
+        console.print(f"  {pair.text}", highlight=False, markup=False)
     for fit in fits:
         console.print(f"  - {family_sentence(signature, fit)}", highlight=False, markup=False)

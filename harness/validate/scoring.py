@@ -6,6 +6,7 @@ import dataclasses
 
 from harness.analysis.expectations import RunView
 from harness.analysis.fit import FamilyFit, PointResult
+from harness.analysis.observables import catalogue, read
 from harness.analysis.report import RunData
 from harness.analysis.verdict import Hypothesis, Runs, score, status
 from harness.hypothesis import Family
@@ -29,7 +30,11 @@ def score_points(
         seen = tuple(dataclasses.replace(v, scenario=scored(v.scenario, probe)) for v in views)
         cells = score(focused, Hypothesis(probe.family.name, seen), control)
         paths = tuple(str(run.path) for run in runs)
-        points.append(PointResult(probe.value, cells, status(signature, cells), paths))
+        window = focused.symptoms[0].expect[0].windows()  # where the symptoms are measured
+        readings = tuple(read(catalogue(seen[0].scenario.topology.edges, window), seen))
+        points.append(
+            PointResult(probe.value, cells, status(signature, cells), paths, None, readings)
+        )
     return points
 
 

@@ -94,3 +94,37 @@ def test_a_signature_naming_an_unknown_panel_is_refused_before_anything_runs():
     wrong = SIGNATURE.model_copy(update={"panels": ["latency_pipp"]})
     with pytest.raises(BadInput, match=r"panels: no panel 'latency_pipp'; known: requests"):
         check_panels(wrong)
+
+
+def test_two_families_left_standing_name_what_would_tell_them_apart(tmp_path):
+    from harness.analysis.fit import tell_apart
+    from harness.analysis.observables import Reading
+
+    def standing(value, shield_503):
+        readings = (
+            Reading("503s made by the shield", shield_503, Interval(shield_503, shield_503)),
+            Reading("pip p95", 900.0, Interval(850.0, 950.0)),
+        )
+        cells_ = cells(Judgement.UNDECIDED)
+        return PointResult(value, cells_, PointStatus.UNDECIDED, ("runs/x",), None, readings)
+
+    pair = [
+        FamilyFit(load_family("latency-pop-shield"), [standing(8000, 0.0)]),
+        FamilyFit(load_family("latency-shield-origin"), [standing(14000, 0.12)]),
+        FamilyFit(
+            load_family("eager-mirror"),
+            [PointResult(200, cells(Judgement.FAILS), PointStatus.RULED_OUT, ("r",))],
+        ),
+    ]
+    [found] = tell_apart(SIGNATURE, pair)
+    assert [d.name for d in found.differences] == ["503s made by the shield"]  # p95s the same
+    assert found.text() == (
+        "to tell latency on POP->shield at 8000 ms from latency on shield->backend at 14000 ms: "
+        "503s made by the shield 0 [0, 0] vs 0.12 [0.12, 0.12] (100.0 standard errors apart)"
+    )
+    control = Decided(PlannedRun(load_scenario("baseline")))
+    plan = Plan(control.planned, [], {}, quick=True, max_runs=1)
+    result = validation(plan, control, [], pair, SIGNATURE, 1.0)
+    [record] = result.tell_apart
+    assert (record.a, record.b) == ("latency-pop-shield", "latency-shield-origin")
+    assert record.differences[0].b.value == 0.12
