@@ -94,8 +94,18 @@ def rows(rounds: list[list[ScenarioResult]]) -> list[list[str]]:
 HEADER = ["scenario", "expectation", "measured", "bound", "result"]
 
 
-def spread(rounds: list[list[ScenarioResult]]) -> list[list[str]]:
-    """Over repeated rounds: each expectation's pass fraction and its measured min / median / max."""
+Pooled = list[list[Outcome | None]]  # per scenario, per expectation: every round's run pooled
+
+
+def pooled_text(outcome: Outcome | None) -> str:
+    if outcome is None or outcome.judgement is None:
+        return "-"
+    return f"{value_text(outcome.value, outcome.spread)}: {WORDS[outcome.judgement]}"
+
+
+def spread(rounds: list[list[ScenarioResult]], pooled: Pooled | None = None) -> list[list[str]]:
+    """Over repeated rounds: each expectation's pass fraction, its measured min / median / max,
+    and (when given) its judgement on every round's 1 s bins pooled: a narrower interval."""
     table = []
     for index, first in enumerate(rounds[0]):
         for e_index, outcome in enumerate(first.outcomes):
@@ -113,22 +123,33 @@ def spread(rounds: list[list[ScenarioResult]]) -> list[list[str]]:
                 if values
                 else "-"
             )
+            together = pooled[index][e_index] if pooled is not None else None
             table.append(
                 [
                     first.scenario.name,
                     outcome.expectation.name or outcome.expectation.key,
                     f"{passes}/{len(rounds)}",
                     stats,
+                    pooled_text(together),
                     outcome.expectation.bound.text(),
                 ]
             )
     return table
 
 
-SPREAD_HEADER = ["scenario", "expectation", "passed", "measured min / median / max", "bound"]
+SPREAD_HEADER = [
+    "scenario",
+    "expectation",
+    "passed",
+    "measured min / median / max",
+    "every round pooled",
+    "bound",
+]
 
 
-def markdown(suite: str, rounds: list[list[ScenarioResult]], took_s: float) -> str:
+def markdown(
+    suite: str, rounds: list[list[ScenarioResult]], took_s: float, pooled: Pooled | None = None
+) -> str:
     word = gate_word(rounds)
     lines = [
         f"## shieldlab gate `{suite}`: {word}",
@@ -140,7 +161,7 @@ def markdown(suite: str, rounds: list[list[ScenarioResult]], took_s: float) -> s
     if len(rounds) > 1:
         passed = sum(all(r.passed for r in results) for results in rounds)
         lines += ["", f"Rounds that passed: {passed}/{len(rounds)}", ""]
-        lines += _md_table(SPREAD_HEADER, spread(rounds))
+        lines += _md_table(SPREAD_HEADER, spread(rounds, pooled))
     runs = [r.run_dir for results in rounds for r in results if r.run_dir is not None]
     lines += ["", "Run directories:", ""] + [f"- `{path}`" for path in runs]
     return "\n".join(lines) + "\n"

@@ -13,7 +13,14 @@ from pathlib import Path
 
 from rich.console import Console
 
-from harness.analysis.expectations import Outcome, judge
+from harness.analysis.expectations import (
+    Outcome,
+    RunView,
+    judge,
+    measure_runs,
+    spread_of_runs,
+)
+from harness.analysis.report import load_run
 from harness.analysis.summary import lag_text
 from harness.analysis.uncertainty import Interval, Judgement
 from harness.errors import InfrastructureError
@@ -21,6 +28,7 @@ from harness.gate.baseline import read_baseline, require_baselines, store_baseli
 from harness.gate.results import (
     HEADER,
     SPREAD_HEADER,
+    Pooled,
     ScenarioResult,
     exit_code,
     markdown,
@@ -129,6 +137,29 @@ def _state(result: ScenarioResult) -> str:
     return "; ".join(parts)
 
 
+def pooled(rounds: list[list[ScenarioResult]], baseline_dir: Path) -> Pooled:
+    """Each scenario's expectations judged on its runs of every round at once (void rounds
+    left out): the same bins pooled, so the interval narrows as rounds are added."""
+    table: Pooled = []
+    for index, first in enumerate(rounds[0]):
+        dirs = [
+            r.run_dir
+            for results in rounds
+            if (r := results[index]).void is None and r.run_dir is not None
+        ]
+        if not dirs:
+            table.append([None] * len(first.scenario.expect))
+            continue
+        views = [RunView.of(run.scenario, run.records, run.samples) for run in map(load_run, dirs)]
+        baseline = read_baseline(baseline_dir, first.scenario.name)
+        row: list[Outcome | None] = []
+        for e in first.scenario.expect:
+            value = measure_runs(e, views)
+            row.append(judge(e, value, baseline.get(e.key), spread_of_runs(e, views, value)))
+        table.append(row)
+    return table
+
+
 def report(
     loaded: LoadedSuite,
     rounds: list[list[ScenarioResult]],
@@ -137,11 +168,13 @@ def report(
     out: Console,
 ) -> None:
     out.print(table(f"gate {loaded.suite.name}", HEADER, rows(rounds)))
+    together = None
     if len(rounds) > 1:
+        together = pooled(rounds, options.baseline_dir)
         passed = sum(all(r.passed for r in results) for results in rounds)
-        out.print(table(f"over {len(rounds)} rounds", SPREAD_HEADER, spread(rounds)))
+        out.print(table(f"over {len(rounds)} rounds", SPREAD_HEADER, spread(rounds, together)))
         out.print(f"rounds that passed: {passed}/{len(rounds)}")
-    text = markdown(loaded.suite.name, rounds, took_s)
+    text = markdown(loaded.suite.name, rounds, took_s, together)
     options.out_dir.mkdir(parents=True, exist_ok=True)
     summary_path = options.out_dir / "gate.md"
     summary_path.write_text(text)

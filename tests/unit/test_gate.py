@@ -6,11 +6,12 @@ import pytest
 from junitparser import Error, Failure, JUnitXml
 
 from harness.analysis.expectations import judge
-from harness.analysis.uncertainty import Interval
+from harness.analysis.uncertainty import Interval, Judgement
 from harness.errors import EXIT_GATE_FAILED, EXIT_INFRASTRUCTURE, EXIT_OK, BadInput
 from harness.expectation import Expectation
 from harness.gate.baseline import read_baseline, require_baselines, store_baseline
 from harness.gate.results import ScenarioResult, exit_code, markdown, spread, write_junit
+from harness.gate.run import pooled
 from harness.gate.suite import load_suite
 from harness.scenario import load_scenario
 from tests.unit.run_fixture import make_records, write_run
@@ -77,6 +78,24 @@ def test_repeated_rounds_report_the_pass_fraction_and_the_spread():
     assert by_name["fast"][2:4] == ["2/3", "50 / 70 / 150"]
     text = markdown("ci", rounds, 240.0)
     assert "FAILED" in text and "Rounds that passed: 2/3" in text
+
+
+def test_repeated_rounds_are_also_judged_on_every_rounds_bins_pooled(tmp_path):
+    scenario = load_scenario("gate-shield-origin").model_copy(update={"expect": [CLEAN]})
+    dirs = [
+        write_run(
+            tmp_path / f"r{i}", "gate-shield-origin", make_records(40, None, None, seed=i), 40
+        )
+        for i in (1, 2)
+    ]
+    rounds = [[ScenarioResult(scenario, d, [], None, 1.0)] for d in dirs]
+    void = ScenarioResult(scenario, tmp_path / "missing", [], "the lab broke", 1.0)
+    [[together]] = pooled([*rounds, [void]], tmp_path / "baselines")  # the void round left out
+    assert together.value == 0.0 and together.judgement is Judgement.HOLDS
+    assert together.spread is not None and together.spread.high == 0.0
+    rounds = [[result(50.0, 0.0)], [result(70.0, 0.0)]]
+    row = spread(rounds, [[None, together]])[1]
+    assert row[4] == "0 [0, 0]: pass"
 
 
 def test_the_shipped_suites_load_and_every_scenario_has_expectations():
