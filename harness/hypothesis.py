@@ -15,6 +15,15 @@ to sweep. Files live in `scenarios/hypotheses/*.yaml`; a user adds a family by a
 
 A path walks the scenario's mapping; in a list of mappings (`faults`, `load.mirrors`) the next
 part picks the entry by its `name`. Building is pure: template -> combined -> set -> scenario.
+
+A family may sweep a second parameter (`second:`, e.g. the eager mirror's size or its client
+kind): its points are then every pair, and its region a set of cells (drawn as a map).
+
+    second:
+      parameter: load.mirrors.eager.workers
+      values: [50, 200]
+      quick: [200]
+      unit: syncs at once
 """
 
 from __future__ import annotations
@@ -60,6 +69,22 @@ class Sweep(Frozen):
         return f"{value_str(value)} {self.unit}".strip()
 
 
+class Axis(Frozen):
+    """A second swept parameter: numbers or words (a mirror's client kind)."""
+
+    parameter: str = Field(description="a path such as load.mirrors.eager.workers")
+    values: list[Scalar] = Field(min_length=1)
+    quick: list[Scalar] | None = None
+    unit: str = ""
+
+    def points(self, quick: bool) -> list[Scalar]:
+        return list(self.quick or self.values) if quick else list(self.values)
+
+    def text(self, value: Scalar) -> str:
+        shown = value_str(float(value)) if isinstance(value, int | float) else str(value)
+        return f"{shown} {self.unit}".strip()
+
+
 class Family(Frozen):
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
     title: str
@@ -74,6 +99,7 @@ class Family(Frozen):
     plus_text: str = Field(default="", description="the added causes in words")
     set: dict[str, Scalar] = Field(default_factory=dict)
     sweep: Sweep | None = None
+    second: Axis | None = Field(default=None, description="a second parameter swept with `sweep`")
     scale_up: bool = Field(
         default=True, description="its runs include the signature's scale-up (the scaled role)"
     )
@@ -85,6 +111,8 @@ class Family(Frozen):
     def _plus_named(self) -> Family:
         if self.plus and not self.plus_text:
             raise ValueError("`plus` needs `plus_text`: the added causes in words")
+        if self.second is not None and self.sweep is None:
+            raise ValueError("`second` sweeps a parameter beside `sweep`, which is missing")
         return self
 
     @property
@@ -94,8 +122,22 @@ class Family(Frozen):
     def points(self, quick: bool) -> list[float | None]:
         return list(self.sweep.points(quick)) if self.sweep else [None]
 
-    def value_text(self, value: float | None) -> str:
-        return self.sweep.text(value) if self.sweep and value is not None else "as shipped"
+    def seconds(self, quick: bool) -> list[Scalar | None]:
+        """The second parameter's values ([None] without a second axis)."""
+        return list(self.second.points(quick)) if self.second else [None]
+
+    def value_text(self, value: float | None, value2: Scalar | None = None) -> str:
+        text = self.sweep.text(value) if self.sweep and value is not None else "as shipped"
+        if self.second is not None and value2 is not None:
+            text += f", {self.second.text(value2)}"
+        return text
+
+    def pinned(self, value2: Scalar | None) -> Family:
+        """The family with its second parameter fixed at `value2` (itself without one)."""
+        if self.second is None or value2 is None:
+            return self
+        update = {"set": {**self.set, self.second.parameter: value2}, "second": None}
+        return self.model_copy(update=update)
 
 
 def value_str(value: float) -> str:
@@ -158,15 +200,22 @@ def family_data(family: Family, source: str) -> dict[str, Any]:
     return data
 
 
-def point_scenario(family: Family, value: float | None, source: str = "") -> Scenario:
+def point_scenario(
+    family: Family, value: float | None, source: str = "", value2: Scalar | None = None
+) -> Scenario:
     """The family at one point of its sweep (or as shipped, without a sweep)."""
     source = source or family.name
     data = family_data(family, source)
     name = family.name
     if family.sweep is not None and value is not None:
         data = set_path(data, family.sweep.parameter, value, f"{source}: sweep.parameter")
-        name = f"{family.name}-{value_str(value)}".replace(".", "p")
-    return parse_scenario(f"{source} at {family.value_text(value)}", {**data, "name": name})
+        name = f"{family.name}-{value_str(value)}"
+    if family.second is not None and value2 is not None:
+        data = set_path(data, family.second.parameter, value2, f"{source}: second.parameter")
+        shown = value_str(float(value2)) if isinstance(value2, int | float) else str(value2)
+        name += f"-{shown}"
+    text = family.value_text(value, value2)
+    return parse_scenario(f"{source} at {text}", {**data, "name": name.replace(".", "p")})
 
 
 def family_path(name_or_file: str) -> Path:
@@ -177,8 +226,9 @@ def load_family(name_or_file: str) -> Family:
     """A family, checked: its template loads and every path it sets or sweeps leads somewhere."""
     path = family_path(name_or_file)
     family = load_model(path, Family)
-    for value in family.points(quick=False)[:1] + family.points(quick=True)[:1]:
-        point_scenario(family, value, str(path))
+    for quick in (False, True):
+        for value2 in family.seconds(quick):
+            point_scenario(family, family.points(quick)[0], str(path), value2)
     return family
 
 

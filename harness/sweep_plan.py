@@ -35,7 +35,14 @@ from typing import Any
 from pydantic import TypeAdapter
 
 from harness.analysis.windows import has_window
-from harness.hypothesis import STEP_LIST, Family, family_data, point_scenario, value_str
+from harness.hypothesis import (
+    STEP_LIST,
+    Family,
+    Scalar,
+    family_data,
+    point_scenario,
+    value_str,
+)
 from harness.model_file import read_yaml_mapping
 from harness.scenario import Scenario, parse_scenario, resolve
 from harness.scenario_clock import compress_network, with_duration
@@ -65,6 +72,7 @@ class Probe:
     focus: str | None = None  # the step the signature's `*` stands for; None: any of the run's
     unscored_s: float = 0.0  # the end of the focused step that is not scored
     ignored: frozenset[str] = frozenset()  # steps of other probes (their scale-ups), unseen
+    value2: Scalar | None = None  # the family's second parameter at this point, if it has one
 
 
 def scored(scenario: Scenario, probe: Probe) -> Scenario:
@@ -112,14 +120,16 @@ def with_scale_up(scenario: Scenario, cause: str | None, scale_up: ScaleUp) -> S
 
 
 def full_plan(families: list[Family], scale_up: ScaleUp | None) -> list[PlannedRun]:
+    """A run per point; a family with a second parameter, a run per cell."""
     runs = []
     for family in families:
-        for value in family.points(quick=False):
-            scenario = point_scenario(family, value)
-            if family.scale_up and scale_up is not None:
-                cause = family.sweep.step if family.sweep else None
-                scenario = with_scale_up(scenario, cause, scale_up)
-            runs.append(PlannedRun(scenario, [Probe(family, value)]))
+        for value2 in family.seconds(quick=False):
+            for value in family.points(quick=False):
+                scenario = point_scenario(family, value, value2=value2)
+                if family.scale_up and scale_up is not None:
+                    cause = family.sweep.step if family.sweep else None
+                    scenario = with_scale_up(scenario, cause, scale_up)
+                runs.append(PlannedRun(scenario, [Probe(family, value, value2=value2)]))
     return runs
 
 
@@ -128,8 +138,10 @@ def _shares_a_run(family: Family) -> bool:
 
 
 def _group_key(family: Family) -> str:
+    """Families share a staircase when their template, topology and fixed values agree (a
+    second parameter pinned at different values gives different runs)."""
     data = family_data(family, family.name)
-    return json.dumps([family.scenario, data.get("topology") or {}], sort_keys=True)
+    return json.dumps([family.scenario, data.get("topology") or {}, family.set], sort_keys=True)
 
 
 def _cause_step(family: Family, data: dict[str, Any]) -> dict[str, Any]:
@@ -172,9 +184,12 @@ def _scale_steps(
     ]
 
 
-def staircase(families: list[Family], scale_up: ScaleUp | None) -> PlannedRun:
+def staircase(
+    families: list[Family], scale_up: ScaleUp | None, value2: Scalar | None = None
+) -> PlannedRun:
     """One run: each family's segment in turn, each of its quick points one step long (the
-    cause, then the cause scaled up, then a tail when the fault holds data)."""
+    cause, then the cause scaled up, then a tail when the fault holds data). `value2`: the
+    second parameter the families are pinned at, if any."""
     first = family_data(families[0], families[0].name)
     groups: list[dict[str, Any]] = []
     steps: list[dict[str, Any]] = []
@@ -208,6 +223,8 @@ def staircase(families: list[Family], scale_up: ScaleUp | None) -> PlannedRun:
             steps.append({**added, "at": start, **({"until": t} if windowed else {})})
     load = {**(first.get("load") or {}), "mirrors": groups, "duration_s": t + QUICK_TAIL_S}
     name = "-".join(dict.fromkeys(f.scenario for f in families)) + "-staircase"
+    if value2 is not None:
+        name += "-" + (value_str(float(value2)) if isinstance(value2, int | float) else str(value2))
     data = {**first, "name": name, "load": load, STEP_LIST: steps}
     source = f"staircase of {', '.join(f.name for f in families)}"
     scale_names = {
@@ -222,6 +239,7 @@ def staircase(families: list[Family], scale_up: ScaleUp | None) -> PlannedRun:
             focus=name,
             unscored_s=unscored_s,
             ignored=frozenset(scale_names - {name + SCALE_UP_SUFFIX}),
+            value2=value2,
         )
         for family, value, name in planned
     ]
@@ -230,17 +248,19 @@ def staircase(families: list[Family], scale_up: ScaleUp | None) -> PlannedRun:
 
 def quick_plan(families: list[Family], scale_up: ScaleUp | None) -> list[PlannedRun]:
     runs: list[PlannedRun] = []
-    shared: dict[str, list[Family]] = {}
-    for family in families:
-        if _shares_a_run(family):
-            shared.setdefault(_group_key(family), []).append(family)
-            continue
-        for value in family.points(quick=True):
-            scenario = with_duration(point_scenario(family, value), QUICK_POINT_S)
-            if family.scale_up and scale_up is not None:
-                scenario = with_scale_up(scenario, None, scale_up)
-            runs.append(PlannedRun(scenario, [Probe(family, value)]))
-    stairs = [staircase(group, scale_up) for group in shared.values()]
+    shared: dict[str, tuple[list[Family], Scalar | None]] = {}
+    for whole in families:
+        for value2 in whole.seconds(quick=True):
+            family = whole.pinned(value2)
+            if _shares_a_run(family):
+                shared.setdefault(_group_key(family), ([], value2))[0].append(family)
+                continue
+            for value in family.points(quick=True):
+                scenario = with_duration(point_scenario(family, value), QUICK_POINT_S)
+                if family.scale_up and scale_up is not None:
+                    scenario = with_scale_up(scenario, None, scale_up)
+                runs.append(PlannedRun(scenario, [Probe(family, value, value2=value2)]))
+    stairs = [staircase(group, scale_up, value2) for group, value2 in shared.values()]
     return [_quickened(run) for run in stairs + runs]
 
 

@@ -32,6 +32,10 @@ class PointResult:
     runs: tuple[str, ...]  # the run directories it was measured in
     void: str | None = None  # why its runs could not be scored
     readings: tuple[Reading, ...] = ()  # the catalogue of observables at this point
+    value2: float | str | None = None  # the family's second parameter, if it sweeps one
+
+    def text(self, family: Family) -> str:
+        return family.value_text(self.value, self.value2)
 
 
 @dataclass(frozen=True)
@@ -123,7 +127,7 @@ def ruled_text(signature: Signature, points: list[PointResult], first_only: bool
 
 
 def _values(fit: FamilyFit, points: list[PointResult]) -> str:
-    texts = [fit.family.value_text(p.value) for p in points]
+    texts = [p.text(fit.family) for p in points]
     if len(texts) > 2:
         return f"{texts[0]} to {texts[-1]}"
     return " and ".join(texts)
@@ -154,7 +158,7 @@ def runs_text(point: PointResult) -> str:
 
 
 def _point_line(signature: Signature, fit: FamilyFit, point: PointResult) -> str:
-    where = f"{fit.family.value_text(point.value)} ({runs_text(point)})"
+    where = f"{point.text(fit.family)} ({runs_text(point)})"
     if point.void is not None:
         return f"{where}: void, {point.void}"
     if point.status is PointStatus.RULED_OUT:
@@ -256,7 +260,7 @@ class TellApart:
 
     def text(self) -> str:
         def where(fit: FamilyFit, point: PointResult) -> str:
-            return f"{fit.family.title} at {fit.family.value_text(point.value)}"
+            return f"{fit.family.title} at {point.text(fit.family)}"
 
         found = "; ".join(d.text() for d in self.differences) or "nothing measured differs"
         return f"to tell {where(self.a, self.a_point)} from {where(self.b, self.b_point)}: {found}"

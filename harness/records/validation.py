@@ -66,6 +66,7 @@ class PointStatus(StrEnum):
 
 class PointRecord(Record):
     value: float | None = Field(description="the swept value; None: the family as shipped")
+    value2: float | str | None = Field(description="the second parameter's value, if any")
     status: PointStatus
     runs: list[str] = Field(description="the run directories scored (repeats pooled)")
     void: str | None = Field(description="why its runs could not be scored")

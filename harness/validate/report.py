@@ -85,11 +85,40 @@ def heat_map(signature: Signature, fits: list[FamilyFit]) -> Table:
     for fit in fits:
         row: list[TableCell] = [fit.family.title, Styled(str(fit.status), css(str(fit.status)))]
         for point in fit.points:
-            text = f"{fit.family.value_text(point.value)}\n{point_label(signature, point)}"
+            text = f"{point.text(fit.family)}\n{point_label(signature, point)}"
             row.append(Styled(text, css(str(point.status))))
         row += [""] * (width - len(fit.points))
         rows.append(row)
     return ("Families by points", header, rows)
+
+
+def cell_maps(signature: Signature, fits: list[FamilyFit]) -> list[Table]:
+    """For each family that sweeps two parameters, its region as a map: a row per value of
+    the second, a column per value of the first, each cell coloured by its status."""
+    tables: list[Table] = []
+    for fit in fits:
+        family = fit.family
+        if family.second is None or family.sweep is None or not fit.points:
+            continue
+        firsts = list(dict.fromkeys(p.value for p in fit.points))
+        seconds = list(dict.fromkeys(p.value2 for p in fit.points))
+        at = {(p.value, p.value2): p for p in fit.points}
+        header = [family.second.parameter] + [family.sweep.text(v) for v in firsts if v is not None]
+        rows: list[list[TableCell]] = []
+        for v2 in seconds:
+            row: list[TableCell] = [family.second.text(v2) if v2 is not None else "-"]
+            for v1 in firsts:
+                point = at.get((v1, v2))
+                row.append(
+                    Styled(point_label(signature, point), css(str(point.status)))
+                    if point is not None
+                    else ""
+                )
+            rows.append(row)
+        tables.append(
+            (f"{family.title}: {family.sweep.parameter} by {family.second.parameter}", header, rows)
+        )
+    return tables
 
 
 def matrix(signature: Signature, fits: list[FamilyFit]) -> Table:
@@ -104,7 +133,7 @@ def matrix(signature: Signature, fits: list[FamilyFit]) -> Table:
                 for s in signature.symptoms
             ]
             status = Styled(str(p.status) + (f": {p.void}" if p.void else ""), css(str(p.status)))
-            rows.append([fit.family.title, fit.family.value_text(p.value), *cells, status])
+            rows.append([fit.family.title, p.text(fit.family), *cells, status])
     return ("Symptom matrix", header, rows)
 
 
@@ -157,6 +186,7 @@ def validation(
         return PointRecord.model_validate(
             {
                 "value": p.value,
+                "value2": p.value2,
                 "status": str(p.status),
                 "runs": list(p.runs),
                 "void": p.void,
@@ -297,7 +327,7 @@ def write_validation(
         for m in multiples(aligned)
         if m.key in signature.panels
     ]
-    first = [heat_map(signature, fits), matrix(signature, fits)]
+    first = [heat_map(signature, fits), *cell_maps(signature, fits), matrix(signature, fits)]
     intro_md, intro_html = _intro(result, fits, signature, first)
     return write_document(
         out_dir,
@@ -332,7 +362,7 @@ def print_verdict(
     table.add_column("points", overflow="fold")
     for fit in fits:
         points = "\n".join(
-            f"{fit.family.value_text(p.value)}: {_rich(str(p.status))}{point_detail(signature, p)}"
+            f"{p.text(fit.family)}: {_rich(str(p.status))}{point_detail(signature, p)}"
             for p in fit.points
         )
         table.add_row(fit.family.title, _rich(str(fit.status)), points or fit.untested or "")

@@ -60,7 +60,9 @@ def reseeded(scenario: Scenario, attempt: int) -> Scenario:
 def void_points(planned: PlannedRun, voided: list[Attempt]) -> list[PointResult]:
     why = voided[-1].void if voided else "not run"
     paths = tuple(a.path for a in voided if a.path)
-    return [PointResult(p.value, {}, PointStatus.VOID, paths, why) for p in planned.probes]
+    return [
+        PointResult(p.value, {}, PointStatus.VOID, paths, why, (), p.value2) for p in planned.probes
+    ]
 
 
 def decide(planned: PlannedRun, execute: Execute, score: Score, max_runs: int) -> Decided:

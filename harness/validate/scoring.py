@@ -33,7 +33,15 @@ def score_points(
         window = focused.symptoms[0].expect[0].windows()  # where the symptoms are measured
         readings = tuple(read(catalogue(seen[0].scenario.topology.edges, window), seen))
         points.append(
-            PointResult(probe.value, cells, status(signature, cells), paths, None, readings)
+            PointResult(
+                probe.value,
+                cells,
+                status(signature, cells),
+                paths,
+                None,
+                readings,
+                probe.value2,
+            )
         )
     return points
 

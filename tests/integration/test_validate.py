@@ -42,7 +42,7 @@ def test_validate_quick_sweeps_every_family_and_answers_in_words(tmp_path):
     out, result = validate(tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
     assert result.stdout.strip().splitlines()[-1] == str(out / "validate.html")
-    assert re.search(r"validate: 11 families, 7 runs, about 4 min", result.stderr)
+    assert re.search(r"validate: 12 families, 7 runs, about 4 min", result.stderr)
 
     report = read_validation(out / VALIDATE_FILE)
     families = report.families

@@ -253,3 +253,41 @@ def test_a_family_must_blame_a_segment_its_signature_declares(tmp_path):
     )
     with pytest.raises(BadInput, match=r"segment: .*declares no segment 'c'; declared: a, b"):
         check_segments(SIGNATURE, {str(own): load_family(str(own))})
+
+
+def test_a_family_with_a_second_parameter_runs_every_cell(tmp_path):
+    family = load_family("loss-shield-origin-mirror-kind")
+    cells = [(p.value, p.value2) for run in full_plan([family], SCALE_UP) for p in run.probes]
+    assert cells == [
+        (v, kind)
+        for kind in ("bandersnatch-1.4", "bandersnatch-1.3")
+        for v in family.points(quick=False)
+    ]
+    assert family.value_text(0.02, "bandersnatch-1.3") == "2 %, bandersnatch-1.3"
+
+
+def test_in_quick_mode_each_value_of_the_second_parameter_gets_its_own_staircase(tmp_path):
+    own = tmp_path / "two-d.yaml"
+    own.write_text(
+        "name: two-d\ntitle: t\ncause: loss\nsegment: b\nscenario: shield-origin-loss\n"
+        "plus: [eager-mirror]\nplus_text: the eager mirror\n"
+        "sweep: {parameter: faults.lossy-backend.probability, values: [0.02, 0.1]}\n"
+        "second: {parameter: load.mirrors.eager.workers, values: [50, 200]}\n"
+    )
+    runs = quick_plan([load_family(str(own))], SCALE_UP)
+    assert len(runs) == 2
+    for run, workers in zip(runs, (50, 200), strict=True):
+        assert [(p.value, p.value2) for p in run.probes] == [(0.02, workers), (0.1, workers)]
+        eager = {g.name: g for g in run.scenario.load.mirrors}["eager"]
+        assert eager.workers == workers
+        assert run.scenario.name.endswith(f"-staircase-{workers}")
+
+
+def test_a_second_parameter_needs_a_first(tmp_path):
+    own = tmp_path / "bad.yaml"
+    own.write_text(
+        "name: bad\ntitle: t\ncause: loss\nscenario: shield-origin-loss\n"
+        "second: {parameter: load.mirrors.eager.workers, values: [50]}\n"
+    )
+    with pytest.raises(BadInput, match="`second` sweeps a parameter beside `sweep`"):
+        load_family(str(own))

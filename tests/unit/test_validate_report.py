@@ -21,7 +21,7 @@ from harness.signature import load_signature
 from harness.sweep_plan import PlannedRun
 from harness.validate import check_panels
 from harness.validate.plan import Plan
-from harness.validate.report import heat_map, validation
+from harness.validate.report import cell_maps, heat_map, validation
 from harness.validate.running import Decided
 
 SIGNATURE = load_signature("pypi-2014-07-20")
@@ -128,3 +128,21 @@ def test_two_families_left_standing_name_what_would_tell_them_apart(tmp_path):
     [record] = result.tell_apart
     assert (record.a, record.b) == ("latency-pop-shield", "latency-shield-origin")
     assert record.differences[0].b.value == 0.12
+
+
+def test_a_two_parameter_family_is_drawn_as_a_map_of_its_cells():
+    family = load_family("loss-shield-origin-mirror-kind")
+    points = [
+        PointResult(v, cells(j), status, ("r",), None, (), kind)
+        for kind, j, status in (
+            ("bandersnatch-1.4", Judgement.FAILS, PointStatus.RULED_OUT),
+            ("bandersnatch-1.3", Judgement.UNDECIDED, PointStatus.UNDECIDED),
+        )
+        for v in (0.01, 0.05)
+    ]
+    [(heading, header, rows)] = cell_maps(SIGNATURE, [FamilyFit(family, points)])
+    assert heading.endswith("faults.lossy-backend.probability by load.mirrors.eager.client")
+    assert header == ["load.mirrors.eager.client", "1 %", "5 %"]
+    assert rows[0][0] == "bandersnatch-1.4"
+    assert rows[0][1] == Styled("ruled out: S1 (1 run)", "ruled-out")
+    assert rows[1][2] == Styled("undecided (1 run)", "undecided")
