@@ -85,8 +85,13 @@ def test_validate_quick_sweeps_every_family_and_answers_in_words(tmp_path):
     assert mirror["S3"].judgement is HOLDS
     assert share_503(mirror["S1"]) > 0.05
     assert mirror["S1"].value("502s") == 0
-    # The serial-log fix, applied midway, cuts mirror latency.
-    assert families["serial-log"].points[0].cells["S5"].judgement is HOLDS
+    # The serial-log fix, applied midway, cuts mirror latency: measured, never a failure. In a
+    # quick run's 9 s after the fix the interval is wide (63.8 [22.5, 232.6] ms against 134 ms
+    # before, once), so it may stay undecided; S1 rules the family out either way.
+    fix = families["serial-log"].points[0].cells["S5"]
+    assert fix.judgement in (HOLDS, Judgement.UNDECIDED)
+    [after] = fix.measured
+    assert after.value < after.baseline
     # No 502s anywhere: every point is decided, ruled out by S1.
     for family in families.values():
         assert all(p.status is PointStatus.RULED_OUT for p in family.points)
