@@ -4,7 +4,7 @@ A run's requests are cut into 1 s bins by their intended start, and a bootstrap 
 bins with replacement (`scipy.stats.bootstrap`, percentile method, seeded): requests that share
 a second stay together, as a run's noise does (a stall, a cache refill, a probe turning). The
 statistic is recomputed on every resample from per-bin sums, vectorised. `Binned.pooled` puts
-repeated runs' bins together (a narrower interval; counts then add up over the runs).
+repeated runs' bins together (a narrower interval; a count is then the count per run).
 
 A bound is judged on the interval of the *room* to it (how far inside the bound the value is;
 negative: outside): it holds when all of that interval is inside, fails when all of it is
@@ -46,7 +46,7 @@ class Interval:
 
 class Kind(Enum):
     RATIO = "ratio"  # sum(numer) / sum(denom) over the bins
-    COUNT = "count"  # sum(numer)
+    COUNT = "count"  # sum(numer), per run when runs are pooled
     PER_SECOND = "per_second"  # sum(numer) / seconds
     QUANTILE = "quantile"  # the q-quantile of every value in the bins
 
@@ -67,6 +67,7 @@ class Binned:
     q: float = 0.5
     seconds: float = 0.0  # per-second rates: the time the bins cover
     if_empty: float | None = None  # a ratio whose denominator is 0 (an error share: 0)
+    runs: int = 1  # how many runs' bins are pooled here (a count is per run)
 
     @property
     def bins(self) -> int:
@@ -79,7 +80,8 @@ class Binned:
             return self._quantile(weights)
         numer = weights @ self.numer
         if self.kind is Kind.COUNT:
-            return numer
+            # Per run: pooling repeats must not make "at least one 502" easier to hold.
+            return numer / self.runs
         if self.kind is Kind.PER_SECOND:
             return numer / self.seconds
         denom = weights @ self.denom
@@ -116,6 +118,7 @@ class Binned:
             first.q,
             sum(p.seconds for p in parts),
             first.if_empty,
+            sum(p.runs for p in parts),
         )
 
 

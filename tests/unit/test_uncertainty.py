@@ -44,6 +44,18 @@ def test_more_seconds_of_the_same_swing_narrow_the_interval():
     assert long.high - long.low < (short.high - short.low) / 2
 
 
+def test_a_count_over_pooled_runs_is_a_count_per_run():
+    # One 502 in each of three runs is "one 502 per run", not three: repeats of a point must
+    # not make a bound such as "at least one 502" easier to hold.
+    one = Binned(
+        Kind.COUNT, np.array([1.0] + [0.0] * 19), np.zeros(20), EMPTY, EMPTY.astype(np.intp)
+    )
+    three = Binned.pooled([one] * 3)
+    assert one.point() == 1.0 and three.point() == 1.0 and three.runs == 3
+    spread = interval(three)
+    assert spread is not None and spread.low < 1.0 < spread.high
+
+
 def test_the_same_seed_gives_the_same_interval():
     data = ratio([0.0, 3.0, 10.0, 1.0] * 5, [10.0] * 20)
     assert interval(data, seed=7) == interval(data, seed=7)
