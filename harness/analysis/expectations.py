@@ -1,28 +1,21 @@
-"""Evaluating expectations on runs: one evaluator for scenarios, CI suites and signatures. Pure.
+"""Measuring expectations on runs: one evaluator for scenarios, CI suites and signatures. Pure.
 
-Each measurement comes with its interval (harness.analysis.uncertainty: a bootstrap over the
-run's 1 s bins), and each bound is judged on it: holds, fails, or undecided where the interval
-straddles the bound. A measurement with no data (no request in the window and selectors)
-fails: an expectation that cannot be checked must not pass quietly. A relative bound without a
-baseline value is not judged at all (`passed` is None) and the caller decides what that means.
+Here: which requests an expectation selects, its value on one run or on repeated runs pooled,
+and its data cut into the 1 s bins its interval is bootstrapped from. Judging the value against
+its bound is harness.analysis.judging.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from harness.analysis.uncertainty import (
     Binned,
-    Interval,
-    Judgement,
     Kind,
-    interval,
-    judge_room,
-    room_interval,
 )
 from harness.analysis.windows import (
     Spans,
@@ -217,154 +210,3 @@ def _busy_ratio(e: Expectation, view: RunView) -> float | None:
     spans = chosen_spans(view.scenario, e.windows())
     busy, slots = values_inside(view.busy, spans), values_inside(view.slots, spans)
     return max(busy) / max(slots) if busy and slots and max(slots) > 0 else None
-
-
-# Gauges are read, not sampled from requests: their value is exact and has no interval.
-EXACT_METRICS = frozenset({Metric.ORIGIN_BUSY_RATIO})
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """One expectation judged on one run (or on several runs of one scenario, pooled)."""
-
-    expectation: Expectation
-    value: float | None
-    threshold: float | None
-    baseline: float | None
-    passed: bool | None  # the value itself against the bound; None: not judged (no baseline)
-    spread: Interval | None = None  # the value's confidence interval
-    judgement: Judgement | None = None  # the bound on the interval; None: not judged
-
-    @property
-    def detail(self) -> str:
-        if self.judgement is None:
-            return "no baseline value to compare with"
-        if self.value is None:
-            return "no data: nothing in the window matched the selectors"
-        against = f" (baseline {fmt(self.baseline)})" if self.baseline is not None else ""
-        bound = f"bound {self.expectation.bound.op} {fmt(self.threshold)}{against}"
-        return f"measured {value_text(self.value, self.spread)}, {bound}: {self.judgement}"
-
-
-def fmt(value: float | None) -> str:
-    if value is None:
-        return "-"
-    return f"{value:.4g}" if abs(value) < 1000 else f"{value:.0f}"
-
-
-def value_text(value: float | None, spread: Interval | None) -> str:
-    """`0.153 [0.121, 0.19]`: the value and its interval."""
-    if value is None or spread is None:
-        return fmt(value)
-    return f"{fmt(value)} [{fmt(spread.low)}, {fmt(spread.high)}]"
-
-
-def judge(
-    e: Expectation,
-    value: float | None,
-    baseline: float | None,
-    spread: Interval | None = None,
-) -> Outcome:
-    """The bound on the value and on its interval. The interval's room to the bound decides:
-    inside all of it holds, outside all of it fails, across it is undecided. No data fails; a
-    value with no interval decides only when it is exact (a gauge)."""
-    baseline = baseline if e.bound.relative else None  # an absolute bound has no baseline
-    threshold = e.bound.threshold(baseline, e.floor)
-    if threshold is None:
-        return Outcome(e, value, None, baseline, None, spread)
-    passed = value is not None and e.bound.holds(value, threshold)
-    if value is None:
-        judgement = Judgement.FAILS
-    elif spread is None:
-        exact = e.metric in EXACT_METRICS
-        judgement = (
-            (Judgement.HOLDS if passed else Judgement.FAILS) if exact else Judgement.UNDECIDED
-        )
-    else:
-        judgement = judge_room(room(e, spread, threshold), strict=e.bound.op in ("<", ">"))
-    return Outcome(e, value, threshold, baseline, passed, spread, judgement)
-
-
-def room(e: Expectation, spread: Interval, threshold: float) -> Interval:
-    """How far inside the bound the interval is: positive inside, negative outside."""
-    if e.bound.op in (">", ">="):
-        return Interval(spread.low - threshold, spread.high - threshold)
-    return Interval(threshold - spread.high, threshold - spread.low)
-
-
-def spread_of(e: Expectation, view: RunView, value: float | None) -> Interval | None:
-    return spread_of_runs(e, [view], value)
-
-
-def spread_of_runs(
-    e: Expectation, views: Sequence[RunView], value: float | None
-) -> Interval | None:
-    """The value's interval. A quantile's value is numpy's linear rule and its resamples the
-    inverted CDF; the two differ by at most a rank, so the interval is widened to hold it."""
-    sample = binned_runs(e, views)
-    found = interval(sample) if sample is not None else None
-    return _holding(found, value)
-
-
-def _holding(found: Interval | None, value: float | None) -> Interval | None:
-    if found is None or value is None:
-        return found
-    return Interval(min(found.low, value), max(found.high, value))
-
-
-def _inside_sign(e: Expectation) -> float:
-    return 1.0 if e.bound.op in (">", ">=") else -1.0
-
-
-def threshold_of(e: Expectation) -> Callable[[np.ndarray], np.ndarray]:
-    """A relative bound's number for each resampled baseline value (Bound.threshold, vectorised)."""
-    bound = e.bound
-
-    def of(baseline: np.ndarray) -> np.ndarray:
-        if bound.baseline_factor is not None:
-            limit = baseline * bound.baseline_factor
-        else:
-            limit = baseline + (bound.baseline_offset or 0.0)
-        return limit if e.floor is None else np.maximum(limit, e.floor)
-
-    return of
-
-
-def judge_runs(
-    e: Expectation,
-    views: Sequence[RunView],
-    against: Expectation | None = None,
-    against_views: Sequence[RunView] = (),
-) -> Outcome:
-    """The expectation on a point's runs; a relative bound against another set of runs (the
-    control, or the point's own run in another window) whose noise counts too: the room to
-    the bound is bootstrapped from both samples at once."""
-    value = measure_runs(e, views)
-    spread = spread_of_runs(e, views, value)
-    if not e.bound.relative:
-        return judge(e, value, None, spread)
-    baseline = measure_runs(against, against_views) if against is not None else None
-    outcome = judge(e, value, baseline, spread)
-    if outcome.judgement is None or outcome.threshold is None or value is None:
-        return outcome
-    sample = binned_runs(e, views)
-    base = binned_runs(against, against_views) if against is not None else None
-    if sample is None or base is None:  # a gauge: exact, judged on its value
-        return outcome
-    sign = _inside_sign(e)
-    found = room_interval(sample, sign, (base, threshold_of(e)))
-    room_now = _holding(found, sign * (value - outcome.threshold))
-    judgement = judge_room(room_now, strict=e.bound.op in ("<", ">"))
-    return replace(outcome, judgement=judgement)
-
-
-def evaluate(
-    expectations: list[Expectation], view: RunView, baseline: dict[str, float | None] | None = None
-) -> list[Outcome]:
-    """Every expectation on one run; relative bounds read `baseline` (key -> value)."""
-    values = baseline or {}
-    outcomes = []
-    for e in expectations:
-        value = measure(e, view)
-        outcomes.append(judge(e, value, values.get(e.key), spread_of(e, view, value)))
-    return outcomes

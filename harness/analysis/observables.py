@@ -21,7 +21,8 @@ from dataclasses import dataclass
 
 from scipy import stats
 
-from harness.analysis.expectations import RunView, measure_runs, spread_of_runs, value_text
+from harness.analysis.expectations import RunView, measure_runs
+from harness.analysis.judging import spread_of_runs, value_text
 from harness.analysis.uncertainty import CONFIDENCE, Interval
 from harness.expectation import Expectation, Window
 from harness.traffic import Layer

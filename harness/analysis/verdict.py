@@ -16,14 +16,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from harness.analysis.expectations import (
-    Outcome,
-    RunView,
-    chosen_spans,
-    fmt,
-    judge_runs,
-    value_text,
-)
+from harness.analysis.expectations import RunView, chosen_spans
+from harness.analysis.judging import Outcome, fmt, judge_runs, value_text
 from harness.analysis.uncertainty import Interval, Judgement
 from harness.records.validation import PointStatus
 from harness.signature import Role, Signature, Symptom, SymptomExpectation

@@ -11,7 +11,8 @@ from pathlib import Path
 from pydantic import Field
 from rich.console import Console
 
-from harness.analysis.expectations import RunView, evaluate
+from harness.analysis.expectations import RunView
+from harness.analysis.judging import evaluate
 from harness.analysis.report import load_run
 from harness.errors import BadInput
 from harness.expectation import Expectation

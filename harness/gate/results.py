@@ -15,7 +15,7 @@ from pathlib import Path
 from junitparser import Error, Failure, JUnitXml, TestCase, TestSuite
 from rich.table import Table
 
-from harness.analysis.expectations import Outcome, fmt, value_text
+from harness.analysis.judging import Outcome, fmt, value_text
 from harness.analysis.uncertainty import Judgement
 from harness.errors import EXIT_GATE_FAILED, EXIT_INFRASTRUCTURE, EXIT_OK
 from harness.scenario import Scenario

@@ -13,13 +13,8 @@ from pathlib import Path
 
 from rich.console import Console
 
-from harness.analysis.expectations import (
-    Outcome,
-    RunView,
-    judge,
-    measure_runs,
-    spread_of_runs,
-)
+from harness.analysis.expectations import RunView, measure_runs
+from harness.analysis.judging import Outcome, judge, spread_of_runs
 from harness.analysis.report import load_run
 from harness.analysis.summary import lag_text
 from harness.analysis.uncertainty import Interval, Judgement

@@ -17,7 +17,8 @@ from pathlib import Path
 import httpx
 import yaml
 
-from harness.analysis.expectations import RunView, evaluate
+from harness.analysis.expectations import RunView
+from harness.analysis.judging import evaluate
 from harness.analysis.summary import summarize
 from harness.errors import InfrastructureError, ShieldlabError
 from harness.faults.backend import LinkFaults, LinkTarget, OriginAdmin, ToxiproxyBackend

@@ -2,7 +2,8 @@
 
 import pytest
 
-from harness.analysis.expectations import RunView, evaluate, judge, measure, window_spans
+from harness.analysis.expectations import RunView, measure, window_spans
+from harness.analysis.judging import evaluate, judge
 from harness.errors import BadInput
 from harness.expectation import Bound, Expectation, Window
 from harness.scenario import parse_scenario

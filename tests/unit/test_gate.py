@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 from junitparser import Error, Failure, JUnitXml
 
-from harness.analysis.expectations import judge
+from harness.analysis.judging import judge
 from harness.analysis.uncertainty import Interval, Judgement
 from harness.errors import EXIT_GATE_FAILED, EXIT_INFRASTRUCTURE, EXIT_OK, BadInput
 from harness.expectation import Expectation

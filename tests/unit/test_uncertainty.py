@@ -3,7 +3,8 @@
 import numpy as np
 import pytest
 
-from harness.analysis.expectations import RunView, binned, evaluate, judge, measure
+from harness.analysis.expectations import RunView, binned, measure
+from harness.analysis.judging import evaluate, judge
 from harness.analysis.uncertainty import (
     Binned,
     Interval,

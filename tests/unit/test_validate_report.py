@@ -21,7 +21,8 @@ from harness.signature import load_signature
 from harness.sweep_plan import PlannedRun
 from harness.validate import check_panels
 from harness.validate.plan import Plan
-from harness.validate.report import cell_maps, heat_map, validation
+from harness.validate.record import validation
+from harness.validate.report import cell_maps, heat_map
 from harness.validate.running import Decided
 
 SIGNATURE = load_signature("pypi-2014-07-20")

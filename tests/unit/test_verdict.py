@@ -2,7 +2,8 @@
 
 import pytest
 
-from harness.analysis.expectations import RunView, judge_runs
+from harness.analysis.expectations import RunView
+from harness.analysis.judging import judge_runs
 from harness.analysis.uncertainty import Judgement
 from harness.analysis.verdict import Hypothesis, score, symptom_cell
 from harness.errors import BadInput
