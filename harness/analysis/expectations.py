@@ -196,7 +196,11 @@ def measure_runs(e: Expectation, views: Sequence[RunView]) -> float | None:
     if e.metric == Metric.ORIGIN_BUSY_RATIO:
         ratios = [r for v in views if (r := _busy_ratio(e, v)) is not None]
         return max(ratios) if ratios else None
-    sample = binned_runs(e, views)
+    return sample_value(binned_runs(e, views))
+
+
+def sample_value(sample: Binned | None) -> float | None:
+    """The metric's value from its bins; None when nothing was there to measure."""
     if sample is None:
         return None
     if sample.kind is Kind.QUANTILE:  # exact, linear between ranks, as every report shows it

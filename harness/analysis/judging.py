@@ -12,8 +12,15 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from harness.analysis.expectations import RunView, binned_runs, measure, measure_runs
-from harness.analysis.uncertainty import Interval, Judgement, interval, judge_room, room_interval
+from harness.analysis.expectations import RunView, binned_runs, measure_runs, sample_value
+from harness.analysis.uncertainty import (
+    Binned,
+    Interval,
+    Judgement,
+    interval,
+    judge_room,
+    room_interval,
+)
 from harness.expectation import Expectation, Metric
 
 # Gauges are read, not sampled from requests: their value is exact and has no interval.
@@ -89,18 +96,24 @@ def room(e: Expectation, spread: Interval, threshold: float) -> Interval:
     return Interval(threshold - spread.high, threshold - spread.low)
 
 
-def spread_of(e: Expectation, view: RunView, value: float | None) -> Interval | None:
-    return spread_of_runs(e, [view], value)
-
-
-def spread_of_runs(
-    e: Expectation, views: Sequence[RunView], value: float | None
-) -> Interval | None:
-    """The value's interval. A quantile's value is numpy's linear rule and its resamples the
-    inverted CDF; the two differ by at most a rank, so the interval is widened to hold it."""
+def _measured(
+    e: Expectation, views: Sequence[RunView]
+) -> tuple[Binned | None, float | None, Interval | None]:
+    """The bins, the value and its interval, the runs' records binned once. A quantile's value
+    is numpy's linear rule and its resamples the inverted CDF; the two differ by at most a
+    rank, so the interval is widened to hold the value. A gauge has no bins and no interval."""
+    if e.metric in EXACT_METRICS:
+        return None, measure_runs(e, views), None
     sample = binned_runs(e, views)
+    value = sample_value(sample)
     found = interval(sample) if sample is not None else None
-    return _holding(found, value)
+    return sample, value, _holding(found, value)
+
+
+def measured_runs(e: Expectation, views: Sequence[RunView]) -> tuple[float | None, Interval | None]:
+    """The value on one run or on repeated runs pooled, and its interval."""
+    _sample, value, spread = _measured(e, views)
+    return value, spread
 
 
 def _holding(found: Interval | None, value: float | None) -> Interval | None:
@@ -136,16 +149,13 @@ def judge_runs(
     """The expectation on a point's runs; a relative bound against another set of runs (the
     control, or the point's own run in another window) whose noise counts too: the room to
     the bound is bootstrapped from both samples at once."""
-    value = measure_runs(e, views)
-    spread = spread_of_runs(e, views, value)
+    sample, value, spread = _measured(e, views)
     if not e.bound.relative:
         return judge(e, value, None, spread)
-    baseline = measure_runs(against, against_views) if against is not None else None
+    base, baseline, _ = _measured(against, against_views) if against is not None else (None,) * 3
     outcome = judge(e, value, baseline, spread)
     if outcome.judgement is None or outcome.threshold is None or value is None:
         return outcome
-    sample = binned_runs(e, views)
-    base = binned_runs(against, against_views) if against is not None else None
     if sample is None or base is None:  # a gauge: exact, judged on its value
         return outcome
     sign = _inside_sign(e)
@@ -162,6 +172,6 @@ def evaluate(
     values = baseline or {}
     outcomes = []
     for e in expectations:
-        value = measure(e, view)
-        outcomes.append(judge(e, value, values.get(e.key), spread_of(e, view, value)))
+        value, spread = measured_runs(e, [view])
+        outcomes.append(judge(e, value, values.get(e.key), spread))
     return outcomes

@@ -21,8 +21,8 @@ from dataclasses import dataclass
 
 from scipy import stats
 
-from harness.analysis.expectations import RunView, measure_runs
-from harness.analysis.judging import spread_of_runs, value_text
+from harness.analysis.expectations import RunView
+from harness.analysis.judging import measured_runs, value_text
 from harness.analysis.uncertainty import CONFIDENCE, Interval
 from harness.expectation import Expectation, Window
 from harness.traffic import Layer
@@ -89,8 +89,8 @@ def catalogue(pops: Sequence[str], window: list[Window]) -> list[Observable]:
 def read(observables: list[Observable], views: Sequence[RunView]) -> list[Reading]:
     readings = []
     for o in observables:
-        value = measure_runs(o.expectation, views)
-        readings.append(Reading(o.name, value, spread_of_runs(o.expectation, views, value)))
+        value, spread = measured_runs(o.expectation, views)
+        readings.append(Reading(o.name, value, spread))
     return readings
 
 

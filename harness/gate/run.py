@@ -13,8 +13,8 @@ from pathlib import Path
 
 from rich.console import Console
 
-from harness.analysis.expectations import RunView, measure_runs
-from harness.analysis.judging import Outcome, judge, spread_of_runs
+from harness.analysis.expectations import RunView
+from harness.analysis.judging import Outcome, judge, measured_runs
 from harness.analysis.report import load_run
 from harness.analysis.summary import lag_text
 from harness.analysis.uncertainty import Interval, Judgement
@@ -149,8 +149,8 @@ def pooled(rounds: list[list[ScenarioResult]], baseline_dir: Path) -> Pooled:
         baseline = read_baseline(baseline_dir, first.scenario.name)
         row: list[Outcome | None] = []
         for e in first.scenario.expect:
-            value = measure_runs(e, views)
-            row.append(judge(e, value, baseline.get(e.key), spread_of_runs(e, views, value)))
+            value, spread = measured_runs(e, views)
+            row.append(judge(e, value, baseline.get(e.key), spread))
         table.append(row)
     return table
 
