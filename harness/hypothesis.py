@@ -81,8 +81,7 @@ class Axis(Frozen):
         return list(self.quick or self.values) if quick else list(self.values)
 
     def text(self, value: Scalar) -> str:
-        shown = value_str(float(value)) if isinstance(value, int | float) else str(value)
-        return f"{shown} {self.unit}".strip()
+        return f"{scalar_str(value)} {self.unit}".strip()
 
 
 class Family(Frozen):
@@ -143,6 +142,11 @@ class Family(Frozen):
 def value_str(value: float) -> str:
     """A sweep value as names show it: 0.02, 12000, 1500000 (never 1.5e+06)."""
     return f"{value:f}".rstrip("0").rstrip(".")
+
+
+def scalar_str(value: Scalar) -> str:
+    """A second parameter's value as names show it: a number as value_str, a word as itself."""
+    return value_str(float(value)) if isinstance(value, int | float) else str(value)
 
 
 def set_path(data: dict[str, Any], path: str, value: Any, source: str) -> dict[str, Any]:
@@ -212,8 +216,7 @@ def point_scenario(
         name = f"{family.name}-{value_str(value)}"
     if family.second is not None and value2 is not None:
         data = set_path(data, family.second.parameter, value2, f"{source}: second.parameter")
-        shown = value_str(float(value2)) if isinstance(value2, int | float) else str(value2)
-        name += f"-{shown}"
+        name += f"-{scalar_str(value2)}"
     text = family.value_text(value, value2)
     return parse_scenario(f"{source} at {text}", {**data, "name": name.replace(".", "p")})
 

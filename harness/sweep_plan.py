@@ -41,6 +41,7 @@ from harness.hypothesis import (
     Scalar,
     family_data,
     point_scenario,
+    scalar_str,
     value_str,
 )
 from harness.model_file import read_yaml_mapping
@@ -160,10 +161,9 @@ def _added_steps(family: Family) -> list[dict[str, Any]]:
     ]
 
 
-def held_tail_s(data: dict[str, Any]) -> float:
+def held_tail_s(topology: TopologyConfig) -> float:
     """How long a data-holding fault's answers can still be held at its step's end: the
     longest first-byte timeout a CDN node waits, on the quick clock."""
-    topology = TopologyConfig.model_validate(data.get("topology") or {})
     longest = max(node.backend.first_byte_timeout_s for node in (topology.shield, topology.edge))
     return longest / QUICK_NETWORK_FACTOR
 
@@ -197,10 +197,11 @@ def staircase(
     t = QUICK_WARMUP_S
     holds_data = _cause_step(families[0], first).get("kind") in DELAYING_KINDS
     part_s = QUICK_DELAY_PART_S if holds_data else QUICK_LOSS_PART_S
-    unscored_s = held_tail_s(first) if holds_data else 0.0
+    topology = TopologyConfig.model_validate(first.get("topology") or {})
+    unscored_s = held_tail_s(topology) if holds_data else 0.0
     scaled = scale_up is not None and any(f.scale_up for f in families)
     step_s = part_s * (2 if scaled else 1) + unscored_s
-    slots = TopologyConfig.model_validate(first.get("topology") or {}).origin.worker_slots
+    slots = topology.origin.worker_slots
     for family in families:
         data = family_data(family, family.name)
         for group in (data.get("load") or {}).get("mirrors") or []:
@@ -224,7 +225,7 @@ def staircase(
     load = {**(first.get("load") or {}), "mirrors": groups, "duration_s": t + QUICK_TAIL_S}
     name = "-".join(dict.fromkeys(f.scenario for f in families)) + "-staircase"
     if value2 is not None:
-        name += "-" + (value_str(float(value2)) if isinstance(value2, int | float) else str(value2))
+        name += "-" + scalar_str(value2)
     data = {**first, "name": name, "load": load, STEP_LIST: steps}
     source = f"staircase of {', '.join(f.name for f in families)}"
     scale_names = {
