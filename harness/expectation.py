@@ -16,6 +16,7 @@ first that is not empty is used.
 
 from __future__ import annotations
 
+import difflib
 import re
 from enum import StrEnum
 from typing import Any, Literal
@@ -24,6 +25,8 @@ from pydantic import Field, field_validator, model_validator
 
 from harness.model_file import Frozen
 from harness.traffic import CACHE_LAYERS, Layer, TrafficName
+from proxies import contract
+from proxies.contract import CacheState
 
 
 class Metric(StrEnum):
@@ -37,28 +40,56 @@ class Metric(StrEnum):
     HIT_RATIO = "hit_ratio"  # hits among lookups of the `layer` cache (edge or shield)
     ORIGIN_BUSY_RATIO = "origin_busy_ratio"  # the most worker slots busy / slots, 0..1
     ERROR_SHARE = "error_share"  # errors `layer` made / all errors
+    CACHE_STATE_SHARE = "cache_state_share"  # lookups of the `layer` cache in a `cache` state
+    BACKEND_BUSY_RATIO = "backend_busy_ratio"  # a `layer` node's most fetches in flight / limit
+    BACKEND_SICK_SHARE = "backend_sick_share"  # the `layer` nodes' probe readings saying sick
 
 
 LATENCY_QUANTILES = {Metric.P50_MS: 0.50, Metric.P95_MS: 0.95, Metric.P99_MS: 0.99}
 # Which selectors each metric takes; a selector outside its list is refused when loaded.
 ACCEPTS: dict[Metric, frozenset[str]] = {
-    Metric.ERROR_RATE: frozenset({"traffic", "pop", "layer"}),
-    Metric.STATUS_RATE: frozenset({"traffic", "pop", "layer", "status"}),
-    Metric.STATUS_COUNT: frozenset({"traffic", "pop", "layer", "status"}),
+    Metric.ERROR_RATE: frozenset({"traffic", "pop", "layer", "reason"}),
+    Metric.STATUS_RATE: frozenset({"traffic", "pop", "layer", "status", "reason"}),
+    Metric.STATUS_COUNT: frozenset({"traffic", "pop", "layer", "status", "reason"}),
     Metric.P50_MS: frozenset({"traffic", "pop"}),
     Metric.P95_MS: frozenset({"traffic", "pop"}),
     Metric.P99_MS: frozenset({"traffic", "pop"}),
     Metric.REQUESTS_PER_S: frozenset({"traffic", "pop"}),
     Metric.HIT_RATIO: frozenset({"traffic", "pop", "layer"}),
     Metric.ORIGIN_BUSY_RATIO: frozenset(),
-    Metric.ERROR_SHARE: frozenset({"traffic", "pop", "layer"}),
+    Metric.ERROR_SHARE: frozenset({"traffic", "pop", "layer", "reason"}),
+    Metric.CACHE_STATE_SHARE: frozenset({"traffic", "pop", "layer", "cache"}),
+    Metric.BACKEND_BUSY_RATIO: frozenset({"layer"}),
+    Metric.BACKEND_SICK_SHARE: frozenset({"layer"}),
 }
 REQUIRES: dict[Metric, frozenset[str]] = {
     Metric.STATUS_RATE: frozenset({"status"}),
     Metric.STATUS_COUNT: frozenset({"status"}),
     Metric.HIT_RATIO: frozenset({"layer"}),
     Metric.ERROR_SHARE: frozenset({"layer"}),
+    Metric.CACHE_STATE_SHARE: frozenset({"layer", "cache"}),
+    Metric.BACKEND_BUSY_RATIO: frozenset({"layer"}),
+    Metric.BACKEND_SICK_SHARE: frozenset({"layer"}),
 }
+# Read from the nodes' gauges, not from requests: exact values without an interval.
+GAUGE_METRICS = frozenset(
+    {Metric.ORIGIN_BUSY_RATIO, Metric.BACKEND_BUSY_RATIO, Metric.BACKEND_SICK_SHARE}
+)
+# Metrics of one cache layer: one `layer`, edge or shield.
+ONE_CACHE_LAYER = frozenset(
+    {
+        Metric.HIT_RATIO,
+        Metric.CACHE_STATE_SHARE,
+        Metric.BACKEND_BUSY_RATIO,
+        Metric.BACKEND_SICK_SHARE,
+    }
+)
+# The reasons a node writes on the answers it makes (the `reason` selector's values).
+ERROR_REASONS = tuple(r.value for r in (*contract.FetchFailure, *contract.BalancerRejection)) + (
+    contract.TAP_INJECTED_REASON,
+)
+
+SELECTORS = ("traffic", "pop", "layer", "status", "reason", "cache")
 
 ANY_STEP = "*"  # in a window selector: any fault or action window
 _WINDOW_TEXT = re.compile(r"^(whole|steady|(before|during|after)\s+(.+))$")
@@ -197,21 +228,36 @@ class Expectation(Frozen):
     pop: list[str] | None = None
     layer: list[Layer] | None = None
     status: int | None = Field(default=None, ge=0, le=599)
+    reason: list[str] | None = Field(
+        default=None, description="errors a node made with this reason"
+    )
+    cache: list[CacheState] | None = Field(default=None, description="X-Cache states counted")
     bound: Bound
     floor: float | None = Field(
         default=None, description="a relative bound is never tighter than this absolute value"
     )
     name: str | None = Field(default=None, description="shown in reports; default: the key")
 
-    @field_validator("traffic", "pop", "layer", mode="before")
+    @field_validator("traffic", "pop", "layer", "reason", "cache", mode="before")
     @classmethod
     def _one_or_many(cls, value: Any) -> Any:
         """A selector may be one value or a list of them."""
         return _as_list(value)
 
+    @field_validator("reason")
+    @classmethod
+    def _known_reasons(cls, value: list[str] | None) -> list[str] | None:
+        for reason in value or []:
+            if reason not in ERROR_REASONS:
+                close = difflib.get_close_matches(reason, ERROR_REASONS, n=1)
+                hint = f" (did you mean {close[0]!r}?)" if close else ""
+                known = ", ".join(repr(r) for r in ERROR_REASONS)
+                raise ValueError(f"no node gives the reason {reason!r}{hint}; known: {known}")
+        return value
+
     @model_validator(mode="after")
     def _selectors_fit_the_metric(self) -> Expectation:
-        given = {s for s in ("traffic", "pop", "layer", "status") if getattr(self, s) is not None}
+        given = {s for s in SELECTORS if getattr(self, s) is not None}
         extra = sorted(given - ACCEPTS[self.metric])
         if extra:
             allowed = ", ".join(sorted(ACCEPTS[self.metric])) or "none"
@@ -219,10 +265,10 @@ class Expectation(Frozen):
         missing = sorted(REQUIRES.get(self.metric, frozenset()) - given)
         if missing:
             raise ValueError(f"{self.metric} needs {missing[0]!r}")
-        if self.metric == Metric.HIT_RATIO and (
+        if self.metric in ONE_CACHE_LAYER and (
             len(self.layer or []) != 1 or any(x not in CACHE_LAYERS for x in self.layer or [])
         ):
-            raise ValueError("hit_ratio takes one layer, a cache: edge or shield")
+            raise ValueError(f"{self.metric} takes one layer, a cache: edge or shield")
         return self
 
     def windows(self) -> list[Window]:
@@ -232,7 +278,7 @@ class Expectation(Frozen):
     def key(self) -> str:
         """The metric and its selectors: what a baseline stores a value under."""
         parts = [" | ".join(w.text() for w in self.windows())]
-        for selector in ("traffic", "pop", "layer"):
+        for selector in ("traffic", "pop", "layer", "reason", "cache"):
             values = getattr(self, selector)
             if values:
                 parts.append(f"{selector}={','.join(str(v) for v in values)}")

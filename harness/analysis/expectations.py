@@ -29,11 +29,14 @@ from harness.analysis.windows import (
     total_span_s,
     values_inside,
 )
-from harness.expectation import LATENCY_QUANTILES, Expectation, Metric, Window
+from harness.expectation import GAUGE_METRICS, LATENCY_QUANTILES, Expectation, Metric, Window
 from harness.records.request import RequestRecord
 from harness.records.samples import Sample, points
 from harness.scenario import Scenario
-from proxies.contract import ORIGIN_NODE, OriginGauge
+from harness.traffic import Layer
+from proxies.contract import ORIGIN_NODE, BackendGauge, OriginGauge
+
+_BACKEND_GAUGES = frozenset(BackendGauge)
 
 
 @dataclass(frozen=True)
@@ -44,6 +47,7 @@ class RunView:
     records: list[RequestRecord]
     busy: list[tuple[float, float]] = field(default_factory=list)
     slots: list[tuple[float, float]] = field(default_factory=list)
+    backends: list[Sample] = field(default_factory=list)  # the CDN nodes' backend gauges
 
     @classmethod
     def of(cls, scenario: Scenario, records: list[RequestRecord], samples: list[Sample]) -> RunView:
@@ -52,6 +56,7 @@ class RunView:
             records,
             points(samples, ORIGIN_NODE, OriginGauge.BUSY_SLOTS),
             points(samples, ORIGIN_NODE, OriginGauge.WORKER_SLOTS),
+            [s for s in samples if s.metric in _BACKEND_GAUGES],
         )
 
     @property
@@ -92,8 +97,13 @@ def selected(records: list[RequestRecord], e: Expectation) -> list[RequestRecord
 
 
 def _made_by(e: Expectation) -> Callable[[RequestRecord], bool]:
-    """An error the expectation's layers made (any layer when it names none)."""
-    return lambda r: r.is_error and (e.layer is None or r.error_layer in e.layer)
+    """An error the expectation's layers made (any layer when it names none), for one of its
+    reasons (any when it names none)."""
+    return lambda r: (
+        r.is_error
+        and (e.layer is None or r.error_layer in e.layer)
+        and (e.reason is None or r.error_reason in e.reason)
+    )
 
 
 def _per_record(
@@ -102,15 +112,16 @@ def _per_record(
     """What each request adds to the metric's numerator and denominator."""
     if e.metric == Metric.REQUESTS_PER_S:
         return Kind.PER_SECOND, [1.0] * len(records), [0.0] * len(records)
-    if e.metric == Metric.HIT_RATIO:
+    if e.metric in (Metric.HIT_RATIO, Metric.CACHE_STATE_SHARE):
         assert e.layer is not None  # the model requires it
         layer = e.layer[0]
         states = [
             r.cache_state(layer) if r.method == "GET" and r.status == 200 else None for r in records
         ]
+        counted = (lambda s: s.is_hit) if e.cache is None else (lambda s: s in (e.cache or []))
         return (
             Kind.RATIO,
-            [float(s is not None and s.is_hit) for s in states],
+            [float(s is not None and counted(s)) for s in states],
             [float(s is not None) for s in states],
         )
     made_by = _made_by(e)
@@ -123,7 +134,11 @@ def _per_record(
             [float(r.is_error) for r in records],
         )
     matching = [
-        float(r.status == e.status and (e.layer is None or r.error_layer in e.layer))
+        float(
+            r.status == e.status
+            and (e.layer is None or r.error_layer in e.layer)
+            and (e.reason is None or r.error_reason in e.reason)
+        )
         for r in records
     ]
     kind = Kind.COUNT if e.metric == Metric.STATUS_COUNT else Kind.RATIO
@@ -138,7 +153,7 @@ def _seconds(spans: Spans) -> list[int]:
 def binned(e: Expectation, view: RunView) -> Binned | None:
     """The expectation's data cut into 1 s bins; None without a window or for a gauge."""
     spans = chosen_spans(view.scenario, e.windows())
-    if not spans or e.metric == Metric.ORIGIN_BUSY_RATIO:
+    if not spans or e.metric in GAUGE_METRICS:
         return None
     records = selected(inside(view.records, spans), e)
     seconds = _seconds(spans)
@@ -192,10 +207,13 @@ def measure(e: Expectation, view: RunView) -> float | None:
 
 
 def measure_runs(e: Expectation, views: Sequence[RunView]) -> float | None:
-    """The metric on one run or on repeated runs pooled (a gauge: its peak over them)."""
-    if e.metric == Metric.ORIGIN_BUSY_RATIO:
-        ratios = [r for v in views if (r := _busy_ratio(e, v)) is not None]
-        return max(ratios) if ratios else None
+    """The metric on one run or on repeated runs pooled (a gauge: its peak over them, a share
+    of readings: its mean)."""
+    if e.metric in GAUGE_METRICS:
+        values = [g for v in views if (g := _gauge(e, v)) is not None]
+        if not values:
+            return None
+        return float(np.mean(values)) if e.metric == Metric.BACKEND_SICK_SHARE else max(values)
     return sample_value(binned_runs(e, views))
 
 
@@ -210,7 +228,22 @@ def sample_value(sample: Binned | None) -> float | None:
     return sample.point()
 
 
-def _busy_ratio(e: Expectation, view: RunView) -> float | None:
+def _gauge(e: Expectation, view: RunView) -> float | None:
     spans = chosen_spans(view.scenario, e.windows())
-    busy, slots = values_inside(view.busy, spans), values_inside(view.slots, spans)
-    return max(busy) / max(slots) if busy and slots and max(slots) > 0 else None
+    if e.metric == Metric.ORIGIN_BUSY_RATIO:
+        busy, slots = values_inside(view.busy, spans), values_inside(view.slots, spans)
+        return max(busy) / max(slots) if busy and slots and max(slots) > 0 else None
+    assert e.layer is not None  # the model requires one cache layer
+    layer = e.layer[0]
+    mine = [s for s in view.backends if Layer.of_node(s.node) is layer]
+    within = [s for s in mine if any(a <= s.t_s < b for a, b in spans)]
+    if e.metric == Metric.BACKEND_SICK_SHARE:
+        readings = [s.value for s in within if s.metric == BackendGauge.HEALTHY]
+        return sum(v == 0 for v in readings) / len(readings) if readings else None
+    limits = {(s.node, s.labels): s.value for s in mine if s.metric == BackendGauge.MAX_CONNECTIONS}
+    ratios = [
+        s.value / limit
+        for s in within
+        if s.metric == BackendGauge.BUSY_FETCHES and (limit := limits.get((s.node, s.labels)))
+    ]
+    return max(ratios) if ratios else None

@@ -21,10 +21,7 @@ from harness.analysis.uncertainty import (
     judge_room,
     room_interval,
 )
-from harness.expectation import Expectation, Metric
-
-# Gauges are read, not sampled from requests: their value is exact and has no interval.
-EXACT_METRICS = frozenset({Metric.ORIGIN_BUSY_RATIO})
+from harness.expectation import GAUGE_METRICS, Expectation
 
 
 @dataclass(frozen=True)
@@ -80,7 +77,7 @@ def judge(
     if value is None:
         judgement = Judgement.FAILS
     elif spread is None:
-        exact = e.metric in EXACT_METRICS
+        exact = e.metric in GAUGE_METRICS
         judgement = (
             (Judgement.HOLDS if passed else Judgement.FAILS) if exact else Judgement.UNDECIDED
         )
@@ -102,7 +99,7 @@ def _measured(
     """The bins, the value and its interval, the runs' records binned once. A quantile's value
     is numpy's linear rule and its resamples the inverted CDF; the two differ by at most a
     rank, so the interval is widened to hold the value. A gauge has no bins and no interval."""
-    if e.metric in EXACT_METRICS:
+    if e.metric in GAUGE_METRICS:
         return None, measure_runs(e, views), None
     sample = binned_runs(e, views)
     value = sample_value(sample)

@@ -5,8 +5,9 @@ each pair, the measurements that differ most between their points: which node ma
 each POP's 503 share, each traffic class's p95, each cache layer's hit ratio, the backend's
 busiest moment. The catalogue is stated in the expectation language, so every entry is measured
 by the one evaluator with its interval, in the window the signature's symptoms use ("while the
-cause is on, before the scale-up"). Entries the records cannot support yet (503 reasons, X-Cache
-stale states, probe state, the shield's busy fetches) are named in the README.
+cause is on, before the scale-up"): the 503s of each reason a CDN node gives, pages served stale
+or after waiting on another fetch, and, read off the nodes' gauges (exact, no interval), each CDN
+layer's busiest backend against its connection limit and the share of probe readings saying sick.
 
 Two points' values are compared by a standardised difference: the gap over the combined
 standard errors, each read off the 95 % bootstrap interval (half its width over 1.96). A gap
@@ -26,6 +27,7 @@ from harness.analysis.judging import measured_runs, value_text
 from harness.analysis.uncertainty import CONFIDENCE, Interval
 from harness.expectation import Expectation, Window
 from harness.traffic import Layer
+from proxies.contract import CacheState, FetchFailure
 
 EXACT_SEPARATION = 100.0  # a difference without spread: as far apart as the ranking goes
 TOP = 3  # measurements named per pair
@@ -69,6 +71,12 @@ def catalogue(pops: Sequence[str], window: list[Window]) -> list[Observable]:
         _make(f"503s made by the {layer}", window, metric="status_rate", status=503, layer=[layer])
         for layer in (Layer.EDGE, Layer.SHIELD, Layer.ORIGIN_LB)
     ]
+    entries += [
+        _make(
+            f"503s for {reason.value!r}", window, metric="status_rate", status=503, reason=[reason]
+        )
+        for reason in FetchFailure
+    ]
     entries.append(_make("client timeouts", window, metric="error_rate", layer=[Layer.CLIENT]))
     entries += [
         _make(f"503 share at {pop}", window, metric="status_rate", status=503, pop=[pop])
@@ -82,7 +90,23 @@ def catalogue(pops: Sequence[str], window: list[Window]) -> list[Observable]:
         _make(f"{layer} hit ratio", window, metric="hit_ratio", layer=[layer])
         for layer in (Layer.EDGE, Layer.SHIELD)
     ]
+    entries += [
+        _make(f"{layer} {name}", window, metric="cache_state_share", layer=[layer], cache=[state])
+        for layer in (Layer.EDGE, Layer.SHIELD)
+        for name, state in (
+            ("served stale", CacheState.HIT_STALE),
+            ("waited on another fetch", CacheState.HIT_COLLAPSED),
+        )
+    ]
     entries.append(_make("backend busiest", window, metric="origin_busy_ratio"))
+    entries += [
+        _make(f"{layer} {name}", window, metric=metric, layer=[layer])
+        for layer in (Layer.EDGE, Layer.SHIELD)
+        for name, metric in (
+            ("busiest backend vs its max_connections", "backend_busy_ratio"),
+            ("probe readings sick", "backend_sick_share"),
+        )
+    ]
     return entries
 
 

@@ -6,7 +6,9 @@ from harness.analysis.expectations import RunView, measure, window_spans
 from harness.analysis.judging import evaluate, judge
 from harness.errors import BadInput
 from harness.expectation import Bound, Expectation, Window
+from harness.records.samples import Sample
 from harness.scenario import parse_scenario
+from proxies.contract import BackendGauge
 from tests.unit.run_fixture import record
 
 FAULT = {
@@ -88,6 +90,59 @@ def test_every_metric_and_selector_measures_what_falls_inside(fields, value):
     assert measure(expectation(**fields), view()) == value
 
 
+# During the fault: 503s with two reasons, a page the edge served stale, one the shield gave
+# after waiting on another request's fetch, and a plain miss. The shield's gauges: its backend
+# a quarter busy before the fault and three quarters during it, probed sick half of the time.
+REASONED = [
+    record(11, status=503, error_node="shield", error_reason="first byte timeout"),
+    record(12, status=503, error_node="edge-iad", error_reason="Connection timed out"),
+    record(13, x_cache="MISS, HIT-STALE"),
+    record(14, x_cache="HIT-COLLAPSED, MISS"),
+    record(15, x_cache="MISS, MISS"),
+]
+SHIELD_BACKEND = "backend=origin-1"
+GAUGES = [
+    Sample(
+        t_s=0, node="shield", metric=BackendGauge.MAX_CONNECTIONS, labels=SHIELD_BACKEND, value=200
+    ),
+    Sample(t_s=5, node="shield", metric=BackendGauge.BUSY_FETCHES, labels=SHIELD_BACKEND, value=50),
+    Sample(
+        t_s=12, node="shield", metric=BackendGauge.BUSY_FETCHES, labels=SHIELD_BACKEND, value=150
+    ),
+    *(
+        Sample(t_s=t, node="shield", metric=BackendGauge.HEALTHY, labels=SHIELD_BACKEND, value=v)
+        for t, v in ((11, 1), (12, 0), (13, 0), (14, 1))
+    ),
+    Sample(t_s=12, node="edge-iad", metric=BackendGauge.HEALTHY, labels="backend=shield", value=1),
+    Sample(t_s=12, node="edge-iad", metric="shieldlab_requests_total", labels="", value=9),
+]
+
+
+@pytest.mark.parametrize(
+    ("fields", "value"),
+    [
+        ({"metric": "status_rate", "status": 503, "reason": "first byte timeout"}, 1 / 5),
+        ({"metric": "status_count", "status": 503, "reason": ["Connection timed out"]}, 1.0),
+        (
+            {"metric": "error_rate", "reason": ["first byte timeout", "Connection timed out"]},
+            2 / 5,
+        ),
+        ({"metric": "error_share", "layer": "shield", "reason": "first byte timeout"}, 1 / 2),
+        ({"metric": "cache_state_share", "layer": "edge", "cache": "HIT-STALE"}, 1 / 3),
+        ({"metric": "cache_state_share", "layer": "shield", "cache": ["HIT-COLLAPSED"]}, 1 / 3),
+        ({"metric": "backend_busy_ratio", "layer": "shield"}, 0.75),
+        ({"metric": "backend_busy_ratio", "layer": "shield", "window": "before slow"}, 0.25),
+        ({"metric": "backend_sick_share", "layer": "shield"}, 0.5),
+        ({"metric": "backend_sick_share", "layer": "edge"}, 0.0),
+        ({"metric": "backend_busy_ratio", "layer": "edge"}, None),
+    ],
+)
+def test_reasons_cache_states_and_the_cdn_gauges_measure_what_they_name(fields, value):
+    run = RunView.of(scenario(FAULT), REASONED, GAUGES)
+    window = {} if "window" in fields else {"window": "during slow"}
+    assert measure(expectation(**fields, **window), run) == value
+
+
 def test_windows_intersect_and_fall_back_to_the_first_that_is_not_empty():
     s = scenario(FAULT, {"kind": "origin_workers", "at": 15, "worker_slots": 64})
     assert window_spans(s, Window(during="*", before="origin_workers")) == [(10, 15)]
@@ -151,6 +206,8 @@ def test_keys_name_metric_and_selectors_not_the_bound():
     a = expectation(metric="p95_ms", traffic="pip", window="during slow", bound="< 5")
     b = expectation(metric="p95_ms", traffic=["pip"], window={"during": "slow"}, bound="> 1")
     assert a.key == b.key == "p95_ms[during slow; traffic=pip]"
+    c = expectation(metric="status_rate", status=503, reason="first byte timeout")
+    assert c.key == "status_rate[whole; reason=first byte timeout; status=503]"
 
 
 @pytest.mark.parametrize(
@@ -171,6 +228,16 @@ def test_keys_name_metric_and_selectors_not_the_bound():
         ({"metric": "error_rate", "window": "during slwo", "bound": "< 1"}, "did you mean 'slow'"),
         ({"metric": "error_rate", "pop": "iaad", "bound": "< 1"}, "did you mean 'iad'"),
         ({"metric": "error_rate", "bound": "less than 1"}, "a bound reads"),
+        (
+            {"metric": "status_rate", "status": 503, "reason": "first byte timout", "bound": "< 1"},
+            "no node gives the reason 'first byte timout' \\(did you mean 'first byte timeout'",
+        ),
+        ({"metric": "p95_ms", "reason": "first byte timeout", "bound": "< 1"}, "takes no 'reason'"),
+        ({"metric": "cache_state_share", "layer": "edge", "bound": "< 1"}, "needs 'cache'"),
+        (
+            {"metric": "backend_sick_share", "layer": "origin", "bound": "< 1"},
+            "backend_sick_share takes one layer",
+        ),
         ({"metric": "error_rate", "bound": "< 1", "colour": 1}, "unknown setting"),
     ],
 )

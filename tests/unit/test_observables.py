@@ -1,5 +1,7 @@
 """The observables that tell two hypotheses apart, ranked on two recorded fixtures."""
 
+from dataclasses import replace
+
 from harness.analysis.expectations import RunView
 from harness.analysis.observables import (
     EXACT_SEPARATION,
@@ -11,7 +13,10 @@ from harness.analysis.observables import (
 )
 from harness.analysis.uncertainty import Interval
 from harness.expectation import Window
+from harness.records.samples import Sample
 from harness.scenario import parse_scenario
+from harness.traffic import Layer
+from proxies.contract import BackendGauge, CacheState, FetchFailure
 from tests.unit.run_fixture import make_records
 
 DURATION = 60
@@ -75,3 +80,38 @@ def test_separation_is_the_gap_in_combined_standard_errors():
     exact = Reading("x", 0.0, None)
     assert separation(exact, Reading("x", 0.5, None)) == EXACT_SEPARATION
     assert separation(exact, Reading("x", None, None)) is None
+
+
+def test_reasons_stale_pages_and_probe_state_are_in_the_catalogue():
+    # The same fault twice, once with the shield's probe saying sick, the edge serving stale
+    # pages, and the shield's 503s given as "no healthy backend": those are what differ.
+    plain = view("shield-origin")
+    stale = [
+        r.model_copy(update={"x_cache": "MISS, HIT-STALE", "edge_cache": CacheState.HIT_STALE})
+        if r.status == 200 and FAULT[0] <= r.intended_s < FAULT[1] and i % 2
+        else r.model_copy(update={"error_reason": FetchFailure.UNHEALTHY})
+        if r.error_layer is Layer.SHIELD
+        else r
+        for i, r in enumerate(plain.records)
+    ]
+    sick = [
+        Sample(
+            t_s=t, node="shield", metric=BackendGauge.HEALTHY, labels="backend=origin-1", value=0
+        )
+        for t in range(int(FAULT[0]), int(FAULT[1]))
+    ]
+    entries = catalogue(["iad", "ams"], WINDOW)
+    before = {r.name: r for r in read(entries, [plain])}
+    after = {r.name: r for r in read(entries, [replace(plain, records=stale, backends=sick)])}
+    assert before["edge served stale"].value == 0 and after["edge served stale"].value > 0.3
+    timeouts, unhealthy = (
+        "503s for 'first byte timeout'",
+        "503s for 'All backends failed or unhealthy'",
+    )
+    assert before[unhealthy].value == 0 and after[unhealthy].value > 0.05
+    assert before[timeouts].value > 0.05 and after[timeouts].value == 0
+    # Gauges are exact readings: none without probe samples, every reading sick with them.
+    probe = "shield probe readings sick"
+    assert before[probe].value is None
+    assert (after[probe].value, after[probe].spread) == (1.0, None)
+    assert separation(before["edge served stale"], after["edge served stale"]) > 2
