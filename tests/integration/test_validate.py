@@ -42,7 +42,7 @@ def test_validate_quick_sweeps_every_family_and_answers_in_words(tmp_path):
     out, result = validate(tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
     assert result.stdout.strip().splitlines()[-1] == str(out / "validate.html")
-    assert re.search(r"validate: 12 families, 7 runs, about 4 min", result.stderr)
+    assert re.search(r"validate: 12 families, 7 runs, about 3 min", result.stderr)
 
     report = read_validation(out / VALIDATE_FILE)
     families = report.families
@@ -70,10 +70,10 @@ def test_validate_quick_sweeps_every_family_and_answers_in_words(tmp_path):
     assert cells("latency-pop-shield", "S4")[-1].judgement is HOLDS
 
     # On the quick clock an edge gives up on the shield after 3.75 s (the service's 15 s
-    # first-byte timeout): 8 s +- 5 s (2 s +- 1.25 s) never reaches it, 14 s +- 5 s reaches it
-    # for a good part of the misses.
-    steps = cells("latency-pop-shield", "S1")
-    assert share_503(steps[0]) == 0 and share_503(steps[-1]) > 0.05
+    # first-byte timeout); the template's 12 s +- 5 s (3 s +- 1.25 s) makes every edge miss
+    # slow, and more backend workers do not make it fast (S4 held above).
+    [pip] = [m for m in cells("latency-pop-shield", "S2")[0].measured if m.name == "pip p95"]
+    assert pip.value > 10 * pip.baseline
     # The same latency between the shield and the backend fails the probes of both web nodes
     # first (2 s timeout), and the shield falls back to the static mirror on its own network.
     steps = cells("latency-shield-origin", "S1")
