@@ -87,6 +87,9 @@ class FamilyRecord(Record):
     sentence: str
     untested: str | None
     ruling: list[str] = Field(description="the symptoms that failed at every point")
+    ruled_by: str | None = Field(
+        description="the first of `ruling` in the signature's order: the one the verdict names"
+    )
     consistent_at: list[float | None]
     best_fit: float | None
     points: list[PointRecord]

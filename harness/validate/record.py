@@ -72,6 +72,7 @@ def validation(
                 "sentence": family_sentence(signature, f),
                 "untested": f.untested,
                 "ruling": ruling_symptoms(signature, f.points),
+                "ruled_by": next(iter(ruling_symptoms(signature, f.points)), None),
                 "consistent_at": [p.value for p in f.region],
                 "best_fit": (b.value if (b := best_fit(signature, f)) else None),
                 "points": [point(p) for p in f.points],

@@ -147,3 +147,18 @@ def test_a_two_parameter_family_is_drawn_as_a_map_of_its_cells():
     assert rows[0][0] == "bandersnatch-1.4"
     assert rows[0][1] == Styled("ruled out: S1 (1 run)", "ruled-out")
     assert rows[1][2] == Styled("undecided (1 run)", "undecided")
+
+
+def test_a_ruled_out_family_names_its_first_ruling_symptom_as_the_one_that_rules_it():
+    both = cells(Judgement.FAILS) | {"S2": Cell(Judgement.FAILS, "slow", -0.5, ("pip p95",))}
+    points = [
+        PointResult(8000, both, PointStatus.RULED_OUT, ("runs/a",)),
+        PointResult(14000, both, PointStatus.RULED_OUT, ("runs/b",)),
+    ]
+    ruled = [FamilyFit(load_family("latency-pop-shield"), points)]
+    control = Decided(PlannedRun(load_scenario("baseline")))
+    plan = Plan(control.planned, [], {}, quick=True, max_runs=1)
+    family = validation(plan, control, [], ruled, SIGNATURE, 1.0).families["latency-pop-shield"]
+    assert family.ruling == ["S1", "S2"] and family.ruled_by == "S1"
+    undecided = validation(plan, control, [], fits(), SIGNATURE, 1.0).families
+    assert undecided["latency-pop-shield"].ruled_by is None
