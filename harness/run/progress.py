@@ -18,6 +18,11 @@ from harness.run.runner import Progress
 PLAIN_EVERY_S = 10.0
 
 
+def minutes(seconds: float) -> str:
+    """`28 min 33 s`: how long a long job took or will take, as its progress lines say it."""
+    return f"{int(seconds // 60)} min {int(seconds % 60):02d} s"
+
+
 def line(progress: Progress) -> str:
     live = progress.live
     return (

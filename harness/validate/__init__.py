@@ -19,11 +19,12 @@ from rich.console import Console
 from harness.analysis.report import known_panels
 from harness.errors import BadInput, InfrastructureError
 from harness.hypothesis import load_family, shipped_families
+from harness.run.progress import minutes
 from harness.signature import DEFAULT_SIGNATURE, Signature, load_signature, signature_path
 from harness.validate.plan import DEFAULT_MAX_RUNS, Plan, check_segments, make_plan
 from harness.validate.record import validation
 from harness.validate.report import print_verdict, write_validation
-from harness.validate.running import Runner, minutes
+from harness.validate.running import Runner
 from harness.validate.scoring import fits as fit_families
 from harness.validate.scoring import score_points, view
 

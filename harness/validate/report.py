@@ -33,6 +33,7 @@ from harness.records.validation import (
     Mode,
     Validation,
 )
+from harness.run.progress import minutes
 from harness.signature import Signature
 
 ANSWER_LINES = 3  # the report opens with at most this many lines of answer
@@ -163,7 +164,7 @@ def _intro(
     )
     about = (
         f"Mode: {mode}; {len(result.runs)} runs scored, {len(result.void_runs)} void; "
-        f"took {result.took_s:.0f} s."
+        f"took {minutes(result.took_s)}."
     )
     sentences = [family_sentence(signature, f) for f in fits]
     runs = result.runs + result.void_runs

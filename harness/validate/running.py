@@ -19,7 +19,7 @@ from rich.console import Console
 from harness.analysis.fit import PointResult
 from harness.analysis.report import RunData, load_run
 from harness.records.validation import PointStatus
-from harness.run.progress import LiveProgress
+from harness.run.progress import LiveProgress, minutes
 from harness.run.runner import LabBroken, run_scenario
 from harness.scenario import Scenario
 from harness.sweep_plan import PlannedRun
@@ -84,10 +84,6 @@ def decide(planned: PlannedRun, execute: Execute, score: Score, max_runs: int) -
     if not decided.runs:
         decided.points = void_points(planned, decided.voided)
     return decided
-
-
-def minutes(seconds: float) -> str:
-    return f"{int(seconds // 60)} min {int(seconds % 60):02d} s"
 
 
 class Runner:

@@ -162,3 +162,13 @@ def test_a_ruled_out_family_names_its_first_ruling_symptom_as_the_one_that_rules
     assert family.ruling == ["S1", "S2"] and family.ruled_by == "S1"
     undecided = validation(plan, control, [], fits(), SIGNATURE, 1.0).families
     assert undecided["latency-pop-shield"].ruled_by is None
+
+
+def test_the_report_says_how_long_validate_took_in_minutes():
+    from harness.validate.report import _intro
+
+    control = Decided(PlannedRun(load_scenario("baseline")))
+    plan = Plan(control.planned, [], {}, quick=False, max_runs=3)
+    result = validation(plan, control, [], fits(), SIGNATURE, 1713.4)
+    text, _ = _intro(result, fits(), SIGNATURE, [])
+    assert "Mode: full (up to 3 runs per point)" in text and "took 28 min 33 s." in text
