@@ -67,7 +67,13 @@ def test_validate_quick_sweeps_every_family_and_answers_in_words(tmp_path):
     # network cause more backend workers do not bring the 503s down.
     for name in ("latency-pop-shield", "latency-shield-origin-mirror", "eager-mirror"):
         assert all(c.judgement is not None for c in cells(name, "S4")), name
-    assert cells("latency-pop-shield", "S4")[-1].judgement is HOLDS
+    # After the scale-up the errors stay above the control's: never restored. Quick mode's
+    # few seconds after it give a wide interval on the bound's edge (0.062 [0.012, 0.1] against
+    # >= 0.02 once in CI), so it may be undecided, never failing.
+    [scaled] = cells("latency-pop-shield", "S4")[-1].measured
+    assert scaled.judgement in (HOLDS, Judgement.UNDECIDED)
+    assert scaled.value is not None and scaled.baseline is not None
+    assert scaled.value > scaled.baseline
 
     # On the quick clock an edge gives up on the shield after 3.75 s (the service's 15 s
     # first-byte timeout); the template's 12 s +- 5 s (3 s +- 1.25 s) makes every edge miss
