@@ -63,23 +63,24 @@ def validation(
             }
         )
 
-    families = {
-        f.family.name: FamilyRecord.model_validate(
+    def family(f: FamilyFit) -> FamilyRecord:
+        ruling = ruling_symptoms(signature, f.points)
+        return FamilyRecord.model_validate(
             {
                 "title": f.family.title,
                 "segment": f.family.segment,
                 "status": str(f.status),
                 "sentence": family_sentence(signature, f),
                 "untested": f.untested,
-                "ruling": ruling_symptoms(signature, f.points),
-                "ruled_by": next(iter(ruling_symptoms(signature, f.points)), None),
+                "ruling": ruling,
+                "ruled_by": ruling[0] if ruling else None,
                 "consistent_at": [p.value for p in f.region],
                 "best_fit": (b.value if (b := best_fit(signature, f)) else None),
                 "points": [point(p) for p in f.points],
             }
         )
-        for f in fits
-    }
+
+    families = {f.family.name: family(f) for f in fits}
     every = [control, *decided]
 
     def measured(r: Reading) -> dict[str, float | None]:

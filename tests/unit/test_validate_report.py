@@ -51,9 +51,14 @@ def fits() -> list[FamilyFit]:
     ]
 
 
-def test_validate_json_round_trips_through_its_model_with_every_interval(tmp_path):
+def control_plan(quick: bool = True, max_runs: int = 1) -> tuple[Decided, Plan]:
+    """A plan of the control alone, as validate's record needs it."""
     control = Decided(PlannedRun(load_scenario("baseline")))
-    plan = Plan(control.planned, [], {}, quick=True, max_runs=1)
+    return control, Plan(control.planned, [], {}, quick=quick, max_runs=max_runs)
+
+
+def test_validate_json_round_trips_through_its_model_with_every_interval(tmp_path):
+    control, plan = control_plan()
     result = validation(plan, control, [], fits(), SIGNATURE, 12.3)
     path = tmp_path / "validate.json"
     write_json_model(path, result)
@@ -123,8 +128,7 @@ def test_two_families_left_standing_name_what_would_tell_them_apart(tmp_path):
         "to tell latency on POP->shield at 8000 ms from latency on shield->backend at 14000 ms: "
         "503s made by the shield 0 [0, 0] vs 0.12 [0.12, 0.12] (100.0 standard errors apart)"
     )
-    control = Decided(PlannedRun(load_scenario("baseline")))
-    plan = Plan(control.planned, [], {}, quick=True, max_runs=1)
+    control, plan = control_plan()
     result = validation(plan, control, [], pair, SIGNATURE, 1.0)
     [record] = result.tell_apart
     assert (record.a, record.b) == ("latency-pop-shield", "latency-shield-origin")
@@ -156,8 +160,7 @@ def test_a_ruled_out_family_names_its_first_ruling_symptom_as_the_one_that_rules
         PointResult(14000, both, PointStatus.RULED_OUT, ("runs/b",)),
     ]
     ruled = [FamilyFit(load_family("latency-pop-shield"), points)]
-    control = Decided(PlannedRun(load_scenario("baseline")))
-    plan = Plan(control.planned, [], {}, quick=True, max_runs=1)
+    control, plan = control_plan()
     family = validation(plan, control, [], ruled, SIGNATURE, 1.0).families["latency-pop-shield"]
     assert family.ruling == ["S1", "S2"] and family.ruled_by == "S1"
     undecided = validation(plan, control, [], fits(), SIGNATURE, 1.0).families
@@ -167,8 +170,7 @@ def test_a_ruled_out_family_names_its_first_ruling_symptom_as_the_one_that_rules
 def test_the_report_says_how_long_validate_took_in_minutes():
     from harness.validate.report import _intro
 
-    control = Decided(PlannedRun(load_scenario("baseline")))
-    plan = Plan(control.planned, [], {}, quick=False, max_runs=3)
+    control, plan = control_plan(quick=False, max_runs=3)
     result = validation(plan, control, [], fits(), SIGNATURE, 1713.4)
     text, _ = _intro(result, fits(), SIGNATURE, [])
     assert "Mode: full (up to 3 runs per point)" in text and "took 28 min 33 s." in text
