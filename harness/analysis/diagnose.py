@@ -1,211 +1,310 @@
-"""`shieldlab diagnose RUN_DIR`: the likely faulty segment, from request records and node samples.
+"""`shieldlab diagnose RUN_DIR`: every faulty segment, from request records and node samples.
 
 It never reads the scenario's faults or events.jsonl: it reads what an operator would have,
 client-side request logs with the CDN's headers and the nodes' metrics.
 
-Each request's path tells which segments it crossed (X-Cache says how far it went):
-  edge HIT            client -> edge
-  edge MISS, shield HIT   client -> edge -> shield
-  MISS, MISS          client -> edge -> shield -> origin
-  PASS (POST)         client -> edge -> origin
-A segment is suspect when requests that cross it go bad (slow or failing) while requests that
-stop just before it stay well. Errors name their producer (X-Shieldlab-Error-Node), which
-narrows it further; origin saturation in the samples separates a slow backend from a slow link.
+For each segment (harness.analysis.segments) and each candidate window, the requests crossing it
+are tested against the same requests in the rest of the run (harness.analysis.change_tests), the
+p-values of every segment, window and test adjusted together. A segment is named when a test
+passes and the requests crossing it went bad more often than those stopping just before it (the
+neighbour), and when its only evidence is failures that may have come from further down, only if
+nothing further down is named at the same time. While every origin worker slot was busy, slowness
+says nothing about the links: those moments are the separate finding "origin capacity".
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
-from harness.analysis.badness import BIN_S, badness, path_of
+import numpy
+
+from harness.analysis.change_tests import (
+    FDR_LEVEL,
+    MIN_QUIET,
+    TAIL_QUANTILE,
+    Population,
+    Window,
+    adjusted,
+    candidate_windows,
+    neighbour_p,
+    window_p,
+)
+from harness.analysis.segments import Segment, SegmentKind, segments
 from harness.errors import BadInput
 from harness.records import files
+from harness.records.diagnosis import (
+    Change,
+    Diagnosis,
+    Effect,
+    OriginCapacity,
+    SegmentFinding,
+    PassedTest,
+    ChangeTest,
+)
 from harness.records.request import RequestRecord, read_requests
 from harness.records.samples import read_samples
 from harness.traffic import Layer
 from proxies.contract import ORIGIN_NODE, OriginGauge
 
-
-@dataclass(frozen=True)
-class Finding:
-    segment: str
-    score: float
-    onset_s: float | None
-    evidence: list[str] = field(default_factory=list)
+# The neighbour test is a second test of a window already found: strict, so that a chance
+# imbalance between two populations sharing a fault upstream is not taken for this segment's.
+NEIGHBOUR_LEVEL = 0.001
+BIN_S = 2.0  # the resolution of the origin's saturation (its gauges are scraped every second)
 
 
 @dataclass(frozen=True)
-class Diagnosis:
-    segment: str | None  # None: no fault found
-    onset_s: float | None
-    confidence: float
-    evidence: list[str]
-    ranking: list[Finding]
+class _Populations:
+    timed: Population
+    attempts: Population
+    control: Population
+    control_attempts: Population
 
-    def text(self) -> str:
-        if self.segment is None:
-            return "no fault found: every path stayed as fast and as healthy as its own quiet level"
-        when = f" from about {self.onset_s:.0f} s" if self.onset_s is not None else ""
-        return (
-            f"most likely faulty segment: {self.segment}{when} (confidence {self.confidence:.0%})"
+    @classmethod
+    def of(cls, segment: Segment) -> _Populations:
+        def ok(rs: list[RequestRecord]) -> Population:
+            return Population.of([(r.intended_s, r.latency_ms, False) for r in rs])
+
+        def tried(rs: list[RequestRecord], failed: bool) -> Population:
+            return Population.of(
+                [(r.intended_s, r.latency_ms, failed and segment.failed(r)) for r in rs]
+            )
+
+        return cls(
+            ok(segment.timed),
+            tried(segment.attempts, True),
+            ok(segment.control),
+            tried(segment.control_attempts, segment.kind is SegmentKind.CLIENT_EDGE),
         )
 
+    def crossing(self, kind: ChangeTest) -> Population:
+        return self.attempts if kind is ChangeTest.FAILED else self.timed
 
-def _failed_by(node: str) -> Callable[[RequestRecord], bool]:
-    return lambda r: r.is_error and r.error_node == node
+    def neighbour(self, kind: ChangeTest) -> Population:
+        return self.control_attempts if kind is ChangeTest.FAILED else self.control
+
+
+@dataclass(frozen=True)
+class _Candidate:
+    segment: Segment
+    window: Window
+    kind: ChangeTest
+    p: float
+
+
+@dataclass(frozen=True)
+class _Named:
+    segment: Segment
+    finding: SegmentFinding
+    window: Window
+    ambiguous: bool  # only failures that may have come from further down
+
+
+def _scan(found: list[Segment], windows: list[Window]) -> tuple[list[_Candidate], dict]:
+    candidates = []
+    populations = {}
+    for segment in found:
+        pops = populations[segment.name] = _Populations.of(segment)
+        for window in windows:
+            for kind in ChangeTest:
+                p = window_p(kind, *pops.crossing(kind).split(window))
+                if p is not None:
+                    candidates.append(_Candidate(segment, window, kind, p))
+    return candidates, populations
+
+
+def _effect(pops: _Populations, window: Window, disturbed: list[tuple[Window, ...]]) -> Effect:
+    left_out = next((d for d in disturbed if pops.timed.split(window, d)[1].size >= MIN_QUIET), ())
+    inside, quiet = pops.timed.split(window, left_out)
+    tried_in, tried_quiet = pops.attempts.split(window, left_out)
+
+    def pct(values: numpy.ndarray, q: float) -> float | None:
+        return round(float(numpy.percentile(values, q)), 1) if len(values) else None
+
+    def share(k: int, n: int) -> float | None:
+        return round(k / n, 4) if n else None
+
+    slow = float(numpy.quantile(quiet.latency_ms, TAIL_QUANTILE)) if quiet.size else math.inf
+    return Effect(
+        p50_ms=Change(quiet=pct(quiet.latency_ms, 50), window=pct(inside.latency_ms, 50)),
+        p95_ms=Change(quiet=pct(quiet.latency_ms, 95), window=pct(inside.latency_ms, 95)),
+        slow_share=Change(
+            quiet=share(int((quiet.latency_ms > slow).sum()), quiet.size),
+            window=share(int((inside.latency_ms > slow).sum()), inside.size),
+        ),
+        failed_share=Change(
+            quiet=share(int(tried_quiet.failed.sum()), tried_quiet.size),
+            window=share(int(tried_in.failed.sum()), tried_in.size),
+        ),
+        requests_window=max(tried_in.size, inside.size),
+        requests_quiet=max(tried_quiet.size, quiet.size),
+    )
+
+
+def _detect(
+    candidates: list[_Candidate],
+) -> tuple[dict[str, list[tuple[_Candidate, float]]], dict[str, float]]:
+    """Which segments went bad, and in which windows: Benjamini-Hochberg in two levels, so that
+    one strong fault's many windows lend no false-discovery budget to another segment. A
+    segment's p-value is the Simes combination of its windows and tests (its smallest BH
+    q-value); segments are selected by BH over those; inside a selected segment, windows and
+    tests pass by BH at the level scaled by the share of segments selected (Benjamini and
+    Bogomolov's selective inference on families)."""
+    by_segment: dict[str, list[_Candidate]] = {}
+    for candidate in candidates:
+        by_segment.setdefault(candidate.segment.name, []).append(candidate)
+    within = {name: adjusted([c.p for c in cs]) for name, cs in by_segment.items()}
+    names = list(by_segment)
+    across = adjusted([min(within[name]) for name in names])
+    segment_q = {name: q for name, q in zip(names, across, strict=True) if q <= FDR_LEVEL}
+    level = FDR_LEVEL * len(segment_q) / max(1, len(names))
+    detected = {
+        name: [(c, q) for c, q in zip(by_segment[name], within[name], strict=True) if q <= level]
+        for name in segment_q
+    }
+    return detected, segment_q
+
+
+def _assess(
+    records: list[RequestRecord], skip_pops: frozenset[str]
+) -> tuple[list[_Named], int, int]:
+    found = segments(records, skip_pops)
+    times = [r.intended_s for r in records]
+    windows = candidate_windows(min(times), max(times)) if times else []
+    candidates, populations = _scan(found, windows)
+    detected, segment_q = _detect(candidates)
+    # Each segment is judged in the window where it went worst (the one that fits its fault
+    # best: any window holding a fault passes too). Quiet levels leave out every segment's
+    # worst window, or at least this segment's own.
+    worst = {
+        name: min(passing, key=lambda c: c[0].p)[0].window for name, passing in detected.items()
+    }
+    anywhere = tuple(set(worst.values()))
+    named = []
+    for name, passing in detected.items():
+        window, segment = worst[name], passing[0][0].segment
+        disturbed = [anywhere, (window,)]
+        pops = populations[name]
+        tests = []
+        for candidate, q in passing:
+            if candidate.window != window:
+                continue
+            n_p = neighbour_p(
+                candidate.kind,
+                window,
+                disturbed,
+                pops.crossing(candidate.kind),
+                pops.neighbour(candidate.kind),
+            )
+            if n_p is None or n_p <= NEIGHBOUR_LEVEL:
+                tests.append(
+                    PassedTest(
+                        test=candidate.kind, p_value=candidate.p, q_value=q, neighbour_p_value=n_p
+                    )
+                )
+        if not tests:
+            continue  # what lies before the segment went as bad: not this segment's fault
+        finding = SegmentFinding(
+            segment=name,
+            onset_s=window.start_s,
+            end_s=window.end_s,
+            q_value=segment_q[name],
+            confidence=round(1 - segment_q[name], 6),
+            tests=tests,
+            effect=_effect(pops, window, disturbed),
+        )
+        named.append(_Named(segment, finding, window, _only_ambiguous(segment, finding)))
+    return named, len(candidates), len(windows)
+
+
+def _only_ambiguous(segment: Segment, finding: SegmentFinding) -> bool:
+    if any(t.test is not ChangeTest.FAILED for t in finding.tests):
+        return False
+    failed = [
+        r
+        for r in segment.attempts
+        if segment.failed(r) and finding.onset_s <= r.intended_s < finding.end_s
+    ]
+    return sum(segment.ambiguous(r) for r in failed) * 2 > len(failed)
+
+
+def _explain_away(named: list[_Named]) -> list[_Named]:
+    """Failures that may have come from further down name a segment only when nothing further
+    down on the same path is named at the same time."""
+    firm = [n for n in named if not n.ambiguous]
+    return [
+        n
+        for n in named
+        if not n.ambiguous
+        or not any(n.segment.is_behind(d.segment) and n.window.overlaps(d.window) for d in firm)
+    ]
+
+
+def _merge_pops(
+    findings: list[SegmentFinding], named: list[_Named], pops: list[str]
+) -> list[SegmentFinding]:
+    """The same fault on most POPs' links is one finding: `edge-*->shield (k of n POPs)`; it
+    carries the most confident POP's window, tests and effect."""
+    kind_of = {n.finding.segment: n.segment.kind for n in named}
+    for kind in (SegmentKind.CLIENT_EDGE, SegmentKind.EDGE_SHIELD, SegmentKind.EDGE_ORIGIN):
+        same = [f for f in findings if kind_of.get(f.segment) is kind]
+        if len(pops) > 1 and len(same) >= max(2, math.ceil(len(pops) / 2)):
+            top = max(same, key=lambda f: f.confidence)
+            star = top.segment.replace(next(p for p in pops if p in top.segment), "*", 1)
+            merged = top.model_copy(
+                update={
+                    "segment": f"{star} ({len(same)} of {len(pops)} POPs)",
+                    "onset_s": min(f.onset_s for f in same),
+                    "end_s": max(f.end_s for f in same),
+                }
+            )
+            findings = [f for f in findings if f not in same] + [merged]
+    return findings
+
+
+def _saturated_bins(origin: list[tuple[float, float, float]]) -> set[int]:
+    return {int(t // BIN_S) for t, busy, slots in origin if slots > 0 and busy >= slots}
+
+
+def _origin_capacity(records: list[RequestRecord], saturated: set[int]) -> OriginCapacity | None:
+    balancer = [r.intended_s for r in records if r.error_layer == Layer.ORIGIN_LB]
+    moments = balancer + [b * BIN_S for b in saturated]
+    if not moments:
+        return None
+    return OriginCapacity(
+        onset_s=min(moments),
+        end_s=max(moments) + (BIN_S if saturated else 0.0),
+        balancer_answers=len(balancer),
+        saturated_s=len(saturated) * BIN_S,
+    )
 
 
 def diagnose_records(
     records: list[RequestRecord], origin: list[tuple[float, float, float]]
 ) -> Diagnosis:
     """`origin` holds (t_s, busy slots, worker slots) as scraped from the origin's metrics."""
-    pops = sorted({r.pop for r in records})
-    findings: list[Finding] = []
-    by_path: dict[str, list[RequestRecord]] = {}
-    for r in records:
-        by_path.setdefault(path_of(r), []).append(r)
-
-    saturated_bins = {int(t // BIN_S) for t, busy, slots in origin if slots > 0 and busy >= slots}
-    saturated = bool(saturated_bins)
-
-    def outside_saturation(rs: list[RequestRecord]) -> list[RequestRecord]:
-        """While the backend was the bottleneck, slowness says nothing about the links."""
-        return [r for r in rs if int(r.intended_s // BIN_S) not in saturated_bins]
-
-    origin_lb = [r for r in records if r.error_layer == Layer.ORIGIN_LB]
-
-    # The origin's capacity: its balancer answered, or every slot was busy.
-    if origin_lb or saturated:
-        during = [
-            r
-            for r in by_path.get("origin", []) + by_path.get("pass", [])
-            if int(r.intended_s // BIN_S) in saturated_bins
-        ]
-        b = badness(during + origin_lb, _failed_by(Layer.ORIGIN_LB))
-        evidence = (
-            [f"{len(origin_lb)} answers from the origin's balancer (502/503)"] if origin_lb else []
-        )
-        if saturated:
-            evidence.append("every origin worker slot was busy at times")
-        findings.append(
-            Finding("origin capacity", b.score + 2 * len(evidence), b.onset_s, evidence)
-        )
-
-    # shield -> origin: the shield's own fetches fail or slow down; edges' shield hits stay well.
-    shield_errors = [r for r in records if r.error_layer == Layer.SHIELD]
-    b = badness(
-        outside_saturation(by_path.get("origin", []) + shield_errors), _failed_by(Layer.SHIELD)
+    saturated = _saturated_bins(origin)
+    # While the backend was the bottleneck, slowness says nothing about the links.
+    links = [r for r in records if int(r.intended_s // BIN_S) not in saturated]
+    named, tests_run, windows = _assess(links, frozenset())
+    slow_pops = frozenset(
+        str(n.segment.pop)
+        for n in _explain_away(named)
+        if n.segment.kind is SegmentKind.EDGE_SHIELD
     )
-    if b.bad_bins:
-        findings.append(
-            Finding(
-                "shield->origin",
-                b.score + (3 if shield_errors else 0),
-                b.onset_s,
-                [
-                    f"cache misses at the shield slowed (quiet median {b.quiet_ms:.0f} ms, peak x{b.peak_ratio:.0f})",
-                    f"{len(shield_errors)} 503s made by the shield"
-                    if shield_errors
-                    else "0 503s made by the shield",
-                ],
-            )
-        )
-
-    for pop in pops:
-        at_pop = [r for r in records if r.pop == pop]
-        hits = [r for r in at_pop if path_of(r) == "hit" or (r.status == 0 and r.method == "GET")]
-        b = badness(outside_saturation(hits), lambda r: r.status == 0)
-        if b.bad_bins:
-            findings.append(
-                Finding(
-                    f"client->edge-{pop}",
-                    b.score + 1,
-                    b.onset_s,
-                    [
-                        f"even requests the {pop} edge answered from its cache slowed or timed out "
-                        f"(quiet {b.quiet_ms:.0f} ms, peak x{b.peak_ratio:.0f})",
-                    ],
-                )
-            )
-        edge_get_errors = [r for r in at_pop if r.error_node == f"edge-{pop}" and r.method == "GET"]
-        # Shield hits cross this link and nothing behind it: the link's own signature.
-        via_shield = [r for r in at_pop if path_of(r) == "shield"] + edge_get_errors
-        b = badness(outside_saturation(via_shield), _failed_by(f"edge-{pop}"))
-        if b.bad_bins:
-            findings.append(
-                Finding(
-                    f"edge-{pop}->shield",
-                    b.score + (3 if edge_get_errors else 0),
-                    b.onset_s,
-                    [
-                        f"{pop} requests the shield answered from its cache slowed (quiet {b.quiet_ms:.0f} ms, peak x{b.peak_ratio:.0f})",
-                        f"{len(edge_get_errors)} GET errors made by edge-{pop}",
-                    ],
-                )
-            )
-        passes = [r for r in at_pop if r.method == "POST"]
-        b = badness(outside_saturation(passes), _failed_by(f"edge-{pop}"))
-        if b.bad_bins:
-            findings.append(
-                Finding(
-                    f"edge-{pop}->origin",
-                    b.score,
-                    b.onset_s,
-                    [
-                        f"{pop} POSTs (edge straight to origin) slowed or failed (peak x{b.peak_ratio:.0f})",
-                    ],
-                )
-            )
-
-    findings = _merge_edges(_explain_away(findings, shield_failed=bool(shield_errors)), pops)
-    ranking = sorted(findings, key=lambda f: f.score, reverse=True)
-    if not ranking or ranking[0].score < 2.0:
-        return Diagnosis(None, None, 0.0, ["no path went bad against its own quiet level"], ranking)
-    top = ranking[0]
-    runner_up = ranking[1].score if len(ranking) > 1 else 0.0
-    confidence = top.score / (top.score + runner_up)
-    return Diagnosis(top.segment, top.onset_s, confidence, top.evidence, ranking)
-
-
-def _explain_away(findings: list[Finding], shield_failed: bool) -> list[Finding]:
-    """A slow segment slows every path through it: keep the segment that explains the rest.
-
-    Requests past the shield cross the edge->shield link too, so slow shield misses with slow
-    shield hits point at the link in front of the shield, unless the shield itself failed its
-    fetches (its 503s). An origin overload also slows the POSTs that go edge -> origin.
-    """
-    names = {f.segment for f in findings}
-    edge_links = any(n.startswith("edge-") and n.endswith("->shield") for n in names)
-    kept = []
-    for f in findings:
-        if f.segment == "shield->origin" and edge_links and not shield_failed:
-            continue
-        if (
-            f.segment.endswith("->origin")
-            and f.segment.startswith("edge-")
-            and "origin capacity" in names
-        ):
-            continue
-        kept.append(f)
-    return kept
-
-
-def _merge_edges(findings: list[Finding], pops: list[str]) -> list[Finding]:
-    """The same fault on most POPs' links is one finding: `edge-*->shield`."""
-    for suffix in ("->shield", "->origin"):
-        same = [f for f in findings if f.segment.startswith("edge-") and f.segment.endswith(suffix)]
-        if len(pops) > 1 and len(same) >= max(2, math.ceil(len(pops) / 2)):
-            merged = Finding(
-                f"edge-*{suffix} ({len(same)} of {len(pops)} POPs)",
-                sum(f.score for f in same),
-                min((f.onset_s for f in same if f.onset_s is not None), default=None),
-                same[0].evidence,
-            )
-            findings = [f for f in findings if f not in same] + [merged]
-    return findings
+    if slow_pops:  # their misses are slow in front of the shield: judge its backend without them
+        named, tests_run, windows = _assess(links, slow_pops)
+    kept = _explain_away(named)
+    pops = sorted({r.pop for r in records})
+    findings = _merge_pops([n.finding for n in kept], kept, pops)
+    return Diagnosis(
+        fdr_level=FDR_LEVEL,
+        tests_run=tests_run,
+        windows=windows,
+        findings=sorted(findings, key=lambda f: f.confidence, reverse=True),
+        origin_capacity=_origin_capacity(records, saturated),
+    )
 
 
 def diagnose(run_dir: Path) -> Diagnosis:

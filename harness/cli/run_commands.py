@@ -141,33 +141,30 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 def cmd_diagnose(args: argparse.Namespace) -> int:
     from harness.analysis.diagnose import diagnose
+    from harness.analysis.diagnosis_text import finding_lines
 
     result = diagnose(args.run_dir)
     if args.json:
-        print(
-            json.dumps(
-                {
-                    "segment": result.segment,
-                    "onset_s": result.onset_s,
-                    "confidence": round(result.confidence, 3),
-                    "evidence": result.evidence,
-                    "ranking": [
-                        {"segment": f.segment, "score": round(f.score, 2), "onset_s": f.onset_s}
-                        for f in result.ranking
-                    ],
-                },
-                indent=2,
-            )
+        print(result.model_dump_json(indent=2))
+        return EXIT_OK
+    if not result.fault_found:
+        out.print(
+            "[green]no fault found[/green]: no path went worse than its own quiet level "
+            f"({result.tests_run} tests over {result.windows} windows, "
+            f"false discovery rate {result.fdr_level:.0%})"
         )
         return EXIT_OK
-    out.print(result.text())
-    for line in result.evidence:
-        out.print(f"  - {line}")
-    if len(result.ranking) > 1:
-        out.print(
-            "  other candidates: "
-            + ", ".join(f"{f.segment} ({f.score:.1f})" for f in result.ranking[1:4])
-        )
+    count = len(result.findings)
+    out.print(
+        f"[bold red]{count} faulty segment{'s' if count != 1 else ''}[/bold red]"
+        + (" and [bold red]origin capacity[/bold red]" if result.origin_capacity else "")
+        + f" ({result.tests_run} tests over {result.windows} windows, "
+        f"false discovery rate {result.fdr_level:.0%})"
+    )
+    for headline, detail in finding_lines(result):
+        out.print(f"  [red]{headline}[/red]")
+        for line in detail:
+            out.print(f"      {line}")
     return EXIT_OK
 
 

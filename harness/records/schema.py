@@ -10,6 +10,7 @@ from typing import Any
 
 from harness.records import files
 from harness.records.base import SCHEMA_VERSION
+from harness.records.diagnosis import Diagnosis
 from harness.records.events import EVENT_ADAPTER
 from harness.records.request import RequestRecord
 from harness.records.run_info import RunInfo
@@ -30,4 +31,6 @@ def run_file_schemas() -> dict[str, Any]:
         },
         # Not in a run directory: what `shieldlab validate` writes beside its runs.
         "validate": {VALIDATE_FILE: Validation.model_json_schema()},
+        # Not a file: what `shieldlab diagnose --json` prints.
+        "diagnose": {"stdout": Diagnosis.model_json_schema()},
     }

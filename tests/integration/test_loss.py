@@ -158,8 +158,9 @@ def test_diagnose_names_the_lossy_link_from_records_alone(loss_run):
     from harness.analysis.diagnose import diagnose
 
     result = diagnose(loss_run)
-    assert result.segment == "shield->origin", result.ranking
-    assert result.onset_s is not None and 6 <= result.onset_s <= 16  # the loss starts at 10 s
+    assert result.segments == ["shield->origin"], result.findings
+    (finding,) = result.findings
+    assert 6 <= finding.onset_s <= 16 and 30 <= finding.end_s <= 40  # the loss is at 10..35 s
 
 
 def test_loss_stretches_a_many_megabyte_file_and_barely_moves_a_one_segment_page(tmp_path):

@@ -28,6 +28,8 @@ def test_every_run_file_has_a_schema_with_its_enums():
     assert "HIT-STALE" in row["$defs"]["CacheState"]["enum"]
     line = schemas["files"][files.EVENTS_FILE]["line"]
     assert line["discriminator"]["propertyName"] == "event"
+    diagnosis = schemas["diagnose"]["stdout"]
+    assert "slow share" in diagnosis["$defs"]["ChangeTest"]["enum"]
 
 
 def test_events_round_trip_as_a_tagged_union(tmp_path):
