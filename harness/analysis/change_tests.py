@@ -1,15 +1,17 @@
 """Did a population of requests get worse inside a window than in the rest of the run?
 
 Three one-sided tests, each against the same population outside the window (its quiet level):
-  latency shift  Mann-Whitney U on the successes' latencies (the whole distribution);
+  latency shift  Mann-Whitney U on the successes' latencies (the whole distribution), less the
+                 smallest rise worth naming;
   slow share     Fisher's exact test on the share of successes above the quiet 99th percentile
-                 (the tail: a few requests waiting for TCP's retransmission timer);
+                 and well past the median (the tail: requests waiting for TCP's retransmission
+                 timer);
   failed share   Fisher's exact test on the share of attempts that failed.
 Candidate windows start and end on a grid over the run; the p-values of every segment, window
 and test are adjusted together (Benjamini-Hochberg), so scanning many windows does not make a
 fault out of noise. The neighbour test asks whether the requests crossing a segment went bad
 more often, in the same window, than those that stop just before it, each against its own quiet
-level: above its quiet median for a shift, above its quiet p99 for the tail.
+level: past its quiet median by the smallest rise worth naming for a shift, slow for the tail.
 """
 
 from __future__ import annotations
@@ -27,7 +29,14 @@ MIN_STEP_S = 2.0
 MIN_WINDOW_S = 6.0  # a fault lasts: shorter windows are a few slow requests, not a fault
 MIN_INSIDE = 10  # requests inside a window for a test to be run
 MIN_QUIET = 20  # requests outside it
-TAIL_QUANTILE = 0.99  # "slow": above the quiet 99th percentile
+TAIL_QUANTILE = 0.99  # "slow": above the quiet 99th percentile ...
+# ... and at least this far above the quiet median: a lost segment costs a retransmission of
+# 200 ms or more, while this host's scheduling noise moves a path by a few milliseconds (a
+# clean run here: shield hits' p50 3 -> 5 ms over half a minute, "significant" on 240 requests).
+SLOW_MARGIN_MS = 100.0
+# The least rise of a path's latency worth naming; the shift test asks whether the window is
+# slower than the quiet level by more than this (Mann-Whitney on the window minus it).
+MIN_SHIFT_MS = 20.0
 FDR_LEVEL = 0.01  # the expected share of false findings among those named
 
 
@@ -95,7 +104,8 @@ class Population:
 def shift_p(inside: numpy.ndarray, quiet: numpy.ndarray) -> float | None:
     if len(inside) < MIN_INSIDE or len(quiet) < MIN_QUIET:
         return None
-    return float(stats.mannwhitneyu(inside, quiet, alternative="greater").pvalue)
+    shifted = inside - MIN_SHIFT_MS
+    return float(stats.mannwhitneyu(shifted, quiet, alternative="greater").pvalue)
 
 
 def share_p(k_inside: int, n_inside: int, k_quiet: int, n_quiet: int) -> float | None:
@@ -110,10 +120,17 @@ def above(values: numpy.ndarray, level: float) -> int:
     return int((values > level).sum())
 
 
+def slow_level_ms(quiet: numpy.ndarray) -> float:
+    """Above this a request is slow: the quiet p99, and at least SLOW_MARGIN_MS past the median."""
+    return max(
+        float(numpy.quantile(quiet, TAIL_QUANTILE)), float(numpy.median(quiet)) + SLOW_MARGIN_MS
+    )
+
+
 def tail_p(inside: numpy.ndarray, quiet: numpy.ndarray) -> float | None:
     if len(quiet) < MIN_QUIET:
         return None
-    slow = float(numpy.quantile(quiet, TAIL_QUANTILE))
+    slow = slow_level_ms(quiet)
     return share_p(above(inside, slow), len(inside), above(quiet, slow), len(quiet))
 
 
@@ -134,8 +151,11 @@ def bad_share(kind: ChangeTest, inside: Population, quiet: Population) -> tuple[
     quiet_ok = quiet.successes
     if len(quiet_ok) < MIN_QUIET:
         return None
-    level = 0.5 if kind is ChangeTest.SHIFT else TAIL_QUANTILE
-    return above(inside.successes, float(numpy.quantile(quiet_ok, level))), len(inside.successes)
+    if kind is ChangeTest.SHIFT:
+        level = float(numpy.median(quiet_ok)) + MIN_SHIFT_MS
+    else:
+        level = slow_level_ms(quiet_ok)
+    return above(inside.successes, level), len(inside.successes)
 
 
 def neighbour_p(

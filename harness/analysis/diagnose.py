@@ -23,12 +23,12 @@ import numpy
 from harness.analysis.change_tests import (
     FDR_LEVEL,
     MIN_QUIET,
-    TAIL_QUANTILE,
     Population,
     Window,
     adjusted,
     candidate_windows,
     neighbour_p,
+    slow_level_ms,
     window_p,
 )
 from harness.analysis.segments import Segment, SegmentKind, segments
@@ -36,12 +36,12 @@ from harness.errors import BadInput
 from harness.records import files
 from harness.records.diagnosis import (
     Change,
+    ChangeTest,
     Diagnosis,
     Effect,
     OriginCapacity,
-    SegmentFinding,
     PassedTest,
-    ChangeTest,
+    SegmentFinding,
 )
 from harness.records.request import RequestRecord, read_requests
 from harness.records.samples import read_samples
@@ -125,7 +125,7 @@ def _effect(pops: _Populations, window: Window, disturbed: list[tuple[Window, ..
     def share(k: int, n: int) -> float | None:
         return round(k / n, 4) if n else None
 
-    slow = float(numpy.quantile(quiet.latency_ms, TAIL_QUANTILE)) if quiet.size else math.inf
+    slow = slow_level_ms(quiet.latency_ms) if quiet.size else math.inf
     return Effect(
         p50_ms=Change(quiet=pct(quiet.latency_ms, 50), window=pct(inside.latency_ms, 50)),
         p95_ms=Change(quiet=pct(quiet.latency_ms, 95), window=pct(inside.latency_ms, 95)),

@@ -183,6 +183,16 @@ def build_parser() -> argparse.ArgumentParser:
     bench = commands.add_parser("bench", help="measure throughput, per-hop latency, startup")
     with_topology(bench)
     bench.add_argument("--json", action="store_true")
+    bench.add_argument(
+        "--detection",
+        action="store_true",
+        help="instead: the smallest fault diagnose finds in every run, and its false alarms "
+        "on clean runs (about 70 s a run; resumes from the runs under --out)",
+    )
+    bench.add_argument("--runs", type=int, default=5, help="--detection: runs per intensity")
+    bench.add_argument(
+        "--out", type=Path, default=Path("results/detection"), help="--detection: its runs"
+    )
     with_mode(bench, "compose: compose mode's startup, throughput and latency beside local mode's")
     bench.set_defaults(func=lab.cmd_bench)
     demo = commands.add_parser("demo", help="up, install a package with pip through an edge, down")

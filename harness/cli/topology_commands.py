@@ -169,6 +169,10 @@ def cmd_record(args: argparse.Namespace) -> int:
 def cmd_bench(args: argparse.Namespace) -> int:
     from harness import bench  # the benchmark pulls in the load client only when asked
 
+    if args.detection:
+        from harness import bench_detection
+
+        return bench_detection.run(args.out, args.state_dir, args.runs, args.json, err)
     if args.mode == Mode.COMPOSE:
         from harness import bench_compose
 

@@ -5,7 +5,7 @@ import pytest
 from harness.analysis.diagnose import diagnose, diagnose_records
 from harness.analysis.diagnosis_text import finding_lines
 from harness.analysis.segments import Path, path_of
-from harness.records.diagnosis import Diagnosis, ChangeTest
+from harness.records.diagnosis import ChangeTest, Diagnosis
 from tests.unit.run_fixture import make_records, record, write_run
 
 QUIET = [(float(t), 2.0, 16.0) for t in range(60)]

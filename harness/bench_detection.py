@@ -1,0 +1,162 @@
+"""`shieldlab bench --detection`: the smallest fault `diagnose` finds here, and its false alarms.
+
+For each kind of segment and each kind of fault, a ladder of intensities, smallest first; each
+rung is run with several seeds (60 s of the default traffic, the fault from 10 s to 50 s) and
+diagnosed blind. A rung is found when diagnose names the faulty link in every run; the climb
+stops at the first such rung. Clean runs (no fault) count the segments named where none is
+faulty. Runs are kept under `--out`; a complete run of the same scenario there is read again
+instead of run again, so a bench cut short resumes where it stopped.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from rich.console import Console
+from rich.table import Table
+
+from harness.analysis.diagnose import diagnose
+from harness.errors import EXIT_OK
+from harness.records import files
+from harness.records.run_info import RunStatus, read_run_info
+from harness.run.runner import run_scenario
+from harness.scenario import Scenario, parse_scenario
+
+RUNS = 5
+DURATION_S = 60.0
+FAULT_S = (10.0, 50.0)
+TIME_SCALE = 60  # as the shipped scenarios: an hour of cache lifetimes in a minute
+
+
+@dataclass(frozen=True)
+class Ladder:
+    link: str
+    kind: str  # loss | latency
+    rungs: tuple[float, ...]
+
+    @property
+    def field(self) -> str:
+        return "probability" if self.kind == "loss" else "latency_ms"
+
+    def named(self, segments: list[str]) -> bool:
+        """Whether diagnose named this link (on one POP or on all: `edge-*->shield (k of n)`)."""
+        head, _, tail = self.link.partition("*")
+        return any(s.startswith(head) and tail.split(" ")[0] in s for s in segments)
+
+
+LADDERS = (
+    Ladder("shield->origin", "loss", (0.02, 0.05)),
+    Ladder("edge-*->shield", "loss", (0.02, 0.05)),
+    Ladder("shield->origin", "latency", (50, 200)),
+    Ladder("edge-*->shield", "latency", (50, 200)),
+    Ladder("edge-*->origin", "loss", (0.05,)),
+    Ladder("edge-*->origin", "latency", (200,)),
+    Ladder("client->edge-iad", "loss", (0.05,)),
+    Ladder("client->edge-iad", "latency", (200,)),
+)
+
+
+def probe(ladder: Ladder | None, value: float, seed: int) -> Scenario:
+    faults = []
+    if ladder is not None:
+        fault = {"kind": ladder.kind, "at": FAULT_S[0], "until": FAULT_S[1], "link": ladder.link}
+        faults.append(fault | {ladder.field: value})
+    name = "detect-clean"
+    if ladder is not None:
+        link = ladder.link.replace("->", "-").replace("*", "all")
+        name = f"detect-{ladder.kind}-{value:g}-{link}".replace(".", "p")
+    return parse_scenario(
+        "bench --detection",
+        {
+            "name": name,
+            "description": "diagnose's detection power",
+            "hypothesis": "none",
+            "topology": {"time_scale": TIME_SCALE},
+            "load": {"duration_s": DURATION_S, "seed": seed},
+            "faults": faults,
+        },
+    )
+
+
+def _same_run(scenario: Scenario, run_dir: Path) -> bool:
+    """A complete run whose traffic and faults are this scenario's (its name aside)."""
+    try:
+        stored = yaml.safe_load((run_dir / files.SCENARIO_FILE).read_text())
+        complete = read_run_info(run_dir / files.RUN_FILE).status == RunStatus.COMPLETE
+    except (OSError, yaml.YAMLError, ValueError):
+        return False
+    mine = scenario.model_dump(mode="json")
+    return complete and all(stored.get(k) == mine[k] for k in ("load", "faults", "topology"))
+
+
+def segments_named(scenario: Scenario, out: Path, state_dir: Path, report: Callable) -> list[str]:
+    folder = out / f"{scenario.name}-seed-{scenario.load.seed}"
+    done = [d for d in sorted(folder.glob("*")) if d.is_dir() and _same_run(scenario, d)]
+    run_dir = done[-1] if done else run_scenario(scenario, folder, state_dir, report)
+    return diagnose(run_dir).segments
+
+
+def measure_detection(
+    out: Path, state_dir: Path, report: Callable[[str], None], runs: int = RUNS
+) -> dict[str, Any]:
+    def one(ladder: Ladder | None, value: float, seed: int) -> list[str]:
+        what = "clean" if ladder is None else f"{ladder.kind} {value:g} on {ladder.link}"
+        report(f"bench: detection, {what}, run {seed}/{runs}")
+        return segments_named(probe(ladder, value, seed), out, state_dir, lambda _p: None)
+
+    clean = [one(None, 0, seed) for seed in range(1, runs + 1)]
+    rows = []
+    for ladder in LADDERS:
+        for value in ladder.rungs:
+            named = [one(ladder, value, seed) for seed in range(1, runs + 1)]
+            found = sum(ladder.named(n) for n in named)
+            others = sorted({s for n in named for s in n if not ladder.named([s])})
+            rows.append(
+                {"link": ladder.link, "fault": ladder.kind, "value": value,
+                 "found": found, "runs": runs, "also_named": others}
+            )  # fmt: skip
+            if found == runs:
+                break  # the smallest rung found in every run
+    return {
+        "duration_s": DURATION_S,
+        "fault_s": list(FAULT_S),
+        "clean_runs": runs,
+        "clean_false_alarms": sum(bool(n) for n in clean),
+        "clean_named": sorted({s for n in clean for s in n}),
+        "rungs": rows,
+    }
+
+
+def run(out: Path, state_dir: Path, runs: int, as_json: bool, console: Console) -> int:
+    with console.status("bench: detection") as status:
+        result = measure_detection(out, state_dir, status.update, runs)
+    if as_json:
+        print(json.dumps(result, indent=2))
+    else:
+        print_detection(result, Console())
+    return EXIT_OK
+
+
+def print_detection(result: dict[str, Any], out: Console) -> None:
+    table = Table(title="diagnose: faults found (each rung: runs where the faulty link is named)")
+    for column in ("link", "fault", "intensity", "found", "also named"):
+        table.add_column(column)
+    for row in result["rungs"]:
+        unit = "" if row["fault"] == "loss" else " ms"
+        colour = "green" if row["found"] == row["runs"] else "red"
+        table.add_row(
+            row["link"], row["fault"], f"{row['value']:g}{unit}",
+            f"[{colour}]{row['found']}/{row['runs']}[/{colour}]", ", ".join(row["also_named"]),
+        )  # fmt: skip
+    out.print(table)
+    alarms = result["clean_false_alarms"]
+    colour = "green" if alarms == 0 else "red"
+    out.print(
+        f"clean runs: [{colour}]{alarms} of {result['clean_runs']} named a segment[/{colour}]"
+        + (f" ({', '.join(result['clean_named'])})" if alarms else "")
+    )
