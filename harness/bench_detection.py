@@ -134,7 +134,13 @@ def measure_detection(
 
 def run(out: Path, state_dir: Path, runs: int, as_json: bool, console: Console) -> int:
     with console.status("bench: detection") as status:
-        result = measure_detection(out, state_dir, status.update, runs)
+
+        def report(message: str) -> None:
+            status.update(message)
+            if not console.is_terminal:  # a log gets a plain line per run
+                console.print(message, highlight=False, markup=False)
+
+        result = measure_detection(out, state_dir, report, runs)
     if as_json:
         print(json.dumps(result, indent=2))
     else:

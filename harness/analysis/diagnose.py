@@ -31,7 +31,7 @@ from harness.analysis.change_tests import (
     slow_level_ms,
     window_p,
 )
-from harness.analysis.segments import Segment, SegmentKind, segments
+from harness.analysis.segments import Segment, SegmentKind, segment_name, segments
 from harness.errors import BadInput
 from harness.records import files
 from harness.records.diagnosis import (
@@ -251,7 +251,7 @@ def _merge_pops(
         same = [f for f in findings if kind_of.get(f.segment) is kind]
         if len(pops) > 1 and len(same) >= max(2, math.ceil(len(pops) / 2)):
             top = max(same, key=lambda f: f.confidence)
-            star = top.segment.replace(next(p for p in pops if p in top.segment), "*", 1)
+            star = segment_name(kind, "*")
             merged = top.model_copy(
                 update={
                     "segment": f"{star} ({len(same)} of {len(pops)} POPs)",
