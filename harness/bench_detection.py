@@ -1,7 +1,7 @@
 """`shieldlab bench --detection`: the smallest fault `diagnose` finds here, and its false alarms.
 
 For each kind of segment and each kind of fault, a ladder of intensities, smallest first; each
-rung is run with several seeds (60 s of the default traffic, the fault from 10 s to 50 s) and
+rung is run with several seeds (75 s of the default traffic, the fault from 25 s to 60 s) and
 diagnosed blind. A rung is found when diagnose names the faulty link in every run; the climb
 stops at the first such rung. Clean runs (no fault) count the segments named where none is
 faulty. Runs are kept under `--out`; a complete run of the same scenario there is read again
@@ -28,8 +28,9 @@ from harness.run.runner import run_scenario
 from harness.scenario import Scenario, parse_scenario
 
 RUNS = 5
-DURATION_S = 60.0
-FAULT_S = (10.0, 50.0)
+# 17 s of quiet after diagnose's 8 s warm-up, 35 s of fault, 15 s of quiet after it.
+DURATION_S = 75.0
+FAULT_S = (25.0, 60.0)
 TIME_SCALE = 60  # as the shipped scenarios: an hour of cache lifetimes in a minute
 
 
@@ -50,14 +51,14 @@ class Ladder:
 
 
 LADDERS = (
-    Ladder("shield->origin", "loss", (0.02, 0.05)),
-    Ladder("edge-*->shield", "loss", (0.02, 0.05)),
+    Ladder("shield->origin", "loss", (0.02, 0.05, 0.1)),
+    Ladder("edge-*->shield", "loss", (0.02, 0.05, 0.1)),
     Ladder("shield->origin", "latency", (50, 200)),
     Ladder("edge-*->shield", "latency", (50, 200)),
-    Ladder("edge-*->origin", "loss", (0.05,)),
-    Ladder("edge-*->origin", "latency", (200,)),
-    Ladder("client->edge-iad", "loss", (0.05,)),
-    Ladder("client->edge-iad", "latency", (200,)),
+    Ladder("edge-*->origin", "loss", (0.05, 0.2)),
+    Ladder("edge-*->origin", "latency", (50, 200)),
+    Ladder("client->edge-iad", "loss", (0.05, 0.2)),
+    Ladder("client->edge-iad", "latency", (50, 200)),
 )
 
 

@@ -3,15 +3,15 @@
 Three one-sided tests, each against the same population outside the window (its quiet level):
   latency shift  Mann-Whitney U on the successes' latencies (the whole distribution), less the
                  smallest rise worth naming;
-  slow share     Fisher's exact test on the share of successes above the quiet 99th percentile
-                 and well past the median (the tail: requests waiting for TCP's retransmission
-                 timer);
+  slow share     the share of successes 100 ms past the quiet median of their class (the
+                 tail: requests waiting for TCP's retransmission timer), Cochran-Mantel-Haenszel
+                 over the endpoint classes;
   failed share   Fisher's exact test on the share of attempts that failed.
 Candidate windows start and end on a grid over the run; the p-values of every segment, window
 and test are adjusted together (Benjamini-Hochberg), so scanning many windows does not make a
 fault out of noise. The neighbour test asks whether the requests crossing a segment went bad
 more often, in the same window, than those that stop just before it, each against its own quiet
-level: past its quiet median by the smallest rise worth naming for a shift, slow for the tail.
+level: past its class's quiet median by the smallest rise worth naming, or slow.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 import numpy
 from scipy import stats
+from statsmodels.stats.contingency_tables import StratifiedTable
 
 from harness.records.diagnosis import ChangeTest
 
@@ -29,10 +30,10 @@ MIN_STEP_S = 2.0
 MIN_WINDOW_S = 6.0  # a fault lasts: shorter windows are a few slow requests, not a fault
 MIN_INSIDE = 10  # requests inside a window for a test to be run
 MIN_QUIET = 20  # requests outside it
-TAIL_QUANTILE = 0.99  # "slow": above the quiet 99th percentile ...
-# ... and at least this far above the quiet median: a lost segment costs a retransmission of
-# 200 ms or more, while this host's scheduling noise moves a path by a few milliseconds (a
-# clean run here: shield hits' p50 3 -> 5 ms over half a minute, "significant" on 240 requests).
+# "Slow": this far past the quiet median of the request's class. A lost segment costs a
+# retransmission of 200 ms or more, while this host's scheduling noise moves a path by a few
+# milliseconds (a clean run here: shield hits' p50 3 -> 5 ms for half a minute, "significant"
+# on 240 requests).
 SLOW_MARGIN_MS = 100.0
 # The least rise of a path's latency worth naming; the shift test asks whether the window is
 # slower than the quiet level by more than this (Mann-Whitney on the window minus it).
@@ -68,16 +69,25 @@ def candidate_windows(first_s: float, last_s: float) -> list[Window]:
 
 @dataclass(frozen=True)
 class Population:
-    """Times, latencies and failures of a group of requests, as arrays."""
+    """Times, latencies, failures and endpoint classes of a group of requests, as arrays.
+
+    Latency is compared within an endpoint class (a file download is slower than an index page
+    on any day): a window that holds more of one class than the quiet does is no fault."""
 
     t_s: numpy.ndarray
     latency_ms: numpy.ndarray
     failed: numpy.ndarray
+    kind: numpy.ndarray  # the endpoint class of each request
 
     @classmethod
-    def of(cls, rows: list[tuple[float, float, bool]]) -> Population:
-        t, latency, failed = zip(*rows, strict=True) if rows else ((), (), ())
-        return cls(numpy.array(t, float), numpy.array(latency, float), numpy.array(failed, bool))
+    def of(cls, rows: list[tuple[float, float, bool, str]]) -> Population:
+        t, latency, failed, kind = zip(*rows, strict=True) if rows else ((), (), (), ())
+        return cls(
+            numpy.array(t, float),
+            numpy.array(latency, float),
+            numpy.array(failed, bool),
+            numpy.array(kind, str),
+        )
 
     def split(
         self, window: Window, disturbed: tuple[Window, ...] = ()
@@ -90,22 +100,48 @@ class Population:
         return self._take(inside), self._take(quiet)
 
     def _take(self, mask: numpy.ndarray) -> Population:
-        return Population(self.t_s[mask], self.latency_ms[mask], self.failed[mask])
+        return Population(self.t_s[mask], self.latency_ms[mask], self.failed[mask], self.kind[mask])
 
     @property
     def size(self) -> int:
         return len(self.t_s)
 
-    @property
-    def successes(self) -> numpy.ndarray:
-        return self.latency_ms[~self.failed]
+    def successes(self) -> Population:
+        return self._take(~self.failed)
+
+    def classes(self) -> list[str]:
+        return sorted(set(self.kind.tolist()))
+
+    def of_class(self, kind: str) -> numpy.ndarray:
+        return self.latency_ms[self.kind == kind]
 
 
-def shift_p(inside: numpy.ndarray, quiet: numpy.ndarray) -> float | None:
-    if len(inside) < MIN_INSIDE or len(quiet) < MIN_QUIET:
+MIN_CLASS_QUIET = 5  # quiet requests of a class to place the window's requests of that class
+
+
+def placed(inside: Population, quiet: Population, less_ms: float = 0.0) -> tuple[list, list]:
+    """Each success's place in its class's quiet latencies (0..1), for the window's (less
+    `less_ms`) and the quiet's own: on this scale every class is alike."""
+    ins, outs = [], []
+    for kind in quiet.classes():
+        reference = numpy.sort(quiet.of_class(kind))
+        if len(reference) < MIN_CLASS_QUIET:
+            continue
+        where = numpy.searchsorted(reference, inside.of_class(kind) - less_ms, "right")
+        ins.append(where / len(reference))
+        outs.append(numpy.searchsorted(reference, reference, "right") / len(reference))
+    return ins, outs
+
+
+def shift_p(inside: Population, quiet: Population) -> float | None:
+    """Mann-Whitney U: are the window's latencies, less MIN_SHIFT_MS, placed higher in their
+    classes' quiet distributions than the quiet requests themselves?"""
+    ins, outs = placed(inside, quiet, MIN_SHIFT_MS)
+    x = numpy.concatenate(ins) if ins else numpy.array([])
+    y = numpy.concatenate(outs) if outs else numpy.array([])
+    if len(x) < MIN_INSIDE or len(y) < MIN_QUIET:
         return None
-    shifted = inside - MIN_SHIFT_MS
-    return float(stats.mannwhitneyu(shifted, quiet, alternative="greater").pvalue)
+    return float(stats.mannwhitneyu(x, y, alternative="greater").pvalue)
 
 
 def share_p(k_inside: int, n_inside: int, k_quiet: int, n_quiet: int) -> float | None:
@@ -116,46 +152,67 @@ def share_p(k_inside: int, n_inside: int, k_quiet: int, n_quiet: int) -> float |
     return float(stats.fisher_exact(table, alternative="greater").pvalue)
 
 
-def above(values: numpy.ndarray, level: float) -> int:
-    return int((values > level).sum())
+def past_level(
+    kind: ChangeTest, inside: Population, quiet: Population
+) -> list[tuple[int, int, int, int]]:
+    """Per endpoint class: (inside past, inside counted, quiet past, quiet counted), successes
+    past their class's quiet median plus SLOW_MARGIN_MS for the tail, plus MIN_SHIFT_MS for a
+    shift. A median is a level a few quiet requests set well; a 99th percentile of a hundred is
+    their largest, which fresh requests pass more often than the quiet ones did."""
+    margin = SLOW_MARGIN_MS if kind is ChangeTest.TAIL else MIN_SHIFT_MS
+    counts = []
+    for cls in quiet.classes():
+        reference, mine = quiet.of_class(cls), inside.of_class(cls)
+        if len(reference) < MIN_CLASS_QUIET or len(mine) == 0:
+            continue
+        level = float(numpy.median(reference)) + margin
+        counts.append(
+            (int((mine > level).sum()), len(mine), int((reference > level).sum()), len(reference))
+        )
+    return counts
 
 
-def slow_level_ms(quiet: numpy.ndarray) -> float:
-    """Above this a request is slow: the quiet p99, and at least SLOW_MARGIN_MS past the median."""
-    return max(
-        float(numpy.quantile(quiet, TAIL_QUANTILE)), float(numpy.median(quiet)) + SLOW_MARGIN_MS
-    )
+def beyond(kind: ChangeTest, inside: Population, quiet: Population) -> tuple[int, int, int, int]:
+    """`past_level` summed over the classes."""
+    return tuple(int(sum(c[i] for c in past_level(kind, inside, quiet))) for i in range(4))  # type: ignore[return-value]
 
 
-def tail_p(inside: numpy.ndarray, quiet: numpy.ndarray) -> float | None:
-    if len(quiet) < MIN_QUIET:
+def tail_p(inside: Population, quiet: Population) -> float | None:
+    """Cochran-Mantel-Haenszel over the endpoint classes, one-sided: more slow requests in the
+    window than in the quiet, class by class (summed counts would find a fault in a window
+    that merely holds more of a class whose requests are often slow)."""
+    counts = past_level(ChangeTest.TAIL, inside, quiet)
+    n_in, n_quiet = sum(c[1] for c in counts), sum(c[3] for c in counts)
+    if n_in < MIN_INSIDE or n_quiet < MIN_QUIET:
         return None
-    slow = slow_level_ms(quiet)
-    return share_p(above(inside, slow), len(inside), above(quiet, slow), len(quiet))
+    tables = [numpy.array([[a, n - a], [b, m - b]]) for a, n, b, m in counts if a + b > 0]
+    if not tables:
+        return 1.0
+    table = StratifiedTable(tables)
+    two_sided = float(table.test_null_odds(correction=False).pvalue)
+    expected = sum(n * (a + b) / (n + m) for a, n, b, m in counts)
+    more = sum(a for a, _, _, _ in counts) > expected
+    return two_sided / 2 if more else 1 - two_sided / 2
 
 
 def window_p(kind: ChangeTest, inside: Population, quiet: Population) -> float | None:
     if kind is ChangeTest.SHIFT:
-        return shift_p(inside.successes, quiet.successes)
+        return shift_p(inside.successes(), quiet.successes())
     if kind is ChangeTest.TAIL:
-        return tail_p(inside.successes, quiet.successes)
+        return tail_p(inside.successes(), quiet.successes())
     return share_p(int(inside.failed.sum()), inside.size, int(quiet.failed.sum()), quiet.size)
 
 
 def bad_share(kind: ChangeTest, inside: Population, quiet: Population) -> tuple[int, int] | None:
     """How many of the window's requests went bad by `kind`'s measure, against their own
-    quiet level; the neighbour test compares these counts between two populations. None: too
-    few quiet requests to set the level."""
+    class's quiet level; the neighbour test compares these counts between two populations.
+    None: too few quiet requests to set the level."""
     if kind is ChangeTest.FAILED:
         return int(inside.failed.sum()), inside.size
-    quiet_ok = quiet.successes
-    if len(quiet_ok) < MIN_QUIET:
+    k_in, n_in, _, n_quiet = beyond(kind, inside.successes(), quiet.successes())
+    if n_quiet < MIN_QUIET:
         return None
-    if kind is ChangeTest.SHIFT:
-        level = float(numpy.median(quiet_ok)) + MIN_SHIFT_MS
-    else:
-        level = slow_level_ms(quiet_ok)
-    return above(inside.successes, level), len(inside.successes)
+    return k_in, n_in
 
 
 def neighbour_p(
