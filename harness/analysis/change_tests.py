@@ -174,7 +174,9 @@ def past_level(
 
 def beyond(kind: ChangeTest, inside: Population, quiet: Population) -> tuple[int, int, int, int]:
     """`past_level` summed over the classes."""
-    return tuple(int(sum(c[i] for c in past_level(kind, inside, quiet))) for i in range(4))  # type: ignore[return-value]
+    counts = past_level(kind, inside, quiet)
+    k_in, n_in, k_q, n_q = (sum(c[i] for c in counts) for i in range(4))
+    return k_in, n_in, k_q, n_q
 
 
 def tail_p(inside: Population, quiet: Population) -> float | None:

@@ -174,3 +174,11 @@ def test_a_window_with_more_of_a_slower_kind_of_request_is_no_fault():
         for r in records
     ]
     assert diagnose_records(mixed, QUIET).findings == []
+
+
+def test_a_cold_start_is_not_a_fault():
+    records = make_records(60, None, None, seed=29, rate_per_s=40)
+    cold = _delayed(records, (0, 7), 0.3, 300, crosses_shield_origin)
+    assert diagnose_records(cold, QUIET).findings == []
+    later = _delayed(records, (12, 30), 0.4, 300, crosses_shield_origin)
+    assert diagnose_records(later, QUIET).segments == ["shield->origin"]  # the same, once warm
