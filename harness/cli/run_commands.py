@@ -149,7 +149,8 @@ def cmd_diagnose(args: argparse.Namespace) -> int:
         return EXIT_OK
     if not result.fault_found:
         out.print(
-            "[green]no fault found[/green]: no path went worse than its own quiet level "
+            "[green]no fault found[/green]: no segment went worse than its own quiet level "
+            "and its neighbour "
             f"({result.tests_run} tests over {result.windows} windows, "
             f"false discovery rate {result.fdr_level:.0%})"
         )
