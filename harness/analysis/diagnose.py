@@ -14,7 +14,6 @@ says nothing about the links: those moments are the separate finding "origin cap
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,7 +30,8 @@ from harness.analysis.change_tests import (
     neighbour_p,
     window_p,
 )
-from harness.analysis.segments import Segment, SegmentKind, segment_name, segments
+from harness.analysis.pop_findings import Named, everywhere, merge_pops
+from harness.analysis.segments import Segment, SegmentKind, segments
 from harness.errors import BadInput
 from harness.records import files
 from harness.records.diagnosis import (
@@ -96,14 +96,6 @@ class _Candidate:
     window: Window
     kind: ChangeTest
     p: float
-
-
-@dataclass(frozen=True)
-class _Named:
-    segment: Segment
-    finding: SegmentFinding
-    window: Window
-    ambiguous: bool  # only failures that may have come from further down
 
 
 def _scan(found: list[Segment], windows: list[Window]) -> tuple[list[_Candidate], dict]:
@@ -172,7 +164,7 @@ def _detect(
 
 def _assess(
     records: list[RequestRecord], skip_pops: frozenset[str]
-) -> tuple[list[_Named], int, int]:
+) -> tuple[list[Named], int, int]:
     found = segments(records, skip_pops)
     times = [r.intended_s for r in records]
     windows = (
@@ -223,7 +215,7 @@ def _assess(
             tests=tests,
             effect=_effect(pops, window, disturbed),
         )
-        named.append(_Named(segment, finding, window, _only_ambiguous(segment, finding)))
+        named.append(Named(segment, finding, window, _only_ambiguous(segment, finding)))
     return named, len(candidates), len(windows)
 
 
@@ -255,7 +247,7 @@ def _only_ambiguous(segment: Segment, finding: SegmentFinding) -> bool:
     return sum(segment.ambiguous(r) for r in failed) * 2 > len(failed)
 
 
-def _explain_away(named: list[_Named]) -> list[_Named]:
+def _explain_away(named: list[Named]) -> list[Named]:
     """Failures that may have come from further down name a segment only when nothing further
     down on the same path is named at the same time."""
     firm = [n for n in named if not n.ambiguous]
@@ -267,26 +259,14 @@ def _explain_away(named: list[_Named]) -> list[_Named]:
     ]
 
 
-def _merge_pops(
-    findings: list[SegmentFinding], named: list[_Named], pops: list[str]
-) -> list[SegmentFinding]:
-    """The same fault on most POPs' links is one finding: `edge-*->shield (k of n POPs)`; it
-    carries the most confident POP's window, tests and effect."""
-    kind_of = {n.finding.segment: n.segment.kind for n in named}
-    for kind in (SegmentKind.CLIENT_EDGE, SegmentKind.EDGE_SHIELD, SegmentKind.EDGE_ORIGIN):
-        same = [f for f in findings if kind_of.get(f.segment) is kind]
-        if len(pops) > 1 and len(same) >= max(2, math.ceil(len(pops) / 2)):
-            top = max(same, key=lambda f: f.confidence)
-            star = segment_name(kind, "*")
-            merged = top.model_copy(
-                update={
-                    "segment": f"{star} ({len(same)} of {len(pops)} POPs)",
-                    "onset_s": min(f.onset_s for f in same),
-                    "end_s": max(f.end_s for f in same),
-                }
-            )
-            findings = [f for f in findings if f not in same] + [merged]
-    return findings
+def _pooled_still_bad(finding: SegmentFinding, segment: Segment) -> bool:
+    """Do the POPs not named on their own still show the pooled finding's fault?"""
+    pops = _Populations.of(segment)
+    window = Window(finding.onset_s, finding.end_s)
+    return any(
+        (p := window_p(t.test, *pops.crossing(t.test).split(window))) is not None and p <= FDR_LEVEL
+        for t in finding.tests
+    )
 
 
 def _saturated_bins(origin: list[tuple[float, float, float]]) -> set[int]:
@@ -318,16 +298,17 @@ def diagnose_records(
         r for r in records if int(r.intended_s // BIN_S) not in saturated and r.intended_s >= start
     ]
     named, tests_run, windows = _assess(links, frozenset())
-    slow_pops = frozenset(
-        str(n.segment.pop)
-        for n in _explain_away(named)
-        if n.segment.kind is SegmentKind.EDGE_SHIELD
-    )
+    pops = sorted({r.pop for r in records})
+    in_front = [
+        n.segment.pop for n in _explain_away(named) if n.segment.kind is SegmentKind.EDGE_SHIELD
+    ]
+    # One POP's link named: its misses; only the pooled link named: every POP's.
+    each = [str(p) for p in in_front if p is not None]
+    slow_pops = frozenset(each or (pops if in_front else []))
     if slow_pops:  # their misses are slow in front of the shield: judge its backend without them
         named, tests_run, windows = _assess(links, slow_pops)
     kept = _explain_away(named)
-    pops = sorted({r.pop for r in records})
-    findings = _merge_pops([n.finding for n in kept], kept, pops)
+    findings = merge_pops(kept, pops, everywhere(kept, links, _pooled_still_bad))
     return Diagnosis(
         fdr_level=FDR_LEVEL,
         tests_run=tests_run,

@@ -99,16 +99,59 @@ def _made_by(node: str) -> Callable[[RequestRecord], bool]:
     return lambda r: r.is_error and r.error_node == node
 
 
+def made_by_an_edge(r: RequestRecord) -> bool:
+    return r.is_error and r.error_node.startswith(EDGE_PREFIX)
+
+
+def edge_links(
+    records: list[RequestRecord], pop: str | None, failed: Callable[[RequestRecord], bool]
+) -> list[Segment]:
+    """The edge's links to the shield and to the origin, for one POP or (pop None) all."""
+    gets = [r for r in records if r.method != "POST"]
+    hits = _on(Path.HIT, gets)
+    return [
+        Segment(
+            segment_name(SegmentKind.EDGE_SHIELD, pop),
+            SegmentKind.EDGE_SHIELD,
+            pop,
+            timed=_on(Path.SHIELD, gets),
+            attempts=[r for r in gets if path_of(r) in (Path.SHIELD, Path.ORIGIN)],
+            failed=failed,
+            ambiguous=lambda r: r.error_reason not in _LINK_FAILURES,
+            control=hits,
+            control_attempts=hits,
+        ),
+        Segment(
+            segment_name(SegmentKind.EDGE_ORIGIN, pop),
+            SegmentKind.EDGE_ORIGIN,
+            pop,
+            timed=_on(Path.PASS, records),
+            attempts=[r for r in records if r.method == "POST"],
+            failed=failed,
+            ambiguous=lambda r: False,
+            control=hits,
+            control_attempts=hits,
+        ),
+    ]
+
+
+def _on(path: Path, rs: list[RequestRecord]) -> list[RequestRecord]:
+    """The successes among `rs` that went `path`."""
+    return [r for r in rs if path_of(r) is path and not r.is_error]
+
+
 def edge_name(pop: str) -> str:
     return f"{EDGE_PREFIX}{pop}"
 
 
 def segment_name(kind: SegmentKind, pop: str | None) -> str:
+    """pop None: every POP's (`edge-*->shield`)."""
+    edge = edge_name(pop or "*")
     if kind is SegmentKind.CLIENT_EDGE:
-        return f"client->{edge_name(str(pop))}"
+        return f"client->{edge}"
     if kind is SegmentKind.SHIELD_ORIGIN:
         return kind.value
-    return f"{edge_name(str(pop))}->{kind.value.split('->')[1]}"
+    return f"{edge}->{kind.value.split('->')[1]}"
 
 
 def segments(
@@ -120,9 +163,6 @@ def segments(
     pops = sorted({r.pop for r in records})
     by_pop = {pop: [r for r in records if r.pop == pop] for pop in pops}
 
-    def on(path: Path, rs: list[RequestRecord]) -> list[RequestRecord]:
-        return [r for r in rs if path_of(r) is path and not r.is_error]
-
     found = []
     for pop in pops:
         mine = by_pop[pop]
@@ -133,49 +173,24 @@ def segments(
                 segment_name(SegmentKind.CLIENT_EDGE, pop),
                 SegmentKind.CLIENT_EDGE,
                 pop,
-                timed=on(Path.HIT, mine),
+                timed=_on(Path.HIT, mine),
                 attempts=mine,
                 failed=lambda r: r.status == 0,
                 ambiguous=lambda r: True,
-                control=on(Path.HIT, others),
+                control=_on(Path.HIT, others),
                 control_attempts=others,
             )
         )
-        gets = [r for r in mine if r.method != "POST"]
-        found.append(
-            Segment(
-                segment_name(SegmentKind.EDGE_SHIELD, pop),
-                SegmentKind.EDGE_SHIELD,
-                pop,
-                timed=on(Path.SHIELD, gets),
-                attempts=[r for r in gets if path_of(r) in (Path.SHIELD, Path.ORIGIN)],
-                failed=_made_by(edge),
-                ambiguous=lambda r: r.error_reason not in _LINK_FAILURES,
-                control=on(Path.HIT, gets),
-                control_attempts=on(Path.HIT, gets),
-            )
-        )
-        posts = [r for r in mine if r.method == "POST"]
-        found.append(
-            Segment(
-                segment_name(SegmentKind.EDGE_ORIGIN, pop),
-                SegmentKind.EDGE_ORIGIN,
-                pop,
-                timed=on(Path.PASS, posts),
-                attempts=posts,
-                failed=_made_by(edge),
-                ambiguous=lambda r: False,
-                control=on(Path.HIT, gets),
-                control_attempts=on(Path.HIT, gets),
-            )
-        )
+        found += edge_links(mine, pop, _made_by(edge))
+    if len(pops) > 1:  # every POP's link at once: the POP-to-shield network, with all its data
+        found += edge_links(records, None, made_by_an_edge)
     kept = [r for r in records if r.pop not in skip_pops and r.method != "POST"]
     found.append(
         Segment(
             SegmentKind.SHIELD_ORIGIN.value,
             SegmentKind.SHIELD_ORIGIN,
             None,
-            timed=on(Path.ORIGIN, kept),
+            timed=_on(Path.ORIGIN, kept),
             # An edge's own 503 carries only the edge's X-Cache: it never reached the shield's fetch.
             attempts=[
                 r
@@ -184,8 +199,8 @@ def segments(
             ],
             failed=_made_by(SHIELD_NODE),
             ambiguous=lambda r: False,
-            control=on(Path.SHIELD, kept),
-            control_attempts=on(Path.SHIELD, kept),
+            control=_on(Path.SHIELD, kept),
+            control_attempts=_on(Path.SHIELD, kept),
         )
     )
     return found

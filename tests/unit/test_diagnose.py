@@ -182,3 +182,13 @@ def test_a_cold_start_is_not_a_fault():
     assert diagnose_records(cold, QUIET).findings == []
     later = _delayed(records, (12, 30), 0.4, 300, crosses_shield_origin)
     assert diagnose_records(later, QUIET).segments == ["shield->origin"]  # the same, once warm
+
+
+@pytest.mark.parametrize("seed", [32, 33])
+def test_a_small_fault_on_every_pops_link_is_named_for_all_pops(seed):
+    """Each POP alone has too few shield hits to tell a tail of 12 %; all of them together do."""
+    records = make_records(60, None, None, seed=seed, rate_per_s=40)
+    weak = _delayed(
+        records, (20, 44), 0.12, 300, lambda r: path_of(r) in (Path.SHIELD, Path.ORIGIN), seed
+    )
+    assert diagnose_records(weak, QUIET).segments == ["edge-*->shield (all 2 POPs)"]
