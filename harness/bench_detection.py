@@ -95,45 +95,67 @@ def _same_run(scenario: Scenario, run_dir: Path) -> bool:
     return complete and all(stored.get(k) == mine[k] for k in ("load", "faults", "topology"))
 
 
-def segments_named(scenario: Scenario, out: Path, state_dir: Path, report: Callable) -> list[str]:
+def segments_named(
+    scenario: Scenario, out: Path, state_dir: Path, report: Callable, kept_only: bool = False
+) -> list[str] | None:
+    """What diagnose names in this scenario's run (kept under `out`, or run now). None: no
+    kept run and `kept_only`."""
     folder = out / f"{scenario.name}-seed-{scenario.load.seed}"
     done = [d for d in sorted(folder.glob("*")) if d.is_dir() and _same_run(scenario, d)]
+    if not done and kept_only:
+        return None
     run_dir = done[-1] if done else run_scenario(scenario, folder, state_dir, report)
     return diagnose(run_dir).segments
 
 
 def measure_detection(
-    out: Path, state_dir: Path, report: Callable[[str], None], runs: int = RUNS
+    out: Path,
+    state_dir: Path,
+    report: Callable[[str], None],
+    runs: int = RUNS,
+    kept_only: bool = False,
 ) -> dict[str, Any]:
-    def one(ladder: Ladder | None, value: float, seed: int) -> list[str]:
-        what = "clean" if ladder is None else f"{ladder.kind} {value:g} on {ladder.link}"
-        report(f"bench: detection, {what}, run {seed}/{runs}")
-        return segments_named(probe(ladder, value, seed), out, state_dir, lambda _p: None)
+    """`kept_only`: judge the runs kept under `out` again (after a change of method), run none."""
 
-    clean = [one(None, 0, seed) for seed in range(1, runs + 1)]
+    def each_seed(ladder: Ladder | None, value: float) -> list[list[str]]:
+        what = "clean" if ladder is None else f"{ladder.kind} {value:g} on {ladder.link}"
+        named = []
+        for seed in range(1, runs + 1):
+            report(f"bench: detection, {what}, run {seed}/{runs}")
+            scenario = probe(ladder, value, seed)
+            found = segments_named(scenario, out, state_dir, lambda _p: None, kept_only)
+            if found is not None:
+                named.append(found)
+        return named
+
+    clean = each_seed(None, 0)
     rows = []
     for ladder in LADDERS:
         for value in ladder.rungs:
-            named = [one(ladder, value, seed) for seed in range(1, runs + 1)]
+            named = each_seed(ladder, value)
+            if not named:
+                break  # kept_only: this rung was never run, nor any above it
             found = sum(ladder.named(n) for n in named)
             others = sorted({s for n in named for s in n if not ladder.named([s])})
             rows.append(
                 {"link": ladder.link, "fault": ladder.kind, "value": value,
-                 "found": found, "runs": runs, "also_named": others}
+                 "found": found, "runs": len(named), "also_named": others}
             )  # fmt: skip
             if found == runs:
                 break  # the smallest rung found in every run
     return {
         "duration_s": DURATION_S,
         "fault_s": list(FAULT_S),
-        "clean_runs": runs,
+        "clean_runs": len(clean),
         "clean_false_alarms": sum(bool(n) for n in clean),
         "clean_named": sorted({s for n in clean for s in n}),
         "rungs": rows,
     }
 
 
-def run(out: Path, state_dir: Path, runs: int, as_json: bool, console: Console) -> int:
+def run(
+    out: Path, state_dir: Path, runs: int, as_json: bool, console: Console, kept_only: bool
+) -> int:
     with console.status("bench: detection") as status:
 
         def report(message: str) -> None:
@@ -141,7 +163,7 @@ def run(out: Path, state_dir: Path, runs: int, as_json: bool, console: Console) 
             if not console.is_terminal:  # a log gets a plain line per run
                 console.print(message, highlight=False, markup=False)
 
-        result = measure_detection(out, state_dir, report, runs)
+        result = measure_detection(out, state_dir, report, runs, kept_only)
     if as_json:
         print(json.dumps(result, indent=2))
     else:

@@ -191,6 +191,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     bench.add_argument("--runs", type=int, default=5, help="--detection: runs per intensity")
     bench.add_argument(
+        "--kept-only",
+        action="store_true",
+        help="--detection: judge the runs kept under --out again, run none",
+    )
+    bench.add_argument(
         "--out", type=Path, default=Path("results/detection"), help="--detection: its runs"
     )
     with_mode(bench, "compose: compose mode's startup, throughput and latency beside local mode's")

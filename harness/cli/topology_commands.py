@@ -172,7 +172,9 @@ def cmd_bench(args: argparse.Namespace) -> int:
     if args.detection:
         from harness import bench_detection
 
-        return bench_detection.run(args.out, args.state_dir, args.runs, args.json, err)
+        return bench_detection.run(
+            args.out, args.state_dir, args.runs, args.json, err, args.kept_only
+        )
     if args.mode == Mode.COMPOSE:
         from harness import bench_compose
 

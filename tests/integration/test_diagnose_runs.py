@@ -14,7 +14,7 @@ from harness.bench_detection import FAULT_S, Ladder, probe
 from harness.records.diagnosis import Diagnosis
 
 # The smallest loss on the shield's backend link `bench --detection` named in 5 of 5 runs.
-SMALLEST_LOSS_FOUND = 0.02
+SMALLEST_LOSS_FOUND = 0.1
 
 
 def _run_and_diagnose(tmp: Path, scenario) -> tuple[Diagnosis, str]:
