@@ -1,15 +1,15 @@
 """Did a population of requests get worse inside a window than in the rest of the run?
 
 Three one-sided tests, each against the same population outside the window (its quiet level):
-  latency shift  Mann-Whitney U on the successes' latencies (the whole distribution), less the
-                 smallest rise worth naming;
+  latency shift  Mann-Whitney U on each success's place in its endpoint class's quiet
+                 latencies, less the smallest rise worth naming (the whole distribution);
   slow share     the share of successes 100 ms past the quiet median of their class (the
                  tail: requests waiting for TCP's retransmission timer), Cochran-Mantel-Haenszel
                  over the endpoint classes;
   failed share   Fisher's exact test on the share of attempts that failed.
-Candidate windows start and end on a grid over the run; the p-values of every segment, window
-and test are adjusted together (Benjamini-Hochberg), so scanning many windows does not make a
-fault out of noise. The neighbour test asks whether the requests crossing a segment went bad
+Candidate windows start and end on a grid over the run; harness.analysis.diagnose controls the
+false discoveries over every segment, window and test (`adjusted`), so scanning many windows
+does not make a fault out of noise. The neighbour test asks whether the requests crossing a segment went bad
 more often, in the same window, than those that stop just before it, each against its own quiet
 level: past its class's quiet median by the smallest rise worth naming, or slow.
 """

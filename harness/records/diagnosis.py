@@ -15,8 +15,8 @@ from harness.records.base import SCHEMA_VERSION, Record
 
 
 class ChangeTest(StrEnum):
-    SHIFT = "latency shift"  # Mann-Whitney U on the successes' latencies
-    TAIL = "slow share"  # Fisher: successes above the quiet 99th percentile
+    SHIFT = "latency shift"  # Mann-Whitney U, within endpoint classes
+    TAIL = "slow share"  # Cochran-Mantel-Haenszel: 100 ms past the class's quiet median
     FAILED = "failed share"  # Fisher: attempts that failed on the segment
 
 
@@ -38,7 +38,7 @@ class Change(Record):
 class Effect(Record):
     p50_ms: Change
     p95_ms: Change
-    slow_share: Change = Field(description="successes above the quiet 99th percentile")
+    slow_share: Change = Field(description="successes 100 ms past their class's quiet median")
     failed_share: Change
     requests_window: int
     requests_quiet: int
