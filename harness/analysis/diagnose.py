@@ -167,11 +167,7 @@ def _assess(
 ) -> tuple[list[Named], int, int]:
     found = segments(records, skip_pops)
     times = [r.intended_s for r in records]
-    windows = (
-        [w for w in candidate_windows(min(times), max(times)) if w.start_s >= min(times) + WARMUP_S]
-        if times
-        else []
-    )
+    windows = candidate_windows(min(times), max(times)) if times else []
     candidates, populations = _scan(found, windows)
     detected, segment_q = _detect(candidates)
     # Each segment is judged in the window where it went worst (the one that fits its fault
