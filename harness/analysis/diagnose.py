@@ -14,31 +14,23 @@ says nothing about the links: those moments are the separate finding "origin cap
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
-
-import numpy
 
 from harness.analysis.change_tests import (
     FDR_LEVEL,
-    MIN_QUIET,
-    Population,
     Window,
-    adjusted,
-    beyond,
     candidate_windows,
     neighbour_p,
     window_p,
 )
 from harness.analysis.pop_findings import Named, everywhere, merge_pops
+from harness.analysis.segment_scan import Populations, contrast, detect, effect, scan
 from harness.analysis.segments import Segment, SegmentKind, segments
 from harness.errors import BadInput
 from harness.records import files
 from harness.records.diagnosis import (
-    Change,
     ChangeTest,
     Diagnosis,
-    Effect,
     OriginCapacity,
     PassedTest,
     SegmentFinding,
@@ -59,122 +51,19 @@ WARMUP_S = 8.0
 BIN_S = 2.0  # the resolution of the origin's saturation (its gauges are scraped every second)
 
 
-@dataclass(frozen=True)
-class _Populations:
-    timed: Population
-    attempts: Population
-    control: Population
-    control_attempts: Population
-
-    @classmethod
-    def of(cls, segment: Segment) -> _Populations:
-        def ok(rs: list[RequestRecord]) -> Population:
-            return Population.of([(r.intended_s, r.latency_ms, False, r.endpoint) for r in rs])
-
-        def tried(rs: list[RequestRecord], failed: bool) -> Population:
-            return Population.of(
-                [(r.intended_s, r.latency_ms, failed and segment.failed(r), r.endpoint) for r in rs]
-            )
-
-        return cls(
-            ok(segment.timed),
-            tried(segment.attempts, True),
-            ok(segment.control),
-            tried(segment.control_attempts, segment.kind is SegmentKind.CLIENT_EDGE),
-        )
-
-    def crossing(self, kind: ChangeTest) -> Population:
-        return self.attempts if kind is ChangeTest.FAILED else self.timed
-
-    def neighbour(self, kind: ChangeTest) -> Population:
-        return self.control_attempts if kind is ChangeTest.FAILED else self.control
-
-
-@dataclass(frozen=True)
-class _Candidate:
-    segment: Segment
-    window: Window
-    kind: ChangeTest
-    p: float
-
-
-def _scan(found: list[Segment], windows: list[Window]) -> tuple[list[_Candidate], dict]:
-    candidates = []
-    populations = {}
-    for segment in found:
-        pops = populations[segment.name] = _Populations.of(segment)
-        for window in windows:
-            for kind in ChangeTest:
-                p = window_p(kind, *pops.crossing(kind).split(window))
-                if p is not None:
-                    candidates.append(_Candidate(segment, window, kind, p))
-    return candidates, populations
-
-
-def _effect(pops: _Populations, window: Window, disturbed: list[tuple[Window, ...]]) -> Effect:
-    left_out = next((d for d in disturbed if pops.timed.split(window, d)[1].size >= MIN_QUIET), ())
-    inside, quiet = pops.timed.split(window, left_out)
-    tried_in, tried_quiet = pops.attempts.split(window, left_out)
-
-    def pct(values: numpy.ndarray, q: float) -> float | None:
-        return round(float(numpy.percentile(values, q)), 1) if len(values) else None
-
-    def share(k: int, n: int) -> float | None:
-        return round(k / n, 4) if n else None
-
-    slow_in, counted_in, slow_quiet, counted_quiet = beyond(ChangeTest.TAIL, inside, quiet)
-    return Effect(
-        p50_ms=Change(quiet=pct(quiet.latency_ms, 50), window=pct(inside.latency_ms, 50)),
-        p95_ms=Change(quiet=pct(quiet.latency_ms, 95), window=pct(inside.latency_ms, 95)),
-        slow_share=Change(  # each past its own class's quiet level
-            quiet=share(slow_quiet, counted_quiet), window=share(slow_in, counted_in)
-        ),
-        failed_share=Change(
-            quiet=share(int(tried_quiet.failed.sum()), tried_quiet.size),
-            window=share(int(tried_in.failed.sum()), tried_in.size),
-        ),
-        requests_window=max(tried_in.size, inside.size),
-        requests_quiet=max(tried_quiet.size, quiet.size),
-    )
-
-
-def _detect(
-    candidates: list[_Candidate],
-) -> tuple[dict[str, list[tuple[_Candidate, float]]], dict[str, float]]:
-    """Which segments went bad, and in which windows: Benjamini-Hochberg in two levels, so that
-    one strong fault's many windows lend no false-discovery budget to another segment. A
-    segment's p-value is the Simes combination of its windows and tests (its smallest BH
-    q-value); segments are selected by BH over those; inside a selected segment, windows and
-    tests pass by BH at the level scaled by the share of segments selected (Benjamini and
-    Bogomolov's selective inference on families)."""
-    by_segment: dict[str, list[_Candidate]] = {}
-    for candidate in candidates:
-        by_segment.setdefault(candidate.segment.name, []).append(candidate)
-    within = {name: adjusted([c.p for c in cs]) for name, cs in by_segment.items()}
-    names = list(by_segment)
-    across = adjusted([min(within[name]) for name in names])
-    segment_q = {name: q for name, q in zip(names, across, strict=True) if q <= FDR_LEVEL}
-    level = FDR_LEVEL * len(segment_q) / max(1, len(names))
-    detected = {
-        name: [(c, q) for c, q in zip(by_segment[name], within[name], strict=True) if q <= level]
-        for name in segment_q
-    }
-    return detected, segment_q
-
-
 def _assess(
     records: list[RequestRecord], skip_pops: frozenset[str]
 ) -> tuple[list[Named], int, int]:
     found = segments(records, skip_pops)
     times = [r.intended_s for r in records]
     windows = candidate_windows(min(times), max(times)) if times else []
-    candidates, populations = _scan(found, windows)
-    detected, segment_q = _detect(candidates)
+    candidates, populations = scan(found, windows)
+    detected, segment_q = detect(candidates)
     # Each segment is judged in the window where it went worst (the one that fits its fault
     # best: any window holding a fault passes too). Quiet levels leave out every segment's
     # worst window, or at least this segment's own.
     worst = {
-        name: min(passing, key=lambda c: (c[0].p, -_contrast(c[0], populations[name])))[0].window
+        name: min(passing, key=lambda c: (c[0].p, -contrast(c[0], populations[name])))[0].window
         for name, passing in detected.items()
     }
     anywhere = tuple(set(worst.values()))
@@ -209,27 +98,10 @@ def _assess(
             q_value=segment_q[name],
             confidence=round(1 - segment_q[name], 6),
             tests=tests,
-            effect=_effect(pops, window, disturbed),
+            effect=effect(pops, window, disturbed),
         )
         named.append(Named(segment, finding, window, _only_ambiguous(segment, finding)))
     return named, len(candidates), len(windows)
-
-
-def _contrast(candidate: _Candidate, pops: _Populations) -> float:
-    """How much more of the window's requests went bad than of the rest: between windows as
-    certain as each other (a strong fault's p-values all round to 0), the one that holds the
-    fault and nothing else."""
-    inside, quiet = pops.crossing(candidate.kind).split(candidate.window)
-    if candidate.kind is ChangeTest.FAILED:
-        k_in, n_in, k_q, n_q = (
-            int(inside.failed.sum()),
-            inside.size,
-            int(quiet.failed.sum()),
-            quiet.size,
-        )
-    else:
-        k_in, n_in, k_q, n_q = beyond(candidate.kind, inside.successes(), quiet.successes())
-    return (k_in / n_in if n_in else 0.0) - (k_q / n_q if n_q else 0.0)
 
 
 def _only_ambiguous(segment: Segment, finding: SegmentFinding) -> bool:
@@ -257,7 +129,7 @@ def _explain_away(named: list[Named]) -> list[Named]:
 
 def _pooled_still_bad(finding: SegmentFinding, segment: Segment) -> bool:
     """Do the POPs not named on their own still show the pooled finding's fault?"""
-    pops = _Populations.of(segment)
+    pops = Populations.of(segment)
     window = Window(finding.onset_s, finding.end_s)
     return any(
         (p := window_p(t.test, *pops.crossing(t.test).split(window))) is not None and p <= FDR_LEVEL
