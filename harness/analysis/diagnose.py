@@ -100,7 +100,7 @@ def _assess(
             tests=tests,
             effect=effect(pops, window, disturbed),
         )
-        named.append(Named(segment, finding, window, _only_ambiguous(segment, finding)))
+        named.append(Named(segment, finding, _only_ambiguous(segment, finding)))
     return named, len(candidates), len(windows)
 
 

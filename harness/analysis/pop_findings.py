@@ -27,8 +27,11 @@ POOLED_KINDS = (SegmentKind.EDGE_SHIELD, SegmentKind.EDGE_ORIGIN)
 class Named:
     segment: Segment
     finding: SegmentFinding
-    window: Window
     ambiguous: bool  # only failures that may have come from further down
+
+    @property
+    def window(self) -> Window:
+        return Window(self.finding.onset_s, self.finding.end_s)
 
 
 def everywhere(
