@@ -217,6 +217,18 @@ def bad_share(kind: ChangeTest, inside: Population, quiet: Population) -> tuple[
     return k_in, n_in
 
 
+def quiet_left_out(
+    kind: ChangeTest, window: Window, disturbed: list[tuple[Window, ...]], *pops: Population
+) -> tuple[Window, ...] | None:
+    """The windows to leave out of the quiet level: the first of `disturbed` (most left out
+    first) that still leaves each population enough quiet requests to set it, so that part of a
+    fault outside this window does not raise the bar. None: none does."""
+    for left_out in disturbed:
+        if all(bad_share(kind, *pop.split(window, left_out)) is not None for pop in pops):
+            return left_out
+    return None
+
+
 def neighbour_p(
     kind: ChangeTest,
     window: Window,
@@ -225,16 +237,14 @@ def neighbour_p(
     control: Population,
 ) -> float | None:
     """Did the requests crossing the segment go bad more often than the control did, in the
-    same window? Each one's quiet level leaves out the windows where anything went bad (the
-    first of `disturbed` that leaves enough quiet requests), so part of a fault outside this
-    window does not raise the bar. None: too few control requests to tell (the segment then
-    stands alone)."""
-    for left_out in disturbed:
-        seg = bad_share(kind, *crossing.split(window, left_out))
-        ctl = bad_share(kind, *control.split(window, left_out))
-        if seg is not None and ctl is not None:
-            break
-    else:
+    same window, each against its quiet level (`quiet_left_out`)? None: too few control
+    requests to tell (the segment then stands alone)."""
+    left_out = quiet_left_out(kind, window, disturbed, crossing, control)
+    if left_out is None:
+        return None
+    seg = bad_share(kind, *crossing.split(window, left_out))
+    ctl = bad_share(kind, *control.split(window, left_out))
+    if seg is None or ctl is None:  # for the type checker: quiet_left_out found both set
         return None
     (k_seg, n_seg), (k_ctl, n_ctl) = seg, ctl
     if n_ctl < MIN_INSIDE or n_seg < MIN_INSIDE:

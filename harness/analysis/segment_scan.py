@@ -9,11 +9,11 @@ import numpy
 
 from harness.analysis.change_tests import (
     FDR_LEVEL,
-    MIN_QUIET,
     Population,
     Window,
     adjusted,
     beyond,
+    quiet_left_out,
     window_p,
 )
 from harness.analysis.segments import Segment, SegmentKind
@@ -74,7 +74,7 @@ def scan(found: list[Segment], windows: list[Window]) -> tuple[list[Candidate], 
 
 
 def effect(pops: Populations, window: Window, disturbed: list[tuple[Window, ...]]) -> Effect:
-    left_out = next((d for d in disturbed if pops.timed.split(window, d)[1].size >= MIN_QUIET), ())
+    left_out = quiet_left_out(ChangeTest.TAIL, window, disturbed, pops.timed) or ()
     inside, quiet = pops.timed.split(window, left_out)
     tried_in, tried_quiet = pops.attempts.split(window, left_out)
 

@@ -154,6 +154,39 @@ def segment_name(kind: SegmentKind, pop: str | None) -> str:
     return f"{edge}->{kind.value.split('->')[1]}"
 
 
+def client_edge(pop: str, mine: list[RequestRecord], others: list[RequestRecord]) -> Segment:
+    """The clients' link to one POP; the other POPs' requests are its control."""
+    return Segment(
+        segment_name(SegmentKind.CLIENT_EDGE, pop),
+        SegmentKind.CLIENT_EDGE,
+        pop,
+        timed=_on(Path.HIT, mine),
+        attempts=mine,
+        failed=lambda r: r.status == 0,
+        ambiguous=lambda r: True,
+        control=_on(Path.HIT, others),
+        control_attempts=others,
+    )
+
+
+def shield_origin(kept: list[RequestRecord]) -> Segment:
+    """The shield's link to the origin: the misses at both caches; the shield's hits are its
+    control."""
+    shield_hits = _on(Path.SHIELD, kept)
+    return Segment(
+        SegmentKind.SHIELD_ORIGIN.value,
+        SegmentKind.SHIELD_ORIGIN,
+        None,
+        timed=_on(Path.ORIGIN, kept),
+        # An edge's own 503 carries only the edge's X-Cache: it never reached the shield's fetch.
+        attempts=[r for r in kept if path_of(r) is Path.ORIGIN and not made_by_an_edge(r)],
+        failed=_made_by(SHIELD_NODE),
+        ambiguous=lambda r: False,
+        control=shield_hits,
+        control_attempts=shield_hits,
+    )
+
+
 def segments(
     records: list[RequestRecord], skip_pops: frozenset[str] = frozenset()
 ) -> list[Segment]:
@@ -162,45 +195,13 @@ def segments(
     of the shield)."""
     pops = sorted({r.pop for r in records})
     by_pop = {pop: [r for r in records if r.pop == pop] for pop in pops}
-
     found = []
     for pop in pops:
-        mine = by_pop[pop]
         others = [r for p in pops if p != pop for r in by_pop[p]]
-        edge = edge_name(pop)
-        found.append(
-            Segment(
-                segment_name(SegmentKind.CLIENT_EDGE, pop),
-                SegmentKind.CLIENT_EDGE,
-                pop,
-                timed=_on(Path.HIT, mine),
-                attempts=mine,
-                failed=lambda r: r.status == 0,
-                ambiguous=lambda r: True,
-                control=_on(Path.HIT, others),
-                control_attempts=others,
-            )
-        )
-        found += edge_links(mine, pop, _made_by(edge))
+        found.append(client_edge(pop, by_pop[pop], others))
+        found += edge_links(by_pop[pop], pop, _made_by(edge_name(pop)))
     if len(pops) > 1:  # every POP's link at once: the POP-to-shield network, with all its data
         found += edge_links(records, None, made_by_an_edge)
     kept = [r for r in records if r.pop not in skip_pops and r.method != "POST"]
-    found.append(
-        Segment(
-            SegmentKind.SHIELD_ORIGIN.value,
-            SegmentKind.SHIELD_ORIGIN,
-            None,
-            timed=_on(Path.ORIGIN, kept),
-            # An edge's own 503 carries only the edge's X-Cache: it never reached the shield's fetch.
-            attempts=[
-                r
-                for r in kept
-                if path_of(r) is Path.ORIGIN and not r.error_node.startswith(EDGE_PREFIX)
-            ],
-            failed=_made_by(SHIELD_NODE),
-            ambiguous=lambda r: False,
-            control=_on(Path.SHIELD, kept),
-            control_attempts=_on(Path.SHIELD, kept),
-        )
-    )
+    found.append(shield_origin(kept))
     return found
