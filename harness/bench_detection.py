@@ -52,13 +52,13 @@ class Ladder:
 
 LADDERS = (
     Ladder("shield->origin", "loss", (0.02, 0.05, 0.1)),
-    Ladder("edge-*->shield", "loss", (0.02, 0.05, 0.1)),
-    Ladder("shield->origin", "latency", (50, 200)),
-    Ladder("edge-*->shield", "latency", (50, 200)),
+    Ladder("edge-*->shield", "loss", (0.02, 0.05, 0.1, 0.2)),
+    Ladder("shield->origin", "latency", (20, 50, 200)),
+    Ladder("edge-*->shield", "latency", (20, 50, 200)),
     Ladder("edge-*->origin", "loss", (0.05, 0.2)),
-    Ladder("edge-*->origin", "latency", (50, 200)),
+    Ladder("edge-*->origin", "latency", (20, 50, 200)),
     Ladder("client->edge-iad", "loss", (0.05, 0.2)),
-    Ladder("client->edge-iad", "latency", (50, 200)),
+    Ladder("client->edge-iad", "latency", (20, 50, 200)),
 )
 
 
