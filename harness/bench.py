@@ -30,10 +30,10 @@ from harness.bench_load import measure_load_generator, print_load_generator
 from harness.bench_loss import measure_loss_fidelity, print_loss_fidelity
 from harness.bench_tap import measure_tap_cost, print_tap_cost
 from harness.errors import EXIT_OK, InfrastructureError
-from harness.model_file import deep_merge
-from harness.scenario import expand_link
-from harness.topology import plan
-from harness.topology.config import TopologyConfig
+from harness.scenario import topology_plan as plan
+from harness.scenario.model import expand_link
+from harness.scenario.reader import deep_merge
+from harness.scenario.topology import TopologyConfig
 from harness.topology.state import TopologyState
 from harness.topology.supervisor import topology_up
 from harness.toxiproxy_api import ToxiproxyApi

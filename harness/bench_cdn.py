@@ -24,8 +24,8 @@ import httpx
 from rich.console import Console
 from rich.table import Table
 
-from harness.model_file import deep_merge
-from harness.topology.config import TopologyConfig
+from harness.scenario.reader import deep_merge
+from harness.scenario.topology import TopologyConfig
 from harness.topology.launcher import Report
 from harness.topology.state import TopologyState
 from harness.topology.supervisor import topology_up

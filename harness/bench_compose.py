@@ -41,7 +41,7 @@ from harness.compose.lab import compose_up, refuse_unless_ready
 from harness.compose.project import ComposeProject
 from harness.errors import EXIT_OK
 from harness.run.lab import LOCUST_CONTAINERS_START_MARGIN_S, Lab
-from harness.topology.config import TopologyConfig
+from harness.scenario.topology import TopologyConfig
 from harness.topology.launcher import Report
 from harness.topology.state import TopologyState
 from harness.topology.supervisor import topology_up

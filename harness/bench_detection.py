@@ -25,7 +25,7 @@ from harness.errors import EXIT_OK
 from harness.records import files
 from harness.records.run_info import RunStatus, read_run_info
 from harness.run.runner import run_scenario
-from harness.scenario import Scenario, parse_scenario
+from harness.scenario.model import Scenario, parse_scenario
 
 RUNS = 5
 # 17 s of quiet after diagnose's 8 s warm-up, 35 s of fault, 15 s of quiet after it.

@@ -22,11 +22,11 @@ from harness.records import files
 from harness.records.request import read_requests
 from harness.run.lab import Lab
 from harness.run.runner import origin_index
-from harness.scenario import parse_scenario
-from harness.topology.config import TopologyConfig
+from harness.scenario.model import parse_scenario
+from harness.scenario.topology import TopologyConfig
+from harness.scenario.traffic import TrafficClass
 from harness.topology.launcher import Report
 from harness.topology.supervisor import topology_up
-from harness.traffic import TrafficClass
 
 REQUESTS_PER_S = (400, 800, 1200, 1600, 2000, 2400)
 STEP_S = 10.0

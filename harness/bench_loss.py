@@ -20,10 +20,11 @@ from harness.analysis.windows import percentile
 from harness.bench_client import Target, paced
 from harness.faults.loss import DropPackets, LossBackend, drop_fraction
 from harness.records.samples import DROPPED, SEEN
-from harness.scenario import expand_link
-from harness.steps import Direction
-from harness.topology import netns, plan
-from harness.topology.config import TopologyConfig
+from harness.scenario import topology_plan as plan
+from harness.scenario.model import expand_link
+from harness.scenario.steps import Direction
+from harness.scenario.topology import TopologyConfig
+from harness.topology import netns
 from harness.topology.launcher import Report
 from harness.topology.state import TopologyState
 from harness.topology.supervisor import topology_up

@@ -15,8 +15,8 @@ from rich.table import Table
 
 from harness.analysis.windows import percentile
 from harness.bench_client import Tally, Target, paced, saturate
-from harness.topology import plan
-from harness.topology.config import TopologyConfig
+from harness.scenario import topology_plan as plan
+from harness.scenario.topology import TopologyConfig
 from harness.topology.launcher import Report
 from harness.topology.supervisor import topology_up
 from harness.topology.taps import find_mitmdump

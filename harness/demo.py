@@ -15,7 +15,7 @@ from rich.console import Console
 from rich.table import Table
 
 from harness.errors import EXIT_OK, InfrastructureError
-from harness.topology.config import TopologyConfig
+from harness.scenario.topology import TopologyConfig
 from harness.topology.state import TopologyState
 from harness.topology.supervisor import topology_up
 from proxies import contract

@@ -35,8 +35,8 @@ from typing import Any
 from pydantic import Field, model_validator
 
 from harness.errors import BadInput
-from harness.model_file import Frozen, deep_merge, load_model, read_yaml_mapping, resolve_named
-from harness.scenario import SCENARIO_DIR, Scenario, parse_scenario, resolve
+from harness.scenario.model import SCENARIO_DIR, Scenario, parse_scenario, resolve
+from harness.scenario.reader import Frozen, deep_merge, load_model, read_yaml_mapping, resolve_named
 
 HYPOTHESIS_DIR = SCENARIO_DIR / "hypotheses"
 STEP_LIST = "faults"

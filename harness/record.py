@@ -21,14 +21,14 @@ import yaml
 
 from harness.errors import BadInput, InfrastructureError
 from harness.load.workload import DEFAULT_SESSION_GAP_S, Exchange, build_mix
-from harness.mix import Mix
+from harness.scenario.mix import Mix
+from harness.scenario.traffic import TRAFFIC_NAME_PATTERN, TrafficClass
 from harness.topology.launcher import default_cache_dir
 from harness.topology.processes import pid_alive
 from harness.topology.recordings import RecordingMarker, marker_path_for
 from harness.topology.state import TopologyState
 from harness.topology.taps import Tap, export_exchanges, start_taps, stop_taps
 from harness.toxiproxy_api import ToxiproxyApi
-from harness.traffic import TRAFFIC_NAME_PATTERN, TrafficClass
 
 
 def _check_link(state: TopologyState, link: str) -> None:

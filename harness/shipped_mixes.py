@@ -21,11 +21,11 @@ from harness.bandersnatch_client import bandersnatch_mirror
 from harness.demo import pip_install
 from harness.errors import InfrastructureError
 from harness.faults.backend import OriginAdmin
-from harness.mix import MIX_DIR
 from harness.record import make_mix, recording, write_mix
-from harness.scenario import PROJECT_ROOT
-from harness.topology import plan
-from harness.topology.config import load_topology
+from harness.scenario import topology_plan as plan
+from harness.scenario.mix import MIX_DIR
+from harness.scenario.model import PROJECT_ROOT
+from harness.scenario.topology import load_topology
 from harness.topology.state import TopologyState
 from harness.topology.supervisor import topology_up
 from proxies import contract

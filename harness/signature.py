@@ -25,9 +25,9 @@ from pathlib import Path
 
 from pydantic import Field, model_validator
 
-from harness.expectation import Expectation, Window
-from harness.model_file import Frozen, load_model, resolve_named
-from harness.scenario import PROJECT_ROOT
+from harness.scenario.expectation import Expectation, Window
+from harness.scenario.model import PROJECT_ROOT
+from harness.scenario.reader import Frozen, load_model, resolve_named
 
 SIGNATURE_DIR = PROJECT_ROOT / "scenarios" / "signatures"
 DEFAULT_SIGNATURE = "pypi-2014-07-20"

@@ -44,12 +44,12 @@ from harness.hypothesis import (
     scalar_str,
     value_str,
 )
-from harness.model_file import read_yaml_mapping
-from harness.scenario import Scenario, parse_scenario, resolve
-from harness.scenario_clock import compress_network, with_duration
+from harness.scenario.clock import compress_network, with_duration
+from harness.scenario.model import Scenario, parse_scenario, resolve
+from harness.scenario.reader import read_yaml_mapping
+from harness.scenario.steps import OriginWorkersAction, Step
+from harness.scenario.topology import TopologyConfig
 from harness.signature import ScaleUp
-from harness.steps import OriginWorkersAction, Step
-from harness.topology.config import TopologyConfig
 
 QUICK_NETWORK_FACTOR = 4.0
 QUICK_WARMUP_S = 5.0  # caches fill before the first step

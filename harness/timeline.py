@@ -15,8 +15,8 @@ from harness.errors import ShieldlabError
 from harness.faults.backend import ActionBackend, FaultBackend, FaultChange, LinkTarget, change_for
 from harness.records.events import ActionApplied, ActionEnded, FaultApplied, FaultRemoved
 from harness.records.events import Event as RunEvent
-from harness.scenario import Scenario, expand_link
-from harness.steps import (
+from harness.scenario.model import Scenario, expand_link
+from harness.scenario.steps import (
     LINK_FAULT_TYPES,
     JournalsIndexAction,
     MirrorsAction,

@@ -23,7 +23,7 @@ from harness.analysis.series import Series
 from harness.analysis.windows import Spans, hit_ratio, inside, percentile, share, split_windows
 from harness.errors import BadInput
 from harness.records.summary import WindowPhase
-from harness.traffic import Layer, traffic_classes
+from harness.scenario.traffic import Layer, traffic_classes
 
 
 @dataclass(frozen=True)

@@ -37,7 +37,7 @@ from harness.records.diagnosis import (
 )
 from harness.records.request import RequestRecord, read_requests
 from harness.records.samples import read_samples
-from harness.traffic import Layer
+from harness.scenario.traffic import Layer
 from proxies.contract import ORIGIN_NODE, OriginGauge
 
 # The neighbour test is a second test of a window already found: strict, so that a chance

@@ -29,11 +29,17 @@ from harness.analysis.windows import (
     total_span_s,
     values_inside,
 )
-from harness.expectation import GAUGE_METRICS, LATENCY_QUANTILES, Expectation, Metric, Window
 from harness.records.request import RequestRecord
 from harness.records.samples import Sample, points
-from harness.scenario import Scenario
-from harness.traffic import Layer
+from harness.scenario.expectation import (
+    GAUGE_METRICS,
+    LATENCY_QUANTILES,
+    Expectation,
+    Metric,
+    Window,
+)
+from harness.scenario.model import Scenario
+from harness.scenario.traffic import Layer
 from proxies.contract import ORIGIN_NODE, BackendGauge, OriginGauge
 
 _BACKEND_GAUGES = frozenset(BackendGauge)

@@ -21,7 +21,7 @@ from harness.analysis.uncertainty import (
     judge_room,
     room_interval,
 )
-from harness.expectation import GAUGE_METRICS, Expectation
+from harness.scenario.expectation import GAUGE_METRICS, Expectation
 
 
 @dataclass(frozen=True)

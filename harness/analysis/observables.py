@@ -25,8 +25,8 @@ from scipy import stats
 from harness.analysis.expectations import RunView
 from harness.analysis.judging import measured_runs, value_text
 from harness.analysis.uncertainty import CONFIDENCE, Interval
-from harness.expectation import Expectation, Window
-from harness.traffic import Layer
+from harness.scenario.expectation import Expectation, Window
+from harness.scenario.traffic import Layer
 from proxies.contract import CacheState, FetchFailure
 
 EXACT_SEPARATION = 100.0  # a difference without spread: as far apart as the ranking goes

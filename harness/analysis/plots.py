@@ -18,7 +18,7 @@ from matplotlib.axes import Axes  # noqa: E402
 from matplotlib.ticker import PercentFormatter  # noqa: E402
 
 from harness.analysis.series import Series, Span  # noqa: E402
-from harness.traffic import Layer, TrafficClass  # noqa: E402
+from harness.scenario.traffic import Layer, TrafficClass  # noqa: E402
 
 COLORS: dict[str, str] = {  # StrEnum members are their values as keys
     # layers

@@ -15,15 +15,15 @@ from harness.analysis import series as ts
 from harness.analysis.series import Series, Span
 from harness.analysis.summary import lag_text, latency_table, traffic_table
 from harness.errors import BadInput
-from harness.model_file import read_yaml_mapping, validate
 from harness.records import files
 from harness.records.events import Event, read_events
 from harness.records.request import RequestRecord, read_requests
 from harness.records.run_info import RunInfo, RunStatus, read_run_info
 from harness.records.samples import Sample, read_samples
 from harness.records.summary import Summary, read_summary
-from harness.scenario import Scenario
-from harness.traffic import TrafficClass
+from harness.scenario.model import Scenario
+from harness.scenario.reader import read_yaml_mapping, validate
+from harness.scenario.traffic import TrafficClass
 from proxies.contract import ORIGIN_NODE, OriginGauge
 
 

@@ -15,8 +15,8 @@ from harness.analysis.windows import percentile
 from harness.records.events import ActionApplied, ActionEnded, Event, FaultApplied, FaultRemoved
 from harness.records.request import RequestRecord
 from harness.records.samples import DROPPED, LOSS_METRIC, LOSS_NODE, SEEN, Sample
-from harness.steps import LossFault, MirrorsAction
-from harness.traffic import CACHE_LAYERS, Layer, traffic_classes
+from harness.scenario.steps import LossFault, MirrorsAction
+from harness.scenario.traffic import CACHE_LAYERS, Layer, traffic_classes
 from proxies import contract
 
 ERROR_STATUSES = ("502", "503", "504", "client")

@@ -11,8 +11,8 @@ from harness.analysis.windows import measure, percentile, split_windows
 from harness.records.request import RequestRecord
 from harness.records.samples import Sample, points
 from harness.records.summary import ClassLoad, LoadGeneratorCheck, Summary
-from harness.scenario import Scenario
-from harness.traffic import Layer, TrafficClass, traffic_classes
+from harness.scenario.model import Scenario
+from harness.scenario.traffic import Layer, TrafficClass, traffic_classes
 from proxies.contract import ORIGIN_NODE, EndpointClass, OriginGauge
 
 LAG_LIMIT_S = 0.1  # arrivals starting later than this behind schedule: the generator fell behind

@@ -14,12 +14,12 @@ from dataclasses import dataclass
 
 import numpy
 
-from harness.expectation import ANY_STEP
 from harness.records.request import RequestRecord
 from harness.records.summary import LatencyPercentiles, WindowPhase, WindowSummary
-from harness.scenario import Scenario
-from harness.steps import LINK_FAULT_TYPES, MirrorsAction, Step
-from harness.traffic import CACHE_LAYERS, Layer, traffic_classes
+from harness.scenario.expectation import ANY_STEP
+from harness.scenario.model import Scenario
+from harness.scenario.steps import LINK_FAULT_TYPES, MirrorsAction, Step
+from harness.scenario.traffic import CACHE_LAYERS, Layer, traffic_classes
 
 Spans = list[tuple[float, float]]
 WARMUP_SHARE = 0.25  # the first quarter of a run: cold caches, the mirrors' first sync

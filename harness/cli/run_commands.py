@@ -16,7 +16,7 @@ from harness.errors import EXIT_OK, BadInput
 
 
 def cmd_list(_: argparse.Namespace) -> int:
-    from harness.scenario import load_scenario, shipped_names
+    from harness.scenario.model import load_scenario, shipped_names
 
     table = Table(title="shipped scenarios (scenarios/*.yaml)", title_justify="left")
     for column in ("name", "description", "hypothesis"):
@@ -34,7 +34,7 @@ def cmd_schema(args: argparse.Namespace) -> int:
 
         print(json.dumps(run_file_schemas(), indent=2))
         return EXIT_OK
-    from harness.scenario import json_schema
+    from harness.scenario.model import json_schema
 
     print(json.dumps(json_schema(), indent=2))
     return EXIT_OK
@@ -47,8 +47,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     from harness.records.summary import read_summary
     from harness.run.progress import LiveProgress
     from harness.run.runner import run_scenario
-    from harness.scenario import load_scenario
-    from harness.scenario_clock import with_duration
+    from harness.scenario.clock import with_duration
+    from harness.scenario.model import load_scenario
 
     overrides: dict[str, Any] = {}
     if args.seed is not None:

@@ -13,8 +13,8 @@ from rich.table import Table
 from harness.cli.console import err, out
 from harness.errors import EXIT_INFRASTRUCTURE, EXIT_OK, BadInput, InfrastructureError
 from harness.records.run_info import Mode
+from harness.scenario.topology import TopologyConfig, defaults_yaml, load_topology
 from harness.topology import control
-from harness.topology.config import TopologyConfig, defaults_yaml, load_topology
 from harness.topology.state import TopologyState
 from harness.topology.supervisor import supervise
 

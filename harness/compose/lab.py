@@ -28,8 +28,8 @@ from harness.compose.spec import (
 )
 from harness.errors import BadInput
 from harness.faults.loss import CONTAINER_FEEDS, LossBackend
-from harness.topology import plan
-from harness.topology.config import TopologyConfig
+from harness.scenario import topology_plan as plan
+from harness.scenario.topology import TopologyConfig
 from harness.topology.recordings import clear_recordings
 from harness.topology.state import (
     LinkState,

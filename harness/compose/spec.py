@@ -15,8 +15,8 @@ from typing import Any
 import yaml
 
 from harness.records import files
-from harness.topology import plan
-from harness.topology.config import TopologyConfig, scaled_cdn
+from harness.scenario import topology_plan as plan
+from harness.scenario.topology import TopologyConfig, scaled_cdn
 from proxies import contract
 from proxies.contract import NodeLaunch
 

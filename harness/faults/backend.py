@@ -16,7 +16,7 @@ from harness.errors import InfrastructureError
 from harness.faults.http import PutTapRule, TapBackend, tap_change
 from harness.faults.loss import DropPackets, LossBackend
 from harness.faults.toxics import AddToxic, ToxiproxyChange, toxiproxy_change
-from harness.steps import HTTP_FAULT_TYPES, LinkFault, LossFault
+from harness.scenario.steps import HTTP_FAULT_TYPES, LinkFault, LossFault
 from harness.toxiproxy_api import ToxiproxyApi
 
 FaultChange = ToxiproxyChange | DropPackets | PutTapRule

@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 
 from harness.errors import InfrastructureError
-from harness.steps import HttpAbortFault, HttpDelayFault, HttpFault, HttpStatusFault
+from harness.scenario.steps import HttpAbortFault, HttpDelayFault, HttpFault, HttpStatusFault
 from harness.tap.rules import CONTROL_PATH, RULES_PATH, Match, Rule
 from proxies import contract
 

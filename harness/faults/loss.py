@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from harness.errors import InfrastructureError
 from harness.records.samples import DROPPED, SEEN
-from harness.steps import Direction
+from harness.scenario.steps import Direction
 from harness.topology.processes import run_command
 
 CHAIN = "SHIELDLAB-LOSS"

@@ -9,7 +9,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from harness.steps import BandwidthFault, DownFault, LatencyFault, LinkFault, ResetFault, StallFault
+from harness.scenario.steps import (
+    BandwidthFault,
+    DownFault,
+    LatencyFault,
+    LinkFault,
+    ResetFault,
+    StallFault,
+)
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ from pathlib import Path
 from harness.errors import BadInput
 from harness.records.base import read_json_model, write_json_model
 from harness.records.summary import Summary
-from harness.scenario import SCENARIO_DIR, Scenario
+from harness.scenario.model import SCENARIO_DIR, Scenario
 
 DEFAULT_BASELINE_DIR = SCENARIO_DIR / "baselines"
 

@@ -15,11 +15,11 @@ from harness.analysis.expectations import RunView
 from harness.analysis.judging import evaluate
 from harness.analysis.report import load_run
 from harness.errors import BadInput
-from harness.expectation import Expectation
 from harness.gate.baseline import read_baseline
 from harness.gate.results import HEADER, ScenarioResult, exit_code, rows, table
-from harness.model_file import Frozen, load_model
-from harness.scenario import check_expectations
+from harness.scenario.expectation import Expectation
+from harness.scenario.model import check_expectations
+from harness.scenario.reader import Frozen, load_model
 
 
 class ExpectFile(Frozen):

@@ -18,7 +18,7 @@ from rich.table import Table
 from harness.analysis.judging import Outcome, fmt, value_text
 from harness.analysis.uncertainty import Judgement
 from harness.errors import EXIT_GATE_FAILED, EXIT_INFRASTRUCTURE, EXIT_OK
-from harness.scenario import Scenario
+from harness.scenario.model import Scenario
 
 
 @dataclass(frozen=True)

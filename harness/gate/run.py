@@ -38,7 +38,7 @@ from harness.records.summary import Summary, read_summary
 from harness.run.lab import refuse_unless_possible
 from harness.run.progress import LiveProgress
 from harness.run.runner import run_scenario
-from harness.scenario import Scenario
+from harness.scenario.model import Scenario
 
 
 @dataclass(frozen=True)

@@ -18,9 +18,9 @@ from typing import Any
 from pydantic import Field
 
 from harness.errors import BadInput
-from harness.model_file import Frozen, load_model, resolve_named
-from harness.scenario import PROJECT_ROOT, Scenario, load_scenario
-from harness.scenario_clock import with_duration
+from harness.scenario.clock import with_duration
+from harness.scenario.model import PROJECT_ROOT, Scenario, load_scenario
+from harness.scenario.reader import Frozen, load_model, resolve_named
 
 SUITE_DIR = PROJECT_ROOT / "scenarios" / "suites"
 DEFAULT_SUITE = "ci"

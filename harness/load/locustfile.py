@@ -20,7 +20,7 @@ from harness.load.pages import simple_page_file_paths
 from harness.load.plan import MixPlan, mirror_class, mix_class
 from harness.load.replay import NewestSerial, Replay
 from harness.load.traffic_user import PLAN, TrafficUser, finish, now_s, over, sleep_until
-from harness.traffic import TrafficClass
+from harness.scenario.traffic import TrafficClass
 
 PIP_JSON_ACCEPT = (
     "application/vnd.pypi.simple.v1+json, application/vnd.pypi.simple.v1+html; q=0.1, "

@@ -18,7 +18,7 @@ from locust import task
 from harness.load.pages import release_file_paths, release_url_paths
 from harness.load.plan import MirrorPlan
 from harness.load.traffic_user import PLAN, TrafficUser, finish, now_s, over, sleep_until
-from harness.traffic import MirrorClient, TrafficClass
+from harness.scenario.traffic import MirrorClient, TrafficClass
 from proxies import contract
 
 

@@ -12,11 +12,11 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from harness.load_spec import BrowserTraffic, PipTraffic
-from harness.mix import MixSession, load_mix
-from harness.scenario import Scenario
-from harness.steps import MirrorsAction
-from harness.traffic import MirrorClient
+from harness.scenario.load import BrowserTraffic, PipTraffic
+from harness.scenario.mix import MixSession, load_mix
+from harness.scenario.model import Scenario
+from harness.scenario.steps import MirrorsAction
+from harness.scenario.traffic import MirrorClient
 
 
 class Frozen(BaseModel):

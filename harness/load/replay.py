@@ -15,7 +15,7 @@ import gevent
 from gevent.pool import Pool
 
 from harness.load.pages import release_file_paths, simple_page_file_paths
-from harness.mix import MixSession, MixStep, RpcParam
+from harness.scenario.mix import MixSession, MixStep, RpcParam
 from proxies import contract
 
 # (pop, method, path, intended start or None, headers, body) -> the response

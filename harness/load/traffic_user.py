@@ -20,7 +20,7 @@ from locust.exception import StopUser
 
 from harness.load.plan import LoadPlan
 from harness.records.request import RequestRecord, RequestWriter, part_path
-from harness.traffic import Layer
+from harness.scenario.traffic import Layer
 from proxies import contract
 
 PLAN = LoadPlan.model_validate_json(Path(os.environ["SHIELDLAB_LOAD_PLAN"]).read_text())

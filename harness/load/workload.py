@@ -14,8 +14,8 @@ from pathlib import Path
 
 from pydantic import Field
 
-from harness.mix import Mix, MixSession, MixStep, RecordedFrom, RpcParam, endpoint_shares
-from harness.model_file import Frozen
+from harness.scenario.mix import Mix, MixSession, MixStep, RecordedFrom, RpcParam, endpoint_shares
+from harness.scenario.reader import Frozen
 from proxies.contract import EndpointClass, classify_path
 
 DEFAULT_SESSION_GAP_S = 5.0

@@ -13,7 +13,7 @@ from pydantic import Field, TypeAdapter, ValidationError
 
 from harness.errors import BadInput
 from harness.records.base import Record, first_error
-from harness.steps import Step
+from harness.scenario.steps import Step
 
 
 class _Event(Record):

@@ -16,7 +16,7 @@ from pydantic import ValidationError
 
 from harness.errors import BadInput
 from harness.records.base import Record, first_error
-from harness.traffic import Layer, TrafficName, is_error_status
+from harness.scenario.traffic import Layer, TrafficName, is_error_status
 from proxies.contract import CacheState, EndpointClass
 
 _CACHE_STATES = {state.value for state in CacheState}

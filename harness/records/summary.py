@@ -9,7 +9,7 @@ from typing import Literal
 from pydantic import Field
 
 from harness.records.base import Record, read_json_model
-from harness.traffic import Layer, TrafficName
+from harness.scenario.traffic import Layer, TrafficName
 
 
 class WindowPhase(StrEnum):

@@ -18,7 +18,7 @@ from harness.load.driver import LocustProcess
 from harness.load.plan import LoadPlan
 from harness.records import files
 from harness.records.run_info import Mode
-from harness.scenario import Scenario
+from harness.scenario.model import Scenario
 from harness.topology import netns
 from harness.topology.control import default_state_dir
 from harness.topology.state import TopologyState

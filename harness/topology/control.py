@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 from harness.errors import InfrastructureError, ShieldlabError
-from harness.topology.config import TopologyConfig
+from harness.scenario.topology import TopologyConfig
 from harness.topology.processes import log_tail, pid_alive
 from harness.topology.state import TopologyState, clear_state, live_state, read_state
 from harness.topology.supervisor import CONFIG_FILE, refuse_if_running

@@ -20,8 +20,8 @@ from pathlib import Path
 import httpx
 
 from harness.errors import InfrastructureError
-from harness.topology import plan
-from harness.topology.config import TopologyConfig, scaled_cdn
+from harness.scenario import topology_plan as plan
+from harness.scenario.topology import TopologyConfig, scaled_cdn
 from harness.topology.processes import (
     LAB_NICENESS,
     find_program,

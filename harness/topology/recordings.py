@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from harness.model_file import Frozen
+from harness.scenario.reader import Frozen
 from harness.topology.processes import pid_alive
 from harness.toxiproxy_api import ToxiproxyApi
 

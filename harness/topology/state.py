@@ -7,7 +7,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict
 
-from harness.topology.plan import client_link
+from harness.scenario.topology_plan import client_link
 from harness.topology.processes import pid_alive
 
 STATE_FILE = "topology.json"

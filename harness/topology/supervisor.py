@@ -16,7 +16,7 @@ from pathlib import Path
 from types import FrameType
 
 from harness.errors import BadInput, ShieldlabError, exit_code_of
-from harness.topology.config import TopologyConfig
+from harness.scenario.topology import TopologyConfig
 from harness.topology.launcher import Launcher, Report
 from harness.topology.recordings import clear_recordings, sweep_recordings
 from harness.topology.state import TopologyState, clear_state, live_state, write_state

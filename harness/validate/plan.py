@@ -8,8 +8,8 @@ from dataclasses import dataclass
 
 from harness.errors import BadInput
 from harness.hypothesis import Family, family_path
-from harness.scenario import Scenario, load_scenario
-from harness.scenario_clock import compress_network, with_duration
+from harness.scenario.clock import compress_network, with_duration
+from harness.scenario.model import Scenario, load_scenario
 from harness.signature import Signature, signature_path
 from harness.sweep_plan import QUICK_NETWORK_FACTOR, PlannedRun, full_plan, quick_plan
 from harness.topology import netns

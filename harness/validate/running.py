@@ -21,7 +21,7 @@ from harness.analysis.report import RunData, load_run
 from harness.records.validation import PointStatus
 from harness.run.progress import LiveProgress, minutes
 from harness.run.runner import LabBroken, run_scenario
-from harness.scenario import Scenario
+from harness.scenario.model import Scenario
 from harness.sweep_plan import PlannedRun
 from harness.validate.plan import Plan
 

@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from harness.topology.config import load_topology
+from harness.scenario.topology import load_topology
 from harness.topology.state import TopologyState
 from harness.topology.supervisor import topology_up
 

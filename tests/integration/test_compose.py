@@ -16,8 +16,8 @@ from harness.compose.spec import LABEL, OWNER_LABEL
 from harness.records import files
 from harness.records.run_info import Mode, RunStatus, read_run_info
 from harness.records.summary import read_summary
+from harness.scenario.traffic import Layer
 from harness.topology.control import default_state_dir
-from harness.traffic import Layer
 from tests.integration.test_runs import shieldlab_run
 
 

@@ -170,8 +170,8 @@ def test_loss_stretches_a_many_megabyte_file_and_barely_moves_a_one_segment_page
     import httpx
 
     from harness.faults.loss import DropPackets, LossBackend
-    from harness.steps import Direction
-    from harness.topology.config import load_topology
+    from harness.scenario.steps import Direction
+    from harness.scenario.topology import load_topology
     from harness.topology.supervisor import topology_up
 
     config = load_topology(

@@ -16,7 +16,7 @@ from harness.demo import pip_install
 from harness.record import make_mix, read_exchanges, recording, write_mix
 from harness.records import files
 from harness.records.request import read_requests
-from harness.topology import plan
+from harness.scenario import topology_plan as plan
 from harness.topology.state import read_state
 from harness.topology.taps import export_exchanges
 from proxies import contract
@@ -34,7 +34,7 @@ def upstream_of(state, link):
 @pytest.fixture(scope="module")
 def pip_recording(tmp_path_factory):
     """Two real `pip install` runs through POP iad, recorded on its client link."""
-    from harness.topology.config import load_topology
+    from harness.scenario.topology import load_topology
     from harness.topology.supervisor import topology_up
     from tests.integration.conftest import FAST_ORIGIN
 
@@ -117,7 +117,7 @@ def test_a_workload_from_a_recording_replays_with_the_recorded_endpoint_shares(
 
 
 def mix_path(name):
-    from harness.mix import MIX_DIR
+    from harness.scenario.mix import MIX_DIR
 
     return MIX_DIR / f"{name}.yaml"
 

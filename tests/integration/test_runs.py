@@ -13,7 +13,7 @@ from harness.records.request import read_requests
 from harness.records.run_info import RunStatus, read_run_info
 from harness.records.samples import points, read_samples
 from harness.records.summary import WindowSummary, read_summary
-from harness.traffic import Layer, TrafficClass
+from harness.scenario.traffic import Layer, TrafficClass
 from proxies.contract import CacheState, OriginGauge
 
 RUN_S = 30

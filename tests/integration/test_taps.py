@@ -14,11 +14,11 @@ from harness.faults.http import PutTapRule, TapBackend
 from harness.records import files
 from harness.records.events import FaultApplied, read_events
 from harness.records.request import read_requests
+from harness.scenario import topology_plan as plan
+from harness.scenario.traffic import Layer, TrafficClass
 from harness.tap.rules import Match, Rule
-from harness.topology import plan
 from harness.topology.processes import pid_alive
 from harness.topology.taps import start_taps
-from harness.traffic import Layer, TrafficClass
 from proxies import contract
 from proxies.contract import EndpointClass, FetchFailure
 from tests.integration.test_runs import shieldlab_run, windows

@@ -15,8 +15,8 @@ from harness.records.events import EVENT_ADAPTER, ActionApplied, Event, FaultApp
 from harness.records.request import RequestRecord, write_requests
 from harness.records.run_info import RunInfo, RunStatus
 from harness.records.samples import Sample, write_samples
-from harness.scenario import parse_scenario
-from harness.steps import LINK_FAULT_TYPES
+from harness.scenario.model import parse_scenario
+from harness.scenario.steps import LINK_FAULT_TYPES
 from proxies.contract import ORIGIN_NODE, OriginGauge
 
 

@@ -10,7 +10,7 @@ from harness.compose.spec import RUN_MOUNT
 from harness.load.driver import locust_argv, locust_options
 from harness.load.plan import build_plan
 from harness.records import files
-from harness.scenario import load_scenario
+from harness.scenario.model import load_scenario
 
 LIVE, KILLED = 100, 200
 

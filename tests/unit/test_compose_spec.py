@@ -8,7 +8,7 @@ from pathlib import Path
 import yaml
 
 from harness.compose import spec
-from harness.topology.config import load_topology
+from harness.scenario.topology import load_topology
 from proxies.contract import NodeLaunch
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -5,9 +5,9 @@ import pytest
 from harness.analysis.expectations import RunView, measure, window_spans
 from harness.analysis.judging import evaluate, judge
 from harness.errors import BadInput
-from harness.expectation import Bound, Expectation, Window
 from harness.records.samples import Sample
-from harness.scenario import parse_scenario
+from harness.scenario.expectation import Bound, Expectation, Window
+from harness.scenario.model import parse_scenario
 from proxies.contract import BackendGauge
 from tests.unit.run_fixture import record
 

@@ -8,12 +8,12 @@ from junitparser import Error, Failure, JUnitXml
 from harness.analysis.judging import judge
 from harness.analysis.uncertainty import Interval, Judgement
 from harness.errors import EXIT_GATE_FAILED, EXIT_INFRASTRUCTURE, EXIT_OK, BadInput
-from harness.expectation import Expectation
 from harness.gate.baseline import read_baseline, require_baselines, store_baseline
 from harness.gate.results import ScenarioResult, exit_code, markdown, spread, write_junit
 from harness.gate.run import pooled
 from harness.gate.suite import load_suite
-from harness.scenario import load_scenario
+from harness.scenario.expectation import Expectation
+from harness.scenario.model import load_scenario
 from tests.unit.run_fixture import make_records, write_run
 
 FAST = Expectation.model_validate({"name": "fast", "metric": "p95_ms", "bound": "< 100"})

@@ -4,9 +4,9 @@ import pytest
 
 from harness.errors import EXIT_BAD_INPUT, BadInput
 from harness.gate.suite import load_suite
-from harness.scenario import load_scenario
+from harness.scenario.model import load_scenario
+from harness.scenario.topology import load_topology
 from harness.signature import load_signature
-from harness.topology.config import load_topology
 
 BOMB = """a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]
 b: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]

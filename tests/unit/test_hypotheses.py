@@ -12,8 +12,9 @@ from harness.hypothesis import (
     shipped_families,
     value_str,
 )
+from harness.scenario.steps import LatencyFault, LossFault, MirrorsAction, OriginWorkersAction
+from harness.scenario.traffic import MirrorClient
 from harness.signature import load_signature
-from harness.steps import LatencyFault, LossFault, MirrorsAction, OriginWorkersAction
 from harness.sweep_plan import (
     QUICK_DELAY_PART_S,
     QUICK_LOSS_PART_S,
@@ -25,7 +26,6 @@ from harness.sweep_plan import (
     staircase,
     with_scale_up,
 )
-from harness.traffic import MirrorClient
 from harness.validate import make_plan
 from harness.validate.plan import check_segments
 

@@ -7,8 +7,8 @@ from harness.load.driver import locust_argv, split_classes, user_classes, users
 from harness.load.pages import release_url_paths
 from harness.load.plan import build_plan
 from harness.records.request import COLUMNS, RequestRecord, read_requests, write_requests
-from harness.scenario import load_scenario
-from harness.traffic import Layer, MirrorClient, TrafficClass
+from harness.scenario.model import load_scenario
+from harness.scenario.traffic import Layer, MirrorClient, TrafficClass
 from proxies.contract import CacheState, EndpointClass
 
 
@@ -127,7 +127,7 @@ def test_one_process_while_one_keeps_up_then_one_per_1000_requests_per_s_up_to_t
 
 def test_a_fast_scenario_gets_a_master_and_workers_each_with_a_share_of_every_class(tmp_path):
     from harness.load.driver import master_argv, users, worker_argv
-    from harness.scenario import parse_scenario
+    from harness.scenario.model import parse_scenario
 
     scenario = parse_scenario(
         "t.yaml",

@@ -14,8 +14,8 @@ from harness.faults.loss import (
     parse_counters,
     remove_commands,
 )
-from harness.scenario import parse_scenario
-from harness.steps import Direction
+from harness.scenario.model import parse_scenario
+from harness.scenario.steps import Direction
 from harness.topology import netns
 
 UPSTREAM = DropPackets("shield->origin", 40123, Direction.UPSTREAM, 0.2)

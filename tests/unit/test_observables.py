@@ -12,10 +12,10 @@ from harness.analysis.observables import (
     separation,
 )
 from harness.analysis.uncertainty import Interval
-from harness.expectation import Window
 from harness.records.samples import Sample
-from harness.scenario import parse_scenario
-from harness.traffic import Layer
+from harness.scenario.expectation import Window
+from harness.scenario.model import parse_scenario
+from harness.scenario.traffic import Layer
 from proxies.contract import BackendGauge, CacheState, FetchFailure
 from tests.unit.run_fixture import make_records
 

@@ -1,5 +1,5 @@
-from harness.scenario import expand_link
-from harness.topology import plan
+from harness.scenario import topology_plan as plan
+from harness.scenario.model import expand_link
 from proxies import contract
 
 

@@ -9,8 +9,8 @@ from harness.records.events import EVENT_ADAPTER, FaultApplied, ProcessFailed, r
 from harness.records.run_info import RunInfo, RunStatus, read_run_info
 from harness.records.schema import run_file_schemas
 from harness.run.run_dir import HARNESS_PID_FILE, RunDir, recover_partials
-from harness.steps import LatencyFault
-from harness.traffic import TRAFFIC_NAME_PATTERN
+from harness.scenario.steps import LatencyFault
+from harness.scenario.traffic import TRAFFIC_NAME_PATTERN
 
 
 def test_every_run_file_has_a_schema_with_its_enums():

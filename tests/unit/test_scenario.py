@@ -2,7 +2,7 @@ import pytest
 import yaml
 
 from harness.errors import BadInput
-from harness.scenario import (
+from harness.scenario.model import (
     Scenario,
     expand_link,
     json_schema,
@@ -10,7 +10,7 @@ from harness.scenario import (
     parse_scenario,
     shipped_names,
 )
-from harness.steps import LatencyFault, MirrorsAction
+from harness.scenario.steps import LatencyFault, MirrorsAction
 
 BASE = {"name": "t", "description": "d", "hypothesis": "h"}
 
@@ -135,7 +135,7 @@ def test_models_are_frozen():
 
 
 def test_compressing_the_network_clock_keeps_the_order_of_timeouts():
-    from harness.scenario_clock import compress_network
+    from harness.scenario.clock import compress_network
 
     scenario = load_scenario("shield-origin-latency")
     fast = compress_network(scenario, 3)

@@ -1,9 +1,9 @@
 from harness.faults.backend import FakeActionBackend, FakeFaultBackend, LinkTarget
 from harness.faults.loss import DropPackets
 from harness.faults.toxics import AddToxic, DisableProxy
-from harness.scenario import parse_scenario
-from harness.scenario_clock import with_duration
-from harness.steps import Direction
+from harness.scenario.clock import with_duration
+from harness.scenario.model import parse_scenario
+from harness.scenario.steps import Direction
 from harness.timeline import FakeClock, Timeline, plan_events
 
 LINKS = {

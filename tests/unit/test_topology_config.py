@@ -2,7 +2,7 @@ import pytest
 import yaml
 
 from harness.errors import BadInput
-from harness.topology.config import TopologyConfig, defaults_yaml, load_topology
+from harness.scenario.topology import TopologyConfig, defaults_yaml, load_topology
 
 
 def write(tmp_path, text):
@@ -98,7 +98,7 @@ def test_top_level_must_be_a_mapping(tmp_path):
 
 
 def test_time_scale_compresses_cache_lifetimes_and_grace_but_not_timeouts():
-    from harness.topology.config import scaled_cdn
+    from harness.scenario.topology import scaled_cdn
 
     config = load_topology(None, {"time_scale": 60})
     edge = scaled_cdn(config.edge, config.time_scale)

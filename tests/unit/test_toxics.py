@@ -1,7 +1,7 @@
 import pytest
 
 from harness.faults.toxics import AddToxic, DisableProxy, toxiproxy_change
-from harness.steps import BandwidthFault, DownFault, LatencyFault, ResetFault, StallFault
+from harness.scenario.steps import BandwidthFault, DownFault, LatencyFault, ResetFault, StallFault
 
 
 def test_latency_becomes_a_latency_toxic_on_the_stream_asked_for():

@@ -14,8 +14,8 @@ from harness.analysis.uncertainty import (
     judge_room,
     room_interval,
 )
-from harness.expectation import Expectation
-from harness.scenario import parse_scenario
+from harness.scenario.expectation import Expectation
+from harness.scenario.model import parse_scenario
 from tests.unit.run_fixture import record
 
 EMPTY = np.zeros(0)

@@ -16,7 +16,7 @@ from harness.records.validation import (
     PointStatus,
     read_validation,
 )
-from harness.scenario import load_scenario
+from harness.scenario.model import load_scenario
 from harness.signature import load_signature
 from harness.sweep_plan import PlannedRun
 from harness.validate import check_panels

@@ -3,7 +3,7 @@
 from harness.analysis.fit import PointResult
 from harness.hypothesis import load_family
 from harness.records.validation import PointStatus
-from harness.scenario import Scenario, load_scenario
+from harness.scenario.model import Scenario, load_scenario
 from harness.sweep_plan import PlannedRun, Probe
 from harness.validate.running import SEED_STEP, Attempt, decide, reseeded
 

@@ -7,7 +7,7 @@ from harness.analysis.judging import judge_runs
 from harness.analysis.uncertainty import Judgement
 from harness.analysis.verdict import Hypothesis, score, symptom_cell
 from harness.errors import BadInput
-from harness.scenario import parse_scenario
+from harness.scenario.model import parse_scenario
 from harness.signature import Signature, load_signature
 from tests.unit.run_fixture import make_records, record
 

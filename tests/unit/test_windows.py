@@ -14,8 +14,8 @@ from harness.analysis.windows import (
 )
 from harness.records.request import parse_x_cache
 from harness.records.summary import WindowPhase
-from harness.scenario import parse_scenario
-from harness.traffic import Layer, TrafficClass
+from harness.scenario.model import parse_scenario
+from harness.scenario.traffic import Layer, TrafficClass
 from proxies.contract import CacheState
 from tests.unit.run_fixture import record
 

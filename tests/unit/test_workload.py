@@ -12,9 +12,9 @@ from harness.load.pages import simple_page_file_paths
 from harness.load.plan import build_plan
 from harness.load.replay import NewestSerial, Replay
 from harness.load.workload import Exchange, build_mix, concurrency, project_of, split_sessions
-from harness.mix import Mix, MixSession, MixStep, RpcParam, load_mix
 from harness.records.request import RequestRecord
-from harness.scenario import parse_scenario
+from harness.scenario.mix import Mix, MixSession, MixStep, RpcParam, load_mix
+from harness.scenario.model import parse_scenario
 from harness.tap import rules
 from proxies import contract
 from proxies.contract import EndpointClass

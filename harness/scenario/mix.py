@@ -14,11 +14,11 @@ from pathlib import Path
 
 from pydantic import Field, field_validator, model_validator
 
-from harness.model_file import Frozen, load_model, resolve_named
-from harness.traffic import TrafficClass, TrafficName
+from harness.scenario.reader import Frozen, load_model, resolve_named
+from harness.scenario.traffic import TrafficClass, TrafficName
 from proxies.contract import EndpointClass
 
-MIX_DIR = Path(__file__).resolve().parent.parent / "scenarios" / "mixes"
+MIX_DIR = Path(__file__).resolve().parents[2] / "scenarios" / "mixes"
 
 
 class RpcParam(Frozen):

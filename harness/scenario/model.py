@@ -14,11 +14,12 @@ from typing import Any
 from pydantic import Field
 
 from harness.errors import BadInput
-from harness.expectation import Expectation
-from harness.load_spec import LoadSpec
-from harness.mix import load_mix, resolve_mix
-from harness.model_file import Frozen, deep_merge, read_yaml_mapping, resolve_named, validate
-from harness.steps import (
+from harness.scenario import topology_plan as plan
+from harness.scenario.expectation import Expectation
+from harness.scenario.load import LoadSpec
+from harness.scenario.mix import load_mix, resolve_mix
+from harness.scenario.reader import Frozen, deep_merge, read_yaml_mapping, resolve_named, validate
+from harness.scenario.steps import (
     HTTP_FAULT_TYPES,
     LINK_FAULT_TYPES,
     LinkFault,
@@ -26,11 +27,10 @@ from harness.steps import (
     MirrorsAction,
     Step,
 )
-from harness.topology import plan
-from harness.topology.config import TopologyConfig, defaults_dict
-from harness.traffic import TrafficClass
+from harness.scenario.topology import TopologyConfig, defaults_dict
+from harness.scenario.traffic import TrafficClass
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
 SCENARIO_DIR = PROJECT_ROOT / "scenarios"
 
 

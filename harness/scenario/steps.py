@@ -12,7 +12,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
-from harness.model_file import Frozen
+from harness.scenario.reader import Frozen
 
 
 class Stream(StrEnum):

@@ -23,8 +23,8 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from harness.model_file import Frozen
-from harness.traffic import CACHE_LAYERS, Layer, TrafficName
+from harness.scenario.reader import Frozen
+from harness.scenario.traffic import CACHE_LAYERS, Layer, TrafficName
 from proxies import contract
 from proxies.contract import CacheState
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from harness.scenario import Scenario
+from harness.scenario.model import Scenario
 
 
 def with_duration(scenario: Scenario, duration_s: float) -> Scenario:

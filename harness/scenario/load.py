@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from harness.model_file import Frozen
-from harness.traffic import MirrorClient, TrafficName
+from harness.scenario.reader import Frozen
+from harness.scenario.traffic import MirrorClient, TrafficName
 
 
 class PipTraffic(Frozen):

@@ -13,7 +13,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from harness.model_file import deep_merge, read_yaml_mapping, validate
+from harness.scenario.reader import deep_merge, read_yaml_mapping, validate
 from proxies.contract import CdnNodeSettings, OriginSettings, default_edge_settings
 
 POP_NAME = re.compile(r"^[a-z][a-z0-9]{1,15}$")
