@@ -1,12 +1,14 @@
 """`shieldlab validate`: sweep every hypothesis family, score each point against the incident
 signature with its uncertainty, fit each family, and say in words what the evidence supports.
 
-The modules, in the order a validation uses them: `plan` (which runs: harness.sweep_plan's
-staircases or a run per point, the signature's control), `running` (each run once, void runs
-retried once and never scored, undecided points repeated in full mode), `scoring` (points on
-their pooled runs, against the control), `report` (the terminal, validate.json, the HTML).
-Families whose runs need packet loss are left out, with one line saying why, when this process
-may not make network namespaces.
+The modules, in the order a validation uses them: `families` (hypothesis families: a scenario
+template and the parameters to sweep), `signature` (the incident's symptoms in the expectation
+language), `sweep` (each family's staircases), `plan` (which runs: the sweep's points, the
+signature's control), `running` (each run once, void runs retried once and never scored,
+undecided points repeated in full mode), `scoring` (points on their pooled runs, against the
+control), `fit` and `verdict` (where each family is consistent, its best fit, the words),
+`record` and `report` (the terminal, validate.json, the HTML). Families whose runs need packet
+loss are left out, with one line saying why, when this process may not make network namespaces.
 """
 
 from __future__ import annotations
@@ -18,15 +20,15 @@ from rich.console import Console
 
 from harness.analysis.report import known_panels
 from harness.errors import BadInput, InfrastructureError
-from harness.hypothesis import load_family, shipped_families
 from harness.run.progress import minutes
-from harness.signature import DEFAULT_SIGNATURE, Signature, load_signature, signature_path
+from harness.validate.families import load_family, shipped_families
 from harness.validate.plan import DEFAULT_MAX_RUNS, Plan, check_segments, make_plan
 from harness.validate.record import validation
 from harness.validate.report import print_verdict, write_validation
 from harness.validate.running import Runner
 from harness.validate.scoring import fits as fit_families
 from harness.validate.scoring import score_points, view
+from harness.validate.signature import DEFAULT_SIGNATURE, Signature, load_signature, signature_path
 
 __all__ = ["DEFAULT_MAX_RUNS", "Plan", "make_plan", "run"]
 

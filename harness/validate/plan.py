@@ -1,4 +1,4 @@
-"""What `validate` will run: the control, then the families' runs (harness.sweep_plan), and the
+"""What `validate` will run: the control, then the families' runs (harness.validate.sweep), and the
 families it must leave out here, each with the reason and the command that would run it. Pure,
 apart from asking whether this process may make network namespaces."""
 
@@ -7,12 +7,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from harness.errors import BadInput
-from harness.hypothesis import Family, family_path
 from harness.scenario.clock import compress_network, with_duration
 from harness.scenario.model import Scenario, load_scenario
-from harness.signature import Signature, signature_path
-from harness.sweep_plan import QUICK_NETWORK_FACTOR, PlannedRun, full_plan, quick_plan
 from harness.topology import netns
+from harness.validate.families import Family, family_path
+from harness.validate.signature import Signature, signature_path
+from harness.validate.sweep import QUICK_NETWORK_FACTOR, PlannedRun, full_plan, quick_plan
 
 DEFAULT_MAX_RUNS = 3  # full mode: runs of one point before an undecided point stays undecided
 

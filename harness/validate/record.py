@@ -3,7 +3,9 @@ family, point and cell, the runs, the void runs, and what would tell standing fa
 
 from __future__ import annotations
 
-from harness.analysis.fit import (
+from harness.analysis.observables import Reading
+from harness.records.validation import CellRecord, FamilyRecord, Mode, PointRecord, Validation
+from harness.validate.fit import (
     FamilyFit,
     PointResult,
     answer,
@@ -12,12 +14,10 @@ from harness.analysis.fit import (
     ruling_symptoms,
     tell_apart,
 )
-from harness.analysis.observables import Reading
-from harness.analysis.verdict import Cell
-from harness.records.validation import CellRecord, FamilyRecord, Mode, PointRecord, Validation
-from harness.signature import Signature
 from harness.validate.plan import Plan
 from harness.validate.running import Decided
+from harness.validate.signature import Signature
+from harness.validate.verdict import Cell
 
 
 def validation(

@@ -12,11 +12,6 @@ from rich.console import Console
 from rich.table import Table as RichTable
 
 from harness.analysis.compare import draw, multiples, on_one_clock
-from harness.analysis.fit import (
-    FamilyFit,
-    PointResult,
-    family_sentence,
-)
 from harness.analysis.report import (
     RunData,
     Styled,
@@ -26,7 +21,6 @@ from harness.analysis.report import (
     markdown_table,
     write_document,
 )
-from harness.analysis.verdict import Cell
 from harness.records.base import write_json_model
 from harness.records.validation import (
     VALIDATE_FILE,
@@ -34,7 +28,13 @@ from harness.records.validation import (
     Validation,
 )
 from harness.run.progress import minutes
-from harness.signature import Signature
+from harness.validate.fit import (
+    FamilyFit,
+    PointResult,
+    family_sentence,
+)
+from harness.validate.signature import Signature
+from harness.validate.verdict import Cell
 
 ANSWER_LINES = 3  # the report opens with at most this many lines of answer
 RICH_STYLE = {

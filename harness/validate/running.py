@@ -16,14 +16,14 @@ from pathlib import Path
 
 from rich.console import Console
 
-from harness.analysis.fit import PointResult
 from harness.analysis.report import RunData, load_run
 from harness.records.validation import PointStatus
 from harness.run.progress import LiveProgress, minutes
 from harness.run.runner import LabBroken, run_scenario
 from harness.scenario.model import Scenario
-from harness.sweep_plan import PlannedRun
+from harness.validate.fit import PointResult
 from harness.validate.plan import Plan
+from harness.validate.sweep import PlannedRun
 
 SEED_STEP = 1000  # a repeat's seed: the scenario's own plus this times the attempt
 

@@ -5,14 +5,14 @@ from __future__ import annotations
 import dataclasses
 
 from harness.analysis.expectations import RunView
-from harness.analysis.fit import FamilyFit, PointResult
 from harness.analysis.observables import catalogue, read
 from harness.analysis.report import RunData
-from harness.analysis.verdict import Hypothesis, Runs, score, status
-from harness.hypothesis import Family
-from harness.signature import Signature
-from harness.sweep_plan import PlannedRun, scored
+from harness.validate.families import Family
+from harness.validate.fit import FamilyFit, PointResult
 from harness.validate.running import Decided
+from harness.validate.signature import Signature
+from harness.validate.sweep import PlannedRun, scored
+from harness.validate.verdict import Hypothesis, Runs, score, status
 
 
 def view(run: RunData) -> RunView:

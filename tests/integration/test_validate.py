@@ -5,7 +5,6 @@ import re
 import subprocess
 import sys
 
-from harness.hypothesis import load_family, shipped_families
 from harness.records.validation import (
     VALIDATE_FILE,
     FamilyStatus,
@@ -13,6 +12,7 @@ from harness.records.validation import (
     PointStatus,
     read_validation,
 )
+from harness.validate.families import load_family, shipped_families
 
 HOLDS, FAILS = Judgement.HOLDS, Judgement.FAILS
 

@@ -1,6 +1,9 @@
 """Fitting families to the signature and the verdict in words, on scored fixtures."""
 
-from harness.analysis.fit import (
+from harness.analysis.uncertainty import Judgement
+from harness.records.validation import FamilyStatus, PointStatus
+from harness.validate.families import load_family
+from harness.validate.fit import (
     FamilyFit,
     PointResult,
     answer,
@@ -9,11 +12,8 @@ from harness.analysis.fit import (
     ruled_text,
     ruling_symptoms,
 )
-from harness.analysis.uncertainty import Judgement
-from harness.analysis.verdict import Cell, status
-from harness.hypothesis import load_family
-from harness.records.validation import FamilyStatus, PointStatus
-from harness.signature import load_signature
+from harness.validate.signature import load_signature
+from harness.validate.verdict import Cell, status
 
 SIGNATURE = load_signature("pypi-2014-07-20")
 NA = Cell(None, "n/a")

@@ -6,7 +6,7 @@ from harness.errors import EXIT_BAD_INPUT, BadInput
 from harness.gate.suite import load_suite
 from harness.scenario.model import load_scenario
 from harness.scenario.topology import load_topology
-from harness.signature import load_signature
+from harness.validate.signature import load_signature
 
 BOMB = """a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]
 b: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]

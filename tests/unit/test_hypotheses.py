@@ -3,7 +3,10 @@
 import pytest
 
 from harness.errors import BadInput
-from harness.hypothesis import (
+from harness.scenario.steps import LatencyFault, LossFault, MirrorsAction, OriginWorkersAction
+from harness.scenario.traffic import MirrorClient
+from harness.validate import make_plan
+from harness.validate.families import (
     Family,
     combine,
     load_family,
@@ -12,10 +15,9 @@ from harness.hypothesis import (
     shipped_families,
     value_str,
 )
-from harness.scenario.steps import LatencyFault, LossFault, MirrorsAction, OriginWorkersAction
-from harness.scenario.traffic import MirrorClient
-from harness.signature import load_signature
-from harness.sweep_plan import (
+from harness.validate.plan import check_segments
+from harness.validate.signature import load_signature
+from harness.validate.sweep import (
     QUICK_DELAY_PART_S,
     QUICK_LOSS_PART_S,
     QUICK_WARMUP_S,
@@ -26,8 +28,6 @@ from harness.sweep_plan import (
     staircase,
     with_scale_up,
 )
-from harness.validate import make_plan
-from harness.validate.plan import check_segments
 
 SIGNATURE = load_signature("pypi-2014-07-20")
 SCALE_UP = SIGNATURE.scale_up

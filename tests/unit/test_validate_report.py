@@ -2,12 +2,9 @@
 
 import pytest
 
-from harness.analysis.fit import FamilyFit, PointResult
 from harness.analysis.report import Styled, html_table
 from harness.analysis.uncertainty import Interval
-from harness.analysis.verdict import Cell, Measured
 from harness.errors import BadInput
-from harness.hypothesis import load_family
 from harness.records.base import write_json_model
 from harness.records.validation import (
     FamilyStatus,
@@ -17,13 +14,16 @@ from harness.records.validation import (
     read_validation,
 )
 from harness.scenario.model import load_scenario
-from harness.signature import load_signature
-from harness.sweep_plan import PlannedRun
 from harness.validate import check_panels
+from harness.validate.families import load_family
+from harness.validate.fit import FamilyFit, PointResult
 from harness.validate.plan import Plan
 from harness.validate.record import validation
 from harness.validate.report import cell_maps, heat_map
 from harness.validate.running import Decided
+from harness.validate.signature import load_signature
+from harness.validate.sweep import PlannedRun
+from harness.validate.verdict import Cell, Measured
 
 SIGNATURE = load_signature("pypi-2014-07-20")
 NA = Cell(None, "n/a")
@@ -103,8 +103,8 @@ def test_a_signature_naming_an_unknown_panel_is_refused_before_anything_runs():
 
 
 def test_two_families_left_standing_name_what_would_tell_them_apart(tmp_path):
-    from harness.analysis.fit import tell_apart
     from harness.analysis.observables import Reading
+    from harness.validate.fit import tell_apart
 
     def standing(value, shield_503):
         readings = (

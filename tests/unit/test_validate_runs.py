@@ -1,11 +1,11 @@
 """The repeat-until-decided loop and void runs, against a fake runner and a fake scorer."""
 
-from harness.analysis.fit import PointResult
-from harness.hypothesis import load_family
 from harness.records.validation import PointStatus
 from harness.scenario.model import Scenario, load_scenario
-from harness.sweep_plan import PlannedRun, Probe
+from harness.validate.families import load_family
+from harness.validate.fit import PointResult
 from harness.validate.running import SEED_STEP, Attempt, decide, reseeded
+from harness.validate.sweep import PlannedRun, Probe
 
 FAMILY = load_family("eager-mirror")
 PLANNED = PlannedRun(load_scenario("eager-mirror"), [Probe(FAMILY, 200.0)])

@@ -5,10 +5,10 @@ import pytest
 from harness.analysis.expectations import RunView
 from harness.analysis.judging import judge_runs
 from harness.analysis.uncertainty import Judgement
-from harness.analysis.verdict import Hypothesis, score, symptom_cell
 from harness.errors import BadInput
 from harness.scenario.model import parse_scenario
-from harness.signature import Signature, load_signature
+from harness.validate.signature import Signature, load_signature
+from harness.validate.verdict import Hypothesis, score, symptom_cell
 from tests.unit.run_fixture import make_records, record
 
 SIGNATURE = load_signature("pypi-2014-07-20")

@@ -35,7 +35,12 @@ from typing import Any
 from pydantic import TypeAdapter
 
 from harness.analysis.windows import has_window
-from harness.hypothesis import (
+from harness.scenario.clock import compress_network, with_duration
+from harness.scenario.model import Scenario, parse_scenario, resolve
+from harness.scenario.reader import read_yaml_mapping
+from harness.scenario.steps import OriginWorkersAction, Step
+from harness.scenario.topology import TopologyConfig
+from harness.validate.families import (
     STEP_LIST,
     Family,
     Scalar,
@@ -44,12 +49,7 @@ from harness.hypothesis import (
     scalar_str,
     value_str,
 )
-from harness.scenario.clock import compress_network, with_duration
-from harness.scenario.model import Scenario, parse_scenario, resolve
-from harness.scenario.reader import read_yaml_mapping
-from harness.scenario.steps import OriginWorkersAction, Step
-from harness.scenario.topology import TopologyConfig
-from harness.signature import ScaleUp
+from harness.validate.signature import ScaleUp
 
 QUICK_NETWORK_FACTOR = 4.0
 QUICK_WARMUP_S = 5.0  # caches fill before the first step

@@ -6,7 +6,7 @@ A hypothesis is tested by a few runs, each in a role: `main` (the cause as hypot
 symptom's expectations measures one role's run; a relative bound compares it with the value the
 same metric has on another role's run (`against`, in `against_window`).
 
-In a staircase (several intensities one after another in one run, see harness.sweep_plan) each
+In a staircase (several intensities one after another in one run, see harness.validate.sweep) each
 step is scored on its own: `focused_on(step)` reads the signature's `during: "*"` as that step.
 
 A symptom passes when all its expectations hold; it is n/a when a run or window it needs is not

@@ -1,4 +1,4 @@
-"""Scoring one point of a hypothesis against an incident signature (see harness.signature). Pure.
+"""Scoring one point of a hypothesis against an incident signature (see harness.validate.signature). Pure.
 
 Each symptom is a cell judged three ways: it holds, fails, or is undecided (an interval of one
 of its expectations straddles the bound), or it is n/a (a run or a window it needs is not
@@ -9,7 +9,7 @@ tightest of its expectations is inside its bound (negative: outside), relative t
 
 A point is consistent when every required symptom holds and no tested symptom fails or is
 undecided, ruled out when any symptom fails, undecided otherwise. Families of points are fitted
-in `harness.analysis.fit`.
+in `harness.validate.fit`.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from harness.analysis.expectations import RunView, chosen_spans
 from harness.analysis.judging import Outcome, fmt, judge_runs, value_text
 from harness.analysis.uncertainty import Interval, Judgement
 from harness.records.validation import PointStatus
-from harness.signature import Role, Signature, Symptom, SymptomExpectation
+from harness.validate.signature import Role, Signature, Symptom, SymptomExpectation
 
 Runs = tuple[RunView, ...]  # one point's runs of one role: one, or several after repeats
 

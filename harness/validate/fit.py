@@ -1,6 +1,6 @@
 """Fitting hypothesis families to a signature, and the verdict in words. Pure.
 
-A family's points are scored one by one (harness.analysis.verdict), each consistent, ruled out
+A family's points are scored one by one (harness.validate.verdict), each consistent, ruled out
 or undecided. The family is consistent where some point is consistent (its region), ruled out
 when every point is, undecided otherwise. Its ruling symptoms are those that failed at every
 point, and within them the expectations that failed at every point.
@@ -18,10 +18,10 @@ from dataclasses import dataclass
 
 from harness.analysis.observables import Difference, Reading, differences
 from harness.analysis.uncertainty import Judgement
-from harness.analysis.verdict import Cell
-from harness.hypothesis import Family
 from harness.records.validation import FamilyStatus, PointStatus
-from harness.signature import Signature
+from harness.validate.families import Family
+from harness.validate.signature import Signature
+from harness.validate.verdict import Cell
 
 
 @dataclass(frozen=True)
