@@ -167,19 +167,20 @@ def cmd_record(args: argparse.Namespace) -> int:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    from harness import bench  # the benchmark pulls in the load client only when asked
-
+    # Each benchmark pulls in the load client only when asked.
     if args.detection:
-        from harness import bench_detection
+        from harness.bench import detection
 
-        return bench_detection.run(
+        return detection.run(
             args.out, args.state_dir, args.runs, args.json, err, args.kept_only
         )
     if args.mode == Mode.COMPOSE:
-        from harness import bench_compose
+        from harness.bench import compose
 
-        return bench_compose.run(_topology_from(args), args.state_dir, as_json=args.json)
-    return bench.run(_topology_from(args), args.state_dir, as_json=args.json)
+        return compose.run(_topology_from(args), args.state_dir, as_json=args.json)
+    from harness.bench import speed
+
+    return speed.run(_topology_from(args), args.state_dir, as_json=args.json)
 
 
 def cmd_demo(args: argparse.Namespace) -> int:

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from harness.bench_detection import FAULT_S, Ladder, probe
+from harness.bench.detection import FAULT_S, Ladder, probe
 from harness.records.diagnosis import Diagnosis
 
 # The smallest loss on the shield's backend link `bench --detection` named in 5 of 5 runs.

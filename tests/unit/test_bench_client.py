@@ -1,7 +1,7 @@
 import pytest
 
-from harness.bench import percentile_ms
-from harness.bench_client import Tally, Target, parse_head
+from harness.bench.client import Tally, Target, parse_head
+from harness.bench.speed import percentile_ms
 
 
 def test_parse_head_reads_status_and_length():

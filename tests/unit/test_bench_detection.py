@@ -1,6 +1,6 @@
 import yaml
 
-from harness.bench_detection import LADDERS, Ladder, _same_run, probe
+from harness.bench.detection import LADDERS, Ladder, _same_run, probe
 from harness.records import files
 from tests.unit.run_fixture import make_records, write_run
 

@@ -114,7 +114,7 @@ def test_without_net_admin_a_loss_run_is_refused_with_the_fix():
 
 
 def test_loss_fidelity_allows_10_percent_or_3_standard_deviations():
-    from harness.bench_loss import within_target
+    from harness.bench.loss import within_target
 
     assert within_target(0.2, 0.21, 20_000)  # 5 % off: within 10 %
     assert not within_target(0.2, 0.23, 20_000)  # 15 % off, 3 sd is 0.0085

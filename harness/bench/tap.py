@@ -14,7 +14,7 @@ from rich.console import Console
 from rich.table import Table
 
 from harness.analysis.windows import percentile
-from harness.bench_client import Tally, Target, paced, saturate
+from harness.bench.client import Tally, Target, paced, saturate
 from harness.scenario import topology_plan as plan
 from harness.scenario.topology import TopologyConfig
 from harness.topology.launcher import Report

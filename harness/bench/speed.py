@@ -5,7 +5,7 @@
   hitting the origin directly for the same path;
 - added latency per hop at a fixed moderate rate, from cache misses at every layer;
 - fault fidelity (latency, loss), what a mitmproxy tap costs, and how much open-model load one
-  Locust process and a master with workers sustain (bench_loss, bench_tap, bench_load).
+  Locust process and a master with workers sustain (the loss, tap and load modules beside this one).
 
 The origin's modelled service times are set to zero and its slots made plentiful here, so the
 numbers measure the programs and links, not the capacity model.
@@ -24,11 +24,11 @@ import uvloop
 from rich.console import Console
 from rich.table import Table
 
-from harness.bench_cdn import measure_cdn_fidelity, print_cdn_fidelity
-from harness.bench_client import Tally, Target, paced, saturate
-from harness.bench_load import measure_load_generator, print_load_generator
-from harness.bench_loss import measure_loss_fidelity, print_loss_fidelity
-from harness.bench_tap import measure_tap_cost, print_tap_cost
+from harness.bench.cdn import measure_cdn_fidelity, print_cdn_fidelity
+from harness.bench.client import Tally, Target, paced, saturate
+from harness.bench.load import measure_load_generator, print_load_generator
+from harness.bench.loss import measure_loss_fidelity, print_loss_fidelity
+from harness.bench.tap import measure_tap_cost, print_tap_cost
 from harness.errors import EXIT_OK, InfrastructureError
 from harness.scenario import topology_plan as plan
 from harness.scenario.model import expand_link

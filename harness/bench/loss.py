@@ -17,7 +17,7 @@ from rich.console import Console
 from rich.table import Table
 
 from harness.analysis.windows import percentile
-from harness.bench_client import Target, paced
+from harness.bench.client import Target, paced
 from harness.faults.loss import DropPackets, LossBackend, drop_fraction
 from harness.records.samples import DROPPED, SEEN
 from harness.scenario import topology_plan as plan

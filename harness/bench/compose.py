@@ -21,7 +21,14 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from harness.bench import (
+from harness.bench.load import (
+    LAG_LIMIT_MS,
+    REQUESTS_PER_S,
+    STEP_S,
+    print_load_generator,
+    rising_rates,
+)
+from harness.bench.speed import (
     LATENCY_COUNT,
     LATENCY_RATE_PER_S,
     a_project,
@@ -29,13 +36,6 @@ from harness.bench import (
     console,
     measure_hops,
     measure_throughput,
-)
-from harness.bench_load import (
-    LAG_LIMIT_MS,
-    REQUESTS_PER_S,
-    STEP_S,
-    print_load_generator,
-    rising_rates,
 )
 from harness.compose.lab import compose_up, refuse_unless_ready
 from harness.compose.project import ComposeProject
