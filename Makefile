@@ -90,7 +90,7 @@ bench: setup
 # Re-record the shipped traffic mixes (scenarios/mixes) from real pip and bandersnatch runs
 # through an edge; the recordings are kept in results/mixes. Not needed to use them.
 mixes: setup
-	$(PY) -m harness.shipped_mixes
+	$(PY) -m harness.load.shipped_mixes
 
 # --- compose mode ---
 # A Docker engine: the one that answers, or a private dockerd (Debian's docker.io) with its own

@@ -259,7 +259,7 @@ def run(config: TopologyConfig, state_dir: Path, as_json: bool) -> int:
 def a_project(state: TopologyState) -> str:
     import httpx
 
-    from harness.demo import first_project
+    from harness.load.pip_client import first_project
 
     with httpx.Client(timeout=30, trust_env=False) as client:
         return first_project(client, state.nodes[contract.ORIGIN_NODE].url)

@@ -170,7 +170,7 @@ def cmd_diagnose(args: argparse.Namespace) -> int:
 
 
 def cmd_workload(args: argparse.Namespace) -> int:
-    from harness.record import make_mix, write_mix
+    from harness.load.recording import make_mix, write_mix
 
     name = args.name or args.out.stem
     mix = make_mix(args.recording, name, args.session_gap)

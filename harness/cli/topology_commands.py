@@ -141,7 +141,7 @@ def cmd_compose_file(args: argparse.Namespace) -> int:
 
 
 def cmd_record(args: argparse.Namespace) -> int:
-    from harness.record import recording
+    from harness.load.recording import recording
 
     if args.duration is not None and args.duration <= 0:
         raise BadInput(f"--duration: must be more than 0 seconds; got {args.duration:g}")
@@ -184,6 +184,6 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from harness import demo
+    from harness.cli import demo
 
     return demo.run(_topology_from(args), args.state_dir)

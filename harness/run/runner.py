@@ -34,8 +34,8 @@ from harness.run.lab import Lab, lab_up, refuse_unless_possible
 from harness.run.publisher import Publisher
 from harness.run.run_dir import RunDir
 from harness.run.scraper import LiveRates, Scraper
+from harness.run.timeline import Timeline, WallClock
 from harness.scenario.model import Scenario
-from harness.timeline import Timeline, WallClock
 from harness.topology.state import TopologyState
 from harness.toxiproxy_api import ToxiproxyApi
 from proxies import contract

@@ -4,8 +4,8 @@ import hashlib
 import re
 import xmlrpc.client
 
-from harness.bandersnatch_client import bandersnatch_mirror
 from harness.faults.backend import OriginAdmin
+from harness.load.bandersnatch_client import bandersnatch_mirror
 from proxies import contract
 from tests.integration.conftest import metric
 

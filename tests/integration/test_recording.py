@@ -12,8 +12,8 @@ import httpx
 import pytest
 import yaml
 
-from harness.demo import pip_install
-from harness.record import make_mix, read_exchanges, recording, write_mix
+from harness.load.pip_client import pip_install
+from harness.load.recording import make_mix, read_exchanges, recording, write_mix
 from harness.records import files
 from harness.records.request import read_requests
 from harness.scenario import topology_plan as plan

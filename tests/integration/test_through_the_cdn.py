@@ -2,7 +2,7 @@ import sqlite3
 import xmlrpc.client
 from pathlib import Path
 
-from harness.demo import PIP_ACCEPT, first_project, pip_install
+from harness.load.pip_client import PIP_ACCEPT, first_project, pip_install
 from tests.integration.conftest import metric
 
 

@@ -7,11 +7,11 @@ import pytest
 from harness.errors import BadInput, InfrastructureError
 from harness.faults.backend import FakeActionBackend, FakeFaultBackend, LinkTarget
 from harness.faults.http import PutTapRule, tap_change, tap_rule
+from harness.run.timeline import FakeClock, Timeline
 from harness.scenario.clock import compress_network
 from harness.scenario.model import parse_scenario
 from harness.scenario.steps import HttpAbortFault, HttpDelayFault, HttpStatusFault
 from harness.tap.rules import Match, Rule, RuleBook
-from harness.timeline import FakeClock, Timeline
 from proxies import contract
 
 BASE = {"name": "t", "description": "d", "hypothesis": "h", "topology": {"edges": ["iad", "ams"]}}

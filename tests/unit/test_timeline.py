@@ -1,10 +1,10 @@
 from harness.faults.backend import FakeActionBackend, FakeFaultBackend, LinkTarget
 from harness.faults.loss import DropPackets
 from harness.faults.toxics import AddToxic, DisableProxy
+from harness.run.timeline import FakeClock, Timeline, plan_events
 from harness.scenario.clock import with_duration
 from harness.scenario.model import parse_scenario
 from harness.scenario.steps import Direction
-from harness.timeline import FakeClock, Timeline, plan_events
 
 LINKS = {
     "shield->origin": LinkTarget("shield_to_origin", 4001),

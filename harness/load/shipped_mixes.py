@@ -17,11 +17,11 @@ from pathlib import Path
 
 import httpx
 
-from harness.bandersnatch_client import bandersnatch_mirror
-from harness.demo import pip_install
 from harness.errors import InfrastructureError
 from harness.faults.backend import OriginAdmin
-from harness.record import make_mix, recording, write_mix
+from harness.load.bandersnatch_client import bandersnatch_mirror
+from harness.load.pip_client import pip_install
+from harness.load.recording import make_mix, recording, write_mix
 from harness.scenario import topology_plan as plan
 from harness.scenario.mix import MIX_DIR
 from harness.scenario.model import PROJECT_ROOT
