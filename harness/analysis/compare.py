@@ -13,15 +13,15 @@ from pathlib import Path
 
 from harness.analysis import series as ts
 from harness.analysis.report import (
-    RunData,
     bin_size_s,
-    load_run,
     panel_specs,
     write_document,
 )
 from harness.analysis.series import Series
 from harness.analysis.windows import Spans, hit_ratio, inside, percentile, share, split_windows
 from harness.errors import BadInput
+from harness.records.run_data import RunData, load_run
+from harness.records.spans import Span
 from harness.records.summary import WindowPhase
 from harness.scenario.traffic import Layer, traffic_classes
 
@@ -98,7 +98,7 @@ class Multiple:
     key: str
     title: str
     ylabel: str
-    rows: list[tuple[str, list[Series], list[ts.Span]]]
+    rows: list[tuple[str, list[Series], list[Span]]]
     log_y: bool
     percent: bool
 

@@ -17,7 +17,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.axes import Axes  # noqa: E402
 from matplotlib.ticker import PercentFormatter  # noqa: E402
 
-from harness.analysis.series import Series, Span  # noqa: E402
+from harness.analysis.series import Series
+from harness.records.spans import Span  # noqa: E402
 from harness.scenario.traffic import Layer, TrafficClass  # noqa: E402
 
 COLORS: dict[str, str] = {  # StrEnum members are their values as keys

@@ -12,10 +12,10 @@ from dataclasses import dataclass
 
 from harness.analysis.windows import hit_ratio as window_hit_ratio
 from harness.analysis.windows import percentile
-from harness.records.events import ActionApplied, ActionEnded, Event, FaultApplied, FaultRemoved
+from harness.records.events import Event, FaultApplied, FaultRemoved
 from harness.records.request import RequestRecord
 from harness.records.samples import DROPPED, LOSS_METRIC, LOSS_NODE, SEEN, Sample
-from harness.scenario.steps import LossFault, MirrorsAction
+from harness.scenario.steps import LossFault
 from harness.scenario.traffic import CACHE_LAYERS, Layer, traffic_classes
 from proxies import contract
 
@@ -29,15 +29,6 @@ class Series:
 
     name: str
     values: list[float | None]
-
-
-@dataclass(frozen=True)
-class Span:
-    """A shaded band on every plot: a fault, an action window, or an instant (end == start)."""
-
-    label: str
-    start_s: float
-    end_s: float
 
 
 def bin_starts(duration_s: float, bin_s: float) -> list[float]:
@@ -153,33 +144,6 @@ def mean_queue_wait_ms(
         (sum(waits[i]) / len(waits[i])) if waits.get(i) else None
         for i in range(len(bin_starts(duration_s, bin_s)))
     ]
-
-
-def spans_from_events(events: list[Event], duration_s: float) -> list[Span]:
-    """Fault and action windows as they really happened."""
-    open_at: dict[int, tuple[str, float]] = {}
-    spans = []
-    for event in events:
-        if isinstance(event, FaultApplied) or (
-            isinstance(event, ActionApplied) and isinstance(event.step, MirrorsAction)
-        ):
-            open_at[event.index] = (_label(event.step), event.t_s)
-        elif isinstance(event, (FaultRemoved, ActionEnded)) and event.index in open_at:
-            label, start = open_at.pop(event.index)
-            spans.append(Span(label, start, event.t_s))
-        elif isinstance(event, ActionApplied):
-            spans.append(Span(_label(event.step), event.t_s, event.t_s))
-    spans.extend(Span(label, start, duration_s) for label, start in open_at.values())
-    return sorted(spans, key=lambda s: s.start_s)
-
-
-def _label(step: object) -> str:
-    latency = getattr(step, "latency_ms", None)
-    label = str(getattr(step, "label", "step"))
-    if latency is not None and getattr(step, "name", None) is None:
-        kind, _, link = label.partition(" ")
-        return f"{kind} {latency:.0f} ms {link}"
-    return label
 
 
 def loss_fractions(

@@ -162,13 +162,6 @@ def print_summary(summary: Summary, console: Console) -> None:
     console.print(
         _rich_table("latency from intended start, ms (p50 / p95 / p99)", latency_table(summary))
     )
-    check = summary.load_generator
-    if not check.kept_up:
-        console.print("[bold yellow]warning:[/] " + lag_text(check))
-
-
-def lag_text(check: LoadGeneratorCheck) -> str:
-    return "the load generator did not keep the asked rate: " + "; ".join(
-        f"{traffic}: {c.started_flows} of {c.asked_flows} flows, start lag p99 {c.start_lag_p99_ms} ms"
-        for traffic, c in check.classes.items()
-    )
+    shortfall = summary.load_generator.shortfall()
+    if shortfall:
+        console.print("[bold yellow]warning:[/] " + shortfall)

@@ -13,10 +13,10 @@ from rich.console import Console
 
 from harness.analysis.expectations import RunView
 from harness.analysis.judging import evaluate
-from harness.analysis.report import load_run
 from harness.errors import BadInput
 from harness.gate.baseline import read_baseline
 from harness.gate.results import HEADER, ScenarioResult, exit_code, rows, table
+from harness.records.run_data import load_run
 from harness.scenario.expectation import Expectation
 from harness.scenario.model import check_expectations
 from harness.scenario.reader import Frozen, load_model

@@ -15,8 +15,6 @@ from rich.console import Console
 
 from harness.analysis.expectations import RunView
 from harness.analysis.judging import Outcome, judge, measured_runs
-from harness.analysis.report import load_run
-from harness.analysis.summary import lag_text
 from harness.analysis.uncertainty import Interval, Judgement
 from harness.errors import InfrastructureError
 from harness.gate.baseline import read_baseline, require_baselines, store_baseline
@@ -34,6 +32,7 @@ from harness.gate.results import (
 )
 from harness.gate.suite import LoadedSuite, load_suite
 from harness.records import files
+from harness.records.run_data import load_run
 from harness.records.summary import Summary, read_summary
 from harness.run.lab import refuse_unless_possible
 from harness.run.progress import LiveProgress
@@ -77,7 +76,7 @@ def run_one(
         return ScenarioResult(scenario, None, [], str(error), time.monotonic() - started), None
     took = time.monotonic() - started
     summary = read_summary(run_dir / files.SUMMARY_FILE)
-    void = None if summary.load_generator.kept_up else lag_text(summary.load_generator)
+    void = summary.load_generator.shortfall()
     outcomes = judged(scenario, summary, read_baseline(options.baseline_dir, scenario.name))
     return ScenarioResult(scenario, run_dir, outcomes, void, took), summary
 

@@ -64,6 +64,16 @@ class LoadGeneratorCheck(Record):
     kept_up: bool
     classes: dict[TrafficName, ClassLoad]
 
+    def shortfall(self) -> str | None:
+        """Why the generator's traffic does not count, in one line; None when it kept up."""
+        if self.kept_up:
+            return None
+        return "the load generator did not keep the asked rate: " + "; ".join(
+            f"{traffic}: {c.started_flows} of {c.asked_flows} flows, "
+            f"start lag p99 {c.start_lag_p99_ms} ms"
+            for traffic, c in self.classes.items()
+        )
+
 
 class Summary(Record):
     schema_version: Literal[2] = 2  # records.base.SCHEMA_VERSION; older summaries are refused

@@ -13,7 +13,6 @@ from rich.table import Table as RichTable
 
 from harness.analysis.compare import draw, multiples, on_one_clock
 from harness.analysis.report import (
-    RunData,
     Styled,
     Table,
     TableCell,
@@ -22,6 +21,7 @@ from harness.analysis.report import (
     write_document,
 )
 from harness.records.base import write_json_model
+from harness.records.run_data import RunData
 from harness.records.validation import (
     VALIDATE_FILE,
     Mode,

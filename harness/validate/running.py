@@ -16,7 +16,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from harness.analysis.report import RunData, load_run
+from harness.records.run_data import RunData, load_run
 from harness.records.validation import PointStatus
 from harness.run.progress import LiveProgress, minutes
 from harness.run.runner import LabBroken, run_scenario

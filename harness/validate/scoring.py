@@ -6,7 +6,7 @@ import dataclasses
 
 from harness.analysis.expectations import RunView
 from harness.analysis.observables import catalogue, read
-from harness.analysis.report import RunData
+from harness.records.run_data import RunData
 from harness.validate.families import Family
 from harness.validate.fit import FamilyFit, PointResult
 from harness.validate.running import Decided

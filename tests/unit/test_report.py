@@ -1,7 +1,8 @@
 import re
 
 from harness.analysis.compare import comparison_table, multiples, write_comparison
-from harness.analysis.report import load_run, panel_specs, write_report
+from harness.analysis.report import panel_specs, write_report
+from harness.records.run_data import load_run
 from tests.unit.run_fixture import make_records, write_run
 
 FAULT = [{"kind": "latency", "at": 20, "until": 40, "link": "shield->origin", "latency_ms": 20000}]

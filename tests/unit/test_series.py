@@ -1,9 +1,9 @@
 import pytest
 
 from harness.analysis import series as ts
-from harness.analysis.series import Span
 from harness.records.events import EVENT_ADAPTER
 from harness.records.samples import Sample
+from harness.records.spans import Span, spans_from_events
 from tests.unit.run_fixture import record
 
 
@@ -105,7 +105,7 @@ def test_spans_come_from_the_events_as_applied():
         },
     ]
     events = [EVENT_ADAPTER.validate_python(line) for line in lines]
-    assert ts.spans_from_events(events, 90) == [
+    assert spans_from_events(events, 90) == [
         Span("latency 2000 ms shield->origin", 20.1, 75.2),
         Span("workers=64", 45.0, 45.0),
         Span("down edge-iad->shield", 80.0, 90),
