@@ -40,7 +40,7 @@ from harness.bench.speed import (
 from harness.compose.lab import compose_up, refuse_unless_ready
 from harness.compose.project import ComposeProject
 from harness.errors import EXIT_OK
-from harness.run.lab import LOCUST_CONTAINERS_START_MARGIN_S, Lab
+from harness.run.lab import Lab
 from harness.scenario.topology import TopologyConfig
 from harness.topology.launcher import Report
 from harness.topology.state import TopologyState
@@ -71,7 +71,7 @@ def compose_load_generator(
     with tempfile.TemporaryDirectory(prefix="shieldlab-bench-load-") as scratch:
         steps = rising_rates(
             Lab(state, None, project), COMPOSE_WORKERS, Path(scratch),
-            LOCUST_CONTAINERS_START_MARGIN_S, report, mode, COMPOSE_REQUESTS_PER_S,
+            report, mode, COMPOSE_REQUESTS_PER_S,
         )  # fmt: skip
     return {"step_s": STEP_S, "lag_limit_ms": LAG_LIMIT_MS, "modes": {mode: steps}}
 

@@ -20,8 +20,8 @@ from harness.analysis.windows import percentile
 from harness.load.plan import build_plan
 from harness.records import files
 from harness.records.request import read_requests
+from harness.run.clock import SystemClock
 from harness.run.lab import Lab
-from harness.run.runner import origin_index
 from harness.scenario.model import parse_scenario
 from harness.scenario.topology import TopologyConfig
 from harness.scenario.traffic import TrafficClass
@@ -30,7 +30,6 @@ from harness.topology.supervisor import topology_up
 
 REQUESTS_PER_S = (400, 800, 1200, 1600, 2000, 2400)
 STEP_S = 10.0
-START_MARGIN_S = 6.0
 LAG_LIMIT_MS = 100.0
 
 
@@ -54,20 +53,18 @@ def _scenario(requests_per_s: float, processes: int) -> Any:
 
 
 def _step(
-    lab: Lab, index: tuple[list[str], int], requests_per_s: float, processes: int, work: Path,
-    margin_s: float,
-) -> dict[str, Any]:  # fmt: skip
+    lab: Lab, index: tuple[list[str], int], requests_per_s: float, processes: int, work: Path
+) -> dict[str, Any]:
     scenario = _scenario(requests_per_s, processes)
     names, serial = index
-    pops = {pop: lab.state.load_url(pop) for pop in lab.state.edges}
     work.mkdir(parents=True)
     records = work / files.REQUESTS_FILE  # in either mode, where the joined records end up
-    plan = build_plan(scenario, pops, names[:20], time.time() + margin_s, records, serial)
-    locust = lab.start_locust(lab.load_plan(plan), work, margin_s)
+    plan = build_plan(scenario, lab.load_urls(), names[:20], records, serial)
+    lab.start_load(plan, work, SystemClock())  # with the start margin a run has
     try:
-        locust.wait()
+        lab.wait_load()
     finally:
-        locust.stop()
+        lab.stop_load()
     flows = [
         r
         for r in read_requests(records)
@@ -86,16 +83,16 @@ def _step(
 
 
 def rising_rates(
-    lab: Lab, processes: int, scratch: Path, margin_s: float, report: Report, mode: str,
+    lab: Lab, processes: int, scratch: Path, report: Report, mode: str,
     rates: tuple[int, ...] = REQUESTS_PER_S,
 ) -> dict[str, Any]:  # fmt: skip
     """Rates one after another until one is not sustained; the most sustained."""
-    index = origin_index(lab.state)  # the bench publishes nothing: the same for every rate
+    index = lab.origin_index()  # the bench publishes nothing: the same for every rate
     rows = []
     for rate in rates:
         report(f"bench: load generator, {mode}, {rate} requests/s")
         work = scratch / f"{processes}-{rate}-{time.monotonic_ns()}"
-        rows.append(_step(lab, index, rate, processes, work, margin_s))
+        rows.append(_step(lab, index, rate, processes, work))
         if not rows[-1]["sustained"]:
             break  # past the most it can carry
     sustained = [r["requests_per_s"] for r in rows if r["sustained"]]
@@ -115,7 +112,7 @@ def measure_load_generator(
     ):
         for mode, processes in modes.items():
             result["modes"][mode] = rising_rates(
-                Lab(state, None), processes, Path(scratch), START_MARGIN_S, report, mode
+                Lab(state, None), processes, Path(scratch), report, mode
             )
     return result
 

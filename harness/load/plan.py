@@ -61,7 +61,9 @@ def load_processes(requests_per_s: float, cpus: int) -> int:
 
 
 class LoadPlan(Frozen):
-    t0_epoch: float
+    # Scenario time zero on the wall clock: stamped by the lab when it starts the load
+    # generator (its start margin ahead), never guessed when the plan is built.
+    t0_epoch: float | None = None
     duration_s: float
     seed: int
     pops: dict[str, str]  # POP -> the client link's URL
@@ -106,7 +108,6 @@ def build_plan(
     scenario: Scenario,
     pops: dict[str, str],
     projects: list[str],
-    t0_epoch: float,
     records_path: Path,
     last_serial: int = 0,
 ) -> LoadPlan:
@@ -129,7 +130,6 @@ def build_plan(
         if group.count > 0
     ]
     plan = LoadPlan(
-        t0_epoch=t0_epoch,
         duration_s=load.duration_s,
         seed=load.seed,
         pops=pops,

@@ -24,6 +24,9 @@ from harness.scenario.traffic import Layer
 from proxies import contract
 
 PLAN = LoadPlan.model_validate_json(Path(os.environ["SHIELDLAB_LOAD_PLAN"]).read_text())
+if PLAN.t0_epoch is None:  # the lab stamps it when it starts the load; a plan without is not one
+    raise SystemExit(f"{os.environ['SHIELDLAB_LOAD_PLAN']}: t0_epoch: not set; the harness starts Locust")
+T0_EPOCH: float = PLAN.t0_epoch
 _POPULARITY = list(
     itertools.accumulate(
         1 / rank**PLAN.popularity_exponent for rank in range(1, len(PLAN.projects) + 1)
@@ -55,7 +58,7 @@ def _close_records(**_kwargs: Any) -> None:
 
 def now_s() -> float:
     """Scenario seconds: 0 is the instant the harness starts the fault timeline."""
-    return time.time() - PLAN.t0_epoch
+    return time.time() - T0_EPOCH
 
 
 def sleep_until(t_s: float) -> None:

@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.live import Live
 from rich.text import Text
 
-from harness.run.runner import Progress
+from harness.run.context import Progress
 
 PLAIN_EVERY_S = 10.0
 

@@ -11,6 +11,7 @@ import httpx
 
 from harness.faults.backend import OriginAdmin
 from harness.records.events import Event, PublishFailed, ReleasePublished
+from harness.scenario.load import LoadSpec
 
 
 class Publisher:
@@ -18,18 +19,16 @@ class Publisher:
         self,
         origin: OriginAdmin,
         purge_urls: list[str],  # each CDN node's admin URL, shield first
-        per_min: float,
-        seed: int,
+        load: LoadSpec,  # its publish rate, seed and duration
         t0_monotonic: float,
-        duration_s: float,
         record: Callable[[Event], None],
     ) -> None:
         self.origin = origin
         self.purge_urls = purge_urls
-        self.per_min = per_min
-        self.rng = random.Random(f"publish-{seed}")
+        self.per_min = load.publish_per_min
+        self.rng = random.Random(f"publish-{load.seed}")
         self.t0 = t0_monotonic
-        self.duration_s = duration_s
+        self.duration_s = load.duration_s
         self.record = record
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="publisher", daemon=True)

@@ -6,7 +6,6 @@ Ctrl-C included. With a fake clock and fake backends the whole timeline runs ins
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
@@ -29,20 +28,6 @@ class Clock(Protocol):
     def now(self) -> float: ...
 
     def sleep(self, seconds: float) -> None: ...
-
-
-class WallClock:
-    """Seconds since `start` on the monotonic clock."""
-
-    def __init__(self, start: float | None = None) -> None:
-        self.start = time.monotonic() if start is None else start
-
-    def now(self) -> float:
-        return time.monotonic() - self.start
-
-    def sleep(self, seconds: float) -> None:
-        if seconds > 0:
-            time.sleep(seconds)
 
 
 class FakeClock:

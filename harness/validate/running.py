@@ -18,8 +18,9 @@ from rich.console import Console
 
 from harness.records.run_data import RunData, load_run
 from harness.records.validation import PointStatus
+from harness.run.phases import LabBroken
 from harness.run.progress import LiveProgress, minutes
-from harness.run.runner import LabBroken, run_scenario
+from harness.run.runner import run_scenario
 from harness.scenario.model import Scenario
 from harness.validate.fit import PointResult
 from harness.validate.plan import Plan

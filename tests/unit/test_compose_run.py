@@ -45,7 +45,7 @@ def test_a_sweep_of_everything_removes_live_runs_too():
 def plan_of(scenario_name: str):
     scenario = load_scenario(scenario_name)
     pops = {pop: f"http://toxiproxy:{20001 + i}" for i, pop in enumerate(scenario.topology.edges)}
-    return build_plan(scenario, pops, ["a", "b"], 0.0, Path("/host/run/requests.csv"), 10)
+    return build_plan(scenario, pops, ["a", "b"], Path("/host/run/requests.csv"), 10)
 
 
 def test_containers_write_records_into_the_mounted_run_directory_and_share_the_rate():

@@ -17,9 +17,7 @@ def test_the_storm_only_runs_inside_its_window_and_intervals_follow_time_scale(t
     plan = build_plan(
         scenario,
         {"iad": "http://a", "ams": "http://b", "sjc": "http://c"},
-        ["x", "y"],
-        1000.0,
-        tmp_path / "r.csv",
+        ["x", "y"], tmp_path / "r.csv",
     )
     groups = {m.group: m for m in plan.mirrors}
     assert groups["mirrors"].active == [(0.0, 90.0)]
@@ -31,7 +29,7 @@ def test_the_storm_only_runs_inside_its_window_and_intervals_follow_time_scale(t
 
 def test_locust_runs_headless_with_one_user_per_class_and_mirror(tmp_path: Path):
     plan = build_plan(
-        load_scenario("mirror-storm"), {"iad": "http://a"}, ["x"], 0.0, tmp_path / "r.csv"
+        load_scenario("mirror-storm"), {"iad": "http://a"}, ["x"], tmp_path / "r.csv"
     )
     argv = locust_argv(plan, 5.0)
     assert "--headless" in argv
@@ -43,7 +41,7 @@ def test_locust_runs_headless_with_one_user_per_class_and_mirror(tmp_path: Path)
 
 def test_arrivals_and_mirrors_run_in_processes_of_their_own(tmp_path: Path):
     plan = build_plan(
-        load_scenario("mirror-storm"), {"iad": "http://a"}, ["x"], 0.0, tmp_path / "r.csv"
+        load_scenario("mirror-storm"), {"iad": "http://a"}, ["x"], tmp_path / "r.csv"
     )
     arrivals, mirrors = split_classes(plan)
     assert arrivals == ["PipUser", "BrowserUser"] and mirrors == ["MirrorGroup0", "MirrorGroup1"]
@@ -134,11 +132,11 @@ def test_a_fast_scenario_gets_a_master_and_workers_each_with_a_share_of_every_cl
         {"name": "t", "description": "d", "hypothesis": "h",
          "load": {"pip": {"installs_per_s": 1000}, "browser": {"visits_per_s": 100}}},
     )  # fmt: skip
-    plan = build_plan(scenario, {"iad": "http://a"}, ["x"], 0.0, tmp_path / "r.csv")
+    plan = build_plan(scenario, {"iad": "http://a"}, ["x"], tmp_path / "r.csv")
     assert plan.processes == min(__import__("os").cpu_count() or 1, 3)  # 2,200 requests/s
     forced = build_plan(
         scenario.model_copy(update={"load": scenario.load.model_copy(update={"processes": 3})}),
-        {"iad": "http://a"}, ["x"], 0.0, tmp_path / "r.csv",
+        {"iad": "http://a"}, ["x"], tmp_path / "r.csv",
     )  # fmt: skip
     assert forced.processes == 3 and users(forced) == 3 * 2 + 2  # pip, browser each; 2 mirrors
     master = master_argv(forced, 3.0, 5557)
@@ -178,7 +176,7 @@ def test_the_parts_of_every_process_join_into_one_requests_file(tmp_path: Path):
 def test_the_incident_has_mirror0_as_bandersnatch_1_3_every_minute(tmp_path: Path):
     scenario = load_scenario("incident-2014-07-20")
     pops = {"iad": "http://a", "ams": "http://b", "sjc": "http://c"}
-    plan = build_plan(scenario, pops, ["x"], 1000.0, tmp_path / "r.csv")
+    plan = build_plan(scenario, pops, ["x"], tmp_path / "r.csv")
     groups = {m.group: m for m in plan.mirrors}
     assert groups["mirror0"].client is MirrorClient.BANDERSNATCH_1_3
     assert (groups["mirror0"].workers, groups["mirror0"].interval_s) == (20, 60 / 100)

@@ -1,5 +1,5 @@
+from harness.run.context import Progress
 from harness.run.progress import render
-from harness.run.runner import Progress
 from harness.run.scraper import LiveRates, edge_totals, parse_samples
 
 TEXT = """# HELP shieldlab_requests_total Responses by status

@@ -177,7 +177,7 @@ def test_the_plan_carries_each_mix_and_locust_gets_a_user_for_each(tmp_path):
             },
         },
     )
-    plan = build_plan(scenario, {"iad": "http://a"}, ["x"], 0.0, tmp_path / "r.csv", 123)
+    plan = build_plan(scenario, {"iad": "http://a"}, ["x"], tmp_path / "r.csv", 123)
     assert [(m.name, m.sessions_per_s) for m in plan.mixes] == [
         ("pip-install", 2),
         ("mirror-recorded", 0.5),
