@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import concurrent.futures
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +29,7 @@ from harness.topology.launcher import Report
 from harness.topology.state import TopologyState
 from harness.topology.supervisor import topology_up
 from harness.toxiproxy_api import ToxiproxyApi
+from harness.waits import time_until
 from proxies import contract
 from proxies.contract import FetchFailure
 
@@ -52,15 +52,6 @@ def _slow(api: ToxiproxyApi, proxy: str, latency_ms: int) -> None:
     )
 
 
-def _time_until(check: Callable[[], bool], timeout_s: float) -> float | None:
-    started = time.monotonic()
-    while time.monotonic() - started < timeout_s:
-        if check():
-            return round(time.monotonic() - started, 2)
-        time.sleep(0.05)
-    return None
-
-
 def _probes_and_grace(state: TopologyState, client: httpx.Client) -> tuple[dict[str, Any], str]:
     shield = state.nodes[contract.SHIELD_NODE].url
 
@@ -81,15 +72,15 @@ def _probes_and_grace(state: TopologyState, client: httpx.Client) -> tuple[dict[
     web, mirror = state.links[WEB_LINK].proxy, state.links[MIRROR_LINK].proxy
     try:
         _slow(api, web, 3000)
-        sick_after_s = _time_until(lambda: not healthy(contract.web_node_name(1)), 20)
+        sick_after_s = time_until(lambda: not healthy(contract.web_node_name(1)), 20)
         mirrored = [client.get(f"{shield}/simple/{name}/") for name in from_mirror]
         _slow(api, mirror, 3000)
-        _time_until(lambda: not healthy(contract.STATIC_MIRROR), 20)
+        time_until(lambda: not healthy(contract.STATIC_MIRROR), 20)
         stale = [client.get(f"{shield}/simple/{name}/") for name in cached]
         failed = [client.get(f"{shield}/simple/{name}/") for name in uncached]
         api.remove_toxic(mirror, "bench-slow")
         api.remove_toxic(web, "bench-slow")
-        healthy_after_s = _time_until(lambda: healthy(contract.web_node_name(1)), 20)
+        healthy_after_s = time_until(lambda: healthy(contract.web_node_name(1)), 20)
     finally:
         api.close()
     probe = FAST_PROBE
@@ -198,7 +189,7 @@ def measure_cdn_fidelity(config: TopologyConfig, state_dir: Path, report: Report
         results["connection_limit"] = _connection_limit(state, fast.shield.backend.max_connections)
         # The slow link there made the fast probes call the backend sick: wait it out.
         shield = state.nodes[contract.SHIELD_NODE].url + contract.HEALTH_PATH
-        _time_until(lambda: all(client.get(shield).json()["backends"].values()), 20)
+        time_until(lambda: all(client.get(shield).json()["backends"].values()), 20)
         results["edge_timeout"] = _edge_timeout(state, project) if len(state.edges) >= 2 else []
     return results
 

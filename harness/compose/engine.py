@@ -14,12 +14,12 @@ import json
 import os
 import signal
 import subprocess
-import time
 from pathlib import Path
 
 from harness.errors import InfrastructureError, exit_code_of
 from harness.topology.control import default_state_dir
 from harness.topology.processes import pid_alive, run_command
+from harness.waits import time_until, wait_until
 
 DEFAULT_SOCKET = Path("/var/run/docker.sock")
 START_TIMEOUT_S = 60.0
@@ -110,13 +110,7 @@ def start(state_dir: Path) -> str:
             f"dockerd: cannot run: {error.strerror}; install Debian's docker.io "
             "(`make compose-engine` does, as root)"
         ) from None
-    deadline = time.monotonic() + START_TIMEOUT_S
-    while not answers(host):
-        if time.monotonic() > deadline:
-            raise InfrastructureError(
-                f"dockerd did not answer within {START_TIMEOUT_S:g} s; see {log}"
-            )
-        time.sleep(0.5)
+    wait_until(lambda: answers(host), START_TIMEOUT_S, f"dockerd answering (see {log})", 0.5)
     return host
 
 
@@ -128,10 +122,7 @@ def stop(state_dir: Path) -> bool:
     pid = int(pid_file.read_text())
     with contextlib.suppress(ProcessLookupError):
         os.kill(pid, signal.SIGTERM)
-    deadline = time.monotonic() + 30
-    while pid_alive(pid) and time.monotonic() < deadline:
-        time.sleep(0.2)
-    if pid_alive(pid):
+    if time_until(lambda: not pid_alive(pid), 30, 0.2) is None:
         os.kill(pid, signal.SIGKILL)
     pid_file.unlink(missing_ok=True)
     remove_host_leftovers()

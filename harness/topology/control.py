@@ -7,14 +7,14 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
-from harness.errors import InfrastructureError, ShieldlabError
+from harness.errors import ShieldlabError
 from harness.scenario.topology import TopologyConfig
 from harness.topology.processes import log_tail, pid_alive
 from harness.topology.state import TopologyState, clear_state, live_state, read_state
 from harness.topology.supervisor import CONFIG_FILE, refuse_if_running
+from harness.waits import time_until, wait_until
 
 SUPERVISOR_LOG = "supervisor.log"
 
@@ -37,24 +37,26 @@ def start_detached(config: TopologyConfig, state_dir: Path) -> TopologyState:
             stderr=subprocess.STDOUT,
             start_new_session=True,  # outlives this command; `down` stops it
         )
-    deadline = time.monotonic() + config.startup_timeout_s + 15
+    def written() -> bool:
+        state = read_state(state_dir)
+        if state is not None and state.supervisor_pid == supervisor.pid:
+            return True
+        code = supervisor.poll()
+        if code is not None:
+            last = log_tail(log_path, 1).removeprefix("error: ")
+            error = ShieldlabError(last or f"the supervisor exited with code {code}")
+            error.exit_code = code if code in (2, 3) else 3
+            raise error
+        return False
+
     try:
-        while time.monotonic() < deadline:
-            state = read_state(state_dir)
-            if state is not None and state.supervisor_pid == supervisor.pid:
-                return state
-            code = supervisor.poll()
-            if code is not None:
-                last = log_tail(log_path, 1).removeprefix("error: ")
-                error = ShieldlabError(last or f"the supervisor exited with code {code}")
-                error.exit_code = code if code in (2, 3) else 3
-                raise error
-            time.sleep(0.05)
-    except KeyboardInterrupt:
+        wait_until(written, config.startup_timeout_s + 15, f"the topology up (see {log_path})")
+    except BaseException:
         stop_supervisor(supervisor.pid)
         raise
-    stop_supervisor(supervisor.pid)
-    raise InfrastructureError(f"the topology was not up in time; see {log_path}")
+    state = read_state(state_dir)
+    assert state is not None  # written() saw it
+    return state
 
 
 def stop_supervisor(pid: int, grace_s: float = 15.0) -> None:
@@ -62,10 +64,7 @@ def stop_supervisor(pid: int, grace_s: float = 15.0) -> None:
         os.kill(pid, signal.SIGTERM)
     except ProcessLookupError:
         return
-    deadline = time.monotonic() + grace_s
-    while pid_alive(pid) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    if pid_alive(pid):
+    if time_until(lambda: not pid_alive(pid), grace_s) is None:
         os.kill(pid, signal.SIGKILL)  # its children die with it (PR_SET_PDEATHSIG)
 
 

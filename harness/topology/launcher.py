@@ -33,6 +33,7 @@ from harness.topology.processes import (
 from harness.topology.state import LinkState, NodeState, TopologyState, ToxiproxyState
 from harness.topology.taps import Tap, start_taps, stop_taps
 from harness.toxiproxy_api import ToxiproxyApi
+from harness.waits import time_until, wait_until
 from proxies import contract
 from proxies.contract import NodeLaunch
 
@@ -54,6 +55,22 @@ def find_toxiproxy() -> Path:
 def default_cache_dir() -> Path:
     configured = os.environ.get("SHIELDLAB_CACHE_DIR")
     return Path(configured) if configured else Path.home() / ".cache" / "shieldlab"
+
+
+def _answers(api: ToxiproxyApi, server: subprocess.Popen[bytes]) -> bool:
+    """Whether a Toxiproxy server just started answers its API; False when it exited first
+    (its port taken between choosing and binding it, say) or stayed silent for 10 s."""
+
+    def answered_or_exited() -> bool:
+        if server.poll() is not None:
+            return True
+        try:
+            api.version()
+        except InfrastructureError:
+            return False
+        return True
+
+    return time_until(answered_or_exited, 10.0, 0.02) is not None and server.poll() is None
 
 
 def _is_healthy(response: httpx.Response) -> bool:
@@ -145,17 +162,11 @@ class Launcher:
                     f"{binary}: cannot run: {error.strerror}; {TOXIPROXY_HINT}"
                 ) from None
             api = ToxiproxyApi(f"http://127.0.0.1:{port}", timeout_s=2.0)
-            deadline = time.monotonic() + 10.0
-            while time.monotonic() < deadline and self._toxiproxy.poll() is None:
-                try:
-                    api.version()
-                    return api
-                except InfrastructureError as error:
-                    last_error = str(error)
-                    time.sleep(0.02)
+            if _answers(api, self._toxiproxy):
+                return api
             api.close()
             stop_all([self._toxiproxy])
-            last_error = log_tail(log) or last_error
+            last_error = log_tail(log) or "it did not answer within 10 s"
         raise InfrastructureError(f"toxiproxy-server did not start: {last_error}")
 
     def _create_links(self, api: ToxiproxyApi) -> dict[str, str]:
@@ -204,8 +215,8 @@ class Launcher:
                 argv, self.work_dir / f"{node.name}.log", niceness=LAB_NICENESS
             )
         ports: dict[str, dict[str, int]] = {}
-        deadline = time.monotonic() + self.config.startup_timeout_s
-        while len(ports) < len(self.nodes):
+
+        def all_ready() -> bool:
             for node in self.nodes:
                 if node.name in ports:
                     continue
@@ -215,13 +226,13 @@ class Launcher:
                 elif self._node_processes[node.name].poll() is not None:
                     tail = log_tail(self.work_dir / f"{node.name}.log")
                     raise InfrastructureError(f"node {node.name} exited while starting: {tail}")
-            if time.monotonic() > deadline:
-                missing = sorted(n.name for n in self.nodes if n.name not in ports)
-                raise InfrastructureError(
-                    f"nodes not ready after {self.config.startup_timeout_s:g} s: "
-                    f"{', '.join(missing)}; raise startup_timeout_s or see {self.work_dir}"
-                )
-            time.sleep(0.02)
+            return len(ports) == len(self.nodes)
+
+        def missing() -> str:
+            names = ", ".join(sorted(n.name for n in self.nodes if n.name not in ports))
+            return f"nodes ready ({names} not; raise startup_timeout_s or see {self.work_dir})"
+
+        wait_until(all_ready, self.config.startup_timeout_s, missing, 0.02)
         return ports
 
     def _tapped_links(self) -> list[plan.LinkSpec]:
@@ -252,19 +263,23 @@ class Launcher:
         urls = [node.url for node in state.nodes.values()]
         urls += ["http://" + link.listen for link in state.links.values()]
         pending = {url + contract.HEALTH_PATH for url in urls}
-        deadline = time.monotonic() + self.config.startup_timeout_s
         with httpx.Client(timeout=2.0, trust_env=False) as client:
-            while pending:
+
+            def all_healthy() -> bool:
                 for url in sorted(pending):
                     try:
                         if _is_healthy(client.get(url)):
                             pending.discard(url)
                     except (httpx.HTTPError, ValueError):
                         pass
-                if pending and time.monotonic() > deadline:
-                    raise InfrastructureError(f"not healthy: {', '.join(sorted(pending))}")
-                if pending:
-                    time.sleep(0.02)
+                return not pending
+
+            wait_until(
+                all_healthy,
+                self.config.startup_timeout_s,
+                lambda: f"healthy ({', '.join(sorted(pending))} not)",
+                0.02,
+            )
 
     # --- stop ---
 

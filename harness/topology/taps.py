@@ -10,13 +10,13 @@ import json
 import re
 import subprocess
 import sys
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from subprocess import Popen
 
 from harness.errors import BadInput, InfrastructureError
 from harness.topology.processes import find_program, log_tail, spawn, stop_all
+from harness.waits import wait_until
 
 ADDON = Path(__file__).resolve().parent.parent / "tap" / "addon.py"  # run by mitmdump
 MITMDUMP_HINT = (
@@ -110,8 +110,8 @@ def start_taps(
 
 def _wait_ready(started: dict[str, tuple[Popen[bytes], Path, Path]]) -> dict[str, Tap]:
     taps: dict[str, Tap] = {}
-    deadline = time.monotonic() + START_TIMEOUT_S
-    while len(taps) < len(started):
+
+    def all_ready() -> bool:
         for link, (process, ready, log) in started.items():
             if link in taps:
                 continue
@@ -119,12 +119,10 @@ def _wait_ready(started: dict[str, tuple[Popen[bytes], Path, Path]]) -> dict[str
                 taps[link] = Tap(link, process, int(json.loads(ready.read_text())["port"]), log)
             elif process.poll() is not None:
                 raise InfrastructureError(f"the tap on {link} did not start: {_startup_error(log)}")
-        if time.monotonic() > deadline:
-            raise InfrastructureError(
-                f"the taps did not start within {START_TIMEOUT_S:g} s; see their logs in "
-                f"{next(iter(started.values()))[2].parent}"
-            )
-        time.sleep(0.02)
+        return len(taps) == len(started)
+
+    logs = next(iter(started.values()))[2].parent
+    wait_until(all_ready, START_TIMEOUT_S, f"the taps started (their logs are in {logs})", 0.02)
     return taps
 
 

@@ -1,7 +1,7 @@
 """DESIGN.md's import rule, checked over the source so a later change cannot break it silently.
 
 Imports point one way: cli -> {validate, gate, bench, run} -> {faults, load, analysis, topology,
-compose} -> {records, scenario, errors, toxiproxy_api, tap}. A package may import its own tier
+compose} -> {records, scenario, errors, toxiproxy_api, tap, waits}. A package may import its own tier
 and the tiers below, never a tier above, and the packages' graph has no cycle. The node programs
 (proxies/) never import the harness, and each heavy library has one owner.
 """
@@ -18,7 +18,7 @@ TIERS = (
     {"cli"},
     {"validate", "gate", "bench", "run"},
     {"faults", "load", "analysis", "topology", "compose"},
-    {"records", "scenario", "errors", "toxiproxy_api", "tap"},
+    {"records", "scenario", "errors", "toxiproxy_api", "tap", "waits"},
 )
 # The modules allowed to import each library: the Locust process's own modules, the plotting
 # module, the tap addon, the compose backend.
