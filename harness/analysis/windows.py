@@ -18,7 +18,7 @@ from harness.records.request import RequestRecord
 from harness.records.summary import LatencyPercentiles, WindowPhase, WindowSummary
 from harness.scenario.expectation import ANY_STEP
 from harness.scenario.model import Scenario
-from harness.scenario.steps import LINK_FAULT_TYPES, MirrorsAction, Step
+from harness.scenario.steps import Step, has_window, step_end
 from harness.scenario.traffic import CACHE_LAYERS, Layer, traffic_classes
 
 Spans = list[tuple[float, float]]
@@ -45,16 +45,6 @@ class Window:
     @property
     def span_s(self) -> float:
         return self.end_s - self.start_s
-
-
-def has_window(step: Step) -> bool:
-    """Faults and mirror windows last; the other actions happen at an instant."""
-    return isinstance(step, (*LINK_FAULT_TYPES, MirrorsAction))
-
-
-def step_end(step: Step, duration_s: float) -> float:
-    until = getattr(step, "until", None)
-    return min(until if until is not None else duration_s, duration_s)
 
 
 def split_windows(scenario: Scenario, duration_s: float) -> list[Window]:

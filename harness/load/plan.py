@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from harness.scenario.load import BrowserTraffic, PipTraffic
 from harness.scenario.mix import MixSession, load_mix
 from harness.scenario.model import Scenario
-from harness.scenario.steps import MirrorsAction
+from harness.scenario.steps import MirrorsAction, step_end
 from harness.scenario.traffic import MirrorClient
 
 
@@ -95,7 +95,7 @@ def _mirror_windows(
 ) -> list[tuple[float, float]]:
     duration = scenario.load.duration_s
     windows = [
-        (step.at, step.until if step.until is not None else duration)
+        (step.at, step_end(step, duration))
         for step in scenario.faults
         if isinstance(step, MirrorsAction) and step.group == group
     ]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from enum import Enum
 from typing import Protocol
 
 from harness.errors import ShieldlabError
@@ -21,6 +22,7 @@ from harness.scenario.steps import (
     MirrorsAction,
     OriginWorkersAction,
     Step,
+    step_until,
 )
 
 
@@ -41,12 +43,18 @@ class FakeClock:
         self.t += max(0.0, seconds)
 
 
+class Moment(Enum):
+    REMOVE = "remove"  # at the same instant, ends come before starts
+    APPLY = "apply"
+    END = "end"  # the run is over
+
+
 @dataclass(frozen=True)
 class Event:
-    """A moment on the timeline: step `index` starts (`apply`) or ends (`remove`) at `t_s`."""
+    """A moment on the timeline: step `index` starts (APPLY) or ends (REMOVE) at `t_s`."""
 
     t_s: float
-    action: str  # "apply" | "remove"
+    action: Moment
     index: int
 
 
@@ -54,11 +62,11 @@ def plan_events(steps: list[Step]) -> list[Event]:
     """Every start and end, in time order; at the same instant, ends come before starts."""
     events = []
     for index, step in enumerate(steps):
-        events.append(Event(step.at, "apply", index))
-        until = getattr(step, "until", None)
+        events.append(Event(step.at, Moment.APPLY, index))
+        until = step_until(step)
         if until is not None:
-            events.append(Event(until, "remove", index))
-    return sorted(events, key=lambda e: (e.t_s, e.action != "remove", e.index))
+            events.append(Event(until, Moment.REMOVE, index))
+    return sorted(events, key=lambda e: (e.t_s, e.action is not Moment.REMOVE, e.index))
 
 
 EventSink = Callable[[RunEvent], None]
@@ -89,13 +97,13 @@ class Timeline:
         tick_s: float = 0.5,
     ) -> None:
         """Apply and remove every step on time; return at `duration_s`."""
-        for event in [*plan_events(self.scenario.faults), Event(duration_s, "end", -1)]:
+        for event in [*plan_events(self.scenario.faults), Event(duration_s, Moment.END, -1)]:
             while self.clock.now() < event.t_s:
                 self.clock.sleep(min(tick_s, event.t_s - self.clock.now()))
                 on_tick(self.clock.now())
-            if event.action == "apply":
+            if event.action is Moment.APPLY:
                 self._apply(event.index)
-            elif event.action == "remove":
+            elif event.action is Moment.REMOVE:
                 self._remove(event.index)
 
     def _apply(self, index: int) -> None:

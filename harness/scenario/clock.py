@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from harness.scenario.model import Scenario
+from harness.scenario.steps import step_until
 
 
 def with_duration(scenario: Scenario, duration_s: float) -> Scenario:
@@ -15,7 +16,7 @@ def with_duration(scenario: Scenario, duration_s: float) -> Scenario:
     steps = []
     for step in scenario.faults:
         update: dict[str, Any] = {"at": round(step.at * factor, 3)}
-        until = getattr(step, "until", None)
+        until = step_until(step)
         if until is not None:
             update["until"] = round(until * factor, 3)
         steps.append(step.model_copy(update=update))

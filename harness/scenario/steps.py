@@ -217,3 +217,19 @@ Step = Annotated[
     | MirrorsAction,
     Field(discriminator="kind"),
 ]
+
+
+def has_window(step: Step) -> bool:
+    """Faults and mirror windows last; the other actions happen at an instant."""
+    return isinstance(step, _Window)
+
+
+def step_until(step: Step) -> float | None:
+    """When a lasting step is removed; None for an instant, or for a window left to the end."""
+    return step.until if isinstance(step, _Window) else None
+
+
+def step_end(step: Step, duration_s: float) -> float:
+    """When a lasting step is over within a run of `duration_s` (to the end when open)."""
+    until = step_until(step)
+    return min(until if until is not None else duration_s, duration_s)

@@ -34,11 +34,10 @@ from typing import Any
 
 from pydantic import TypeAdapter
 
-from harness.analysis.windows import has_window
 from harness.scenario.clock import compress_network, with_duration
 from harness.scenario.model import Scenario, parse_scenario, resolve
 from harness.scenario.reader import read_yaml_mapping
-from harness.scenario.steps import OriginWorkersAction, Step
+from harness.scenario.steps import OriginWorkersAction, Step, has_window, step_until
 from harness.scenario.topology import TopologyConfig
 from harness.validate.families import (
     STEP_LIST,
@@ -85,7 +84,7 @@ def scored(scenario: Scenario, probe: Probe) -> Scenario:
     for step in scenario.faults:
         if step.name in probe.ignored:
             continue
-        until = getattr(step, "until", None)
+        until = step_until(step)
         if step.name == probe.focus and until is not None and probe.unscored_s:
             step = step.model_copy(update={"until": until - probe.unscored_s})
         steps.append(step)
@@ -108,7 +107,7 @@ def step_name(family: Family, value: float) -> str:
 
 def with_scale_up(scenario: Scenario, cause: str | None, scale_up: ScaleUp) -> Scenario:
     """The scenario with the backend's workers multiplied midway through the cause's window."""
-    windows = [(s, u) for s in scenario.faults if (u := getattr(s, "until", None)) is not None]
+    windows = [(s, u) for s in scenario.faults if (u := step_until(s)) is not None]
     named = [w for w in windows if w[0].name == cause] or windows
     if not named:
         return scenario

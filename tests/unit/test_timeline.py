@@ -1,7 +1,7 @@
 from harness.faults.backend import FakeActionBackend, FakeFaultBackend, LinkTarget
 from harness.faults.loss import DropPackets
 from harness.faults.toxics import AddToxic, DisableProxy
-from harness.run.timeline import FakeClock, Timeline, plan_events
+from harness.run.timeline import FakeClock, Moment, Timeline, plan_events
 from harness.scenario.clock import with_duration
 from harness.scenario.model import parse_scenario
 from harness.scenario.steps import Direction
@@ -44,7 +44,8 @@ def test_events_are_ordered_and_ends_come_before_starts_at_the_same_time():
         {"kind": "latency", "at": 40, "until": 60, "link": "shield->origin", "latency_ms": 5},
     )
     events = [(e.t_s, e.action, e.index) for e in plan_events(s.faults)]
-    assert events == [(20, "apply", 0), (40, "remove", 0), (40, "apply", 1), (60, "remove", 1)]
+    apply, remove = Moment.APPLY, Moment.REMOVE
+    assert events == [(20, apply, 0), (40, remove, 0), (40, apply, 1), (60, remove, 1)]
 
 
 def test_faults_are_applied_and_removed_on_time_and_the_clock_does_not_really_sleep():
