@@ -73,14 +73,7 @@ def compress_network(scenario: Scenario, factor: float) -> Scenario:
             "origin": origin,
         }
     )
-    steps = []
-    for step in scenario.faults:
-        update = {
-            name: getattr(step, name) / factor
-            for name in ("latency_ms", "jitter_ms", "after_ms", "delay_ms")
-            if hasattr(step, name)
-        }
-        steps.append(step.model_copy(update=update))
+    steps = [step.on_faster_network(factor) for step in scenario.faults]
     load = scenario.load.model_copy(
         update={"client_timeout_s": scenario.load.client_timeout_s / factor}
     )

@@ -8,7 +8,7 @@ http_delay, http_abort: per request, for matching requests only).
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Annotated, Literal
+from typing import Annotated, Literal, Self
 
 from pydantic import Field, model_validator
 
@@ -34,6 +34,11 @@ class _Step(Frozen):
     def describe(self) -> str:
         return str(getattr(self, "kind", "step"))
 
+    def on_faster_network(self, factor: float) -> Self:
+        """This step on a network whose clock runs `factor` times faster: what it injects in
+        milliseconds shrinks with every timeout. Steps that inject no time are unchanged."""
+        return self
+
 
 class _Window(_Step):
     until: float | None = Field(default=None, description="seconds; omitted: to the end")
@@ -56,6 +61,10 @@ class LatencyFault(_LinkFault):
     kind: Literal["latency"]
     latency_ms: float = Field(ge=0)
     jitter_ms: float = Field(default=0, ge=0)
+
+    def on_faster_network(self, factor: float) -> Self:
+        update = {"latency_ms": self.latency_ms / factor, "jitter_ms": self.jitter_ms / factor}
+        return self.model_copy(update=update)
     stream: Stream = Stream.DOWNSTREAM
     toxicity: float = Field(default=1.0, ge=0, le=1, description="share of connections hit")
 
@@ -78,6 +87,9 @@ class StallFault(_LinkFault):
 class ResetFault(_LinkFault):
     kind: Literal["reset"]
     after_ms: int = Field(default=0, ge=0, description="reset each connection after this long")
+
+    def on_faster_network(self, factor: float) -> Self:
+        return self.model_copy(update={"after_ms": round(self.after_ms / factor)})  # still whole
     toxicity: float = Field(default=1.0, ge=0, le=1)
 
 
@@ -180,6 +192,10 @@ class HttpDelayFault(_HttpFault):
     kind: Literal["http_delay"]
     delay_ms: float = Field(gt=0)
     jitter_ms: float = Field(default=0, ge=0, description="uniform, +/- this much")
+
+    def on_faster_network(self, factor: float) -> Self:
+        update = {"delay_ms": self.delay_ms / factor, "jitter_ms": self.jitter_ms / factor}
+        return self.model_copy(update=update)
 
 
 class HttpAbortFault(_HttpFault):

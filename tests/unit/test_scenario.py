@@ -1,5 +1,6 @@
 import pytest
 import yaml
+from pydantic import ValidationError
 
 from harness.errors import BadInput
 from harness.scenario.model import (
@@ -129,7 +130,7 @@ def test_schema_describes_the_fault_kinds():
 
 def test_models_are_frozen():
     scenario = parse()
-    with pytest.raises(Exception):  # noqa: B017 - pydantic's frozen error
+    with pytest.raises(ValidationError, match="frozen"):
         scenario.name = "x"  # type: ignore[misc]
     assert isinstance(scenario, Scenario)
 
@@ -148,3 +149,11 @@ def test_compressing_the_network_clock_keeps_the_order_of_timeouts():
     assert fast.faults[0].latency_ms == pytest.approx(20000 / 3)
     assert fast.faults[0].at == scenario.faults[0].at  # the timeline is --duration's business
     assert fast.topology.origin.service_times == scenario.topology.origin.service_times
+
+
+def test_compressing_the_network_keeps_a_reset_after_a_whole_number_of_milliseconds():
+    from harness.scenario.clock import compress_network
+
+    scenario = parse(faults=[{"kind": "reset", "at": 5, "link": "shield->origin", "after_ms": 1000}])
+    after_ms = compress_network(scenario, 3).faults[0].after_ms  # type: ignore[union-attr]
+    assert after_ms == 333 and isinstance(after_ms, int)  # Toxiproxy takes whole milliseconds
