@@ -24,6 +24,7 @@ import uvloop
 from rich.console import Console
 from rich.table import Table
 
+from harness.analysis.windows import percentile
 from harness.bench.cdn import measure_cdn_fidelity, print_cdn_fidelity
 from harness.bench.client import Tally, Target, paced, saturate
 from harness.bench.load import measure_load_generator, print_load_generator
@@ -61,12 +62,9 @@ def bench_config(config: TopologyConfig) -> TopologyConfig:
     return TopologyConfig.model_validate(data)
 
 
-def percentile_ms(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    if not ordered:
-        return float("nan")
-    rank = min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))
-    return ordered[rank] * 1000
+def percentile_ms(latencies_s: list[float], q: float) -> float:
+    """A percentile of latencies in seconds, in milliseconds (numpy's, as every report's)."""
+    return percentile(latencies_s, q) * 1000
 
 
 @dataclass(frozen=True)
