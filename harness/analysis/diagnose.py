@@ -36,9 +36,8 @@ from harness.records.diagnosis import (
     SegmentFinding,
 )
 from harness.records.request import RequestRecord, read_requests
-from harness.records.samples import read_samples
+from harness.records.samples import OriginSlots, read_samples
 from harness.scenario.traffic import Layer
-from proxies.contract import ORIGIN_NODE, OriginGauge
 
 # The neighbour test is a second test of a window already found: strict, so that a chance
 # imbalance between two populations sharing a fault upstream is not taken for this segment's.
@@ -192,15 +191,5 @@ def diagnose(run_dir: Path) -> Diagnosis:
         raise BadInput(
             f"{run_dir}: no {files.REQUESTS_FILE}; give a directory that `shieldlab run` wrote"
         )
-    gauges: dict[float, dict[str, float]] = {}
-    for sample in read_samples(run_dir / files.SAMPLES_FILE):
-        if sample.node == ORIGIN_NODE and sample.metric in (
-            OriginGauge.BUSY_SLOTS,
-            OriginGauge.WORKER_SLOTS,
-        ):
-            gauges.setdefault(sample.t_s, {})[sample.metric] = sample.value
-    origin = [
-        (t, g.get(OriginGauge.BUSY_SLOTS, 0.0), g.get(OriginGauge.WORKER_SLOTS, 0.0))
-        for t, g in sorted(gauges.items())
-    ]
-    return diagnose_records(read_requests(requests), origin)
+    origin = OriginSlots.of(read_samples(run_dir / files.SAMPLES_FILE))
+    return diagnose_records(read_requests(requests), origin.by_scrape())

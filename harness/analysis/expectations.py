@@ -30,7 +30,7 @@ from harness.analysis.windows import (
     values_inside,
 )
 from harness.records.request import RequestRecord
-from harness.records.samples import Sample, points
+from harness.records.samples import OriginSlots, Sample
 from harness.scenario.expectation import (
     GAUGE_METRICS,
     LATENCY_QUANTILES,
@@ -40,7 +40,7 @@ from harness.scenario.expectation import (
 )
 from harness.scenario.model import Scenario
 from harness.scenario.traffic import Layer
-from proxies.contract import ORIGIN_NODE, BackendGauge, OriginGauge
+from proxies.contract import BackendGauge
 
 _BACKEND_GAUGES = frozenset(BackendGauge)
 
@@ -57,13 +57,9 @@ class RunView:
 
     @classmethod
     def of(cls, scenario: Scenario, records: list[RequestRecord], samples: list[Sample]) -> RunView:
-        return cls(
-            scenario,
-            records,
-            points(samples, ORIGIN_NODE, OriginGauge.BUSY_SLOTS),
-            points(samples, ORIGIN_NODE, OriginGauge.WORKER_SLOTS),
-            [s for s in samples if s.metric in _BACKEND_GAUGES],
-        )
+        origin = OriginSlots.of(samples)
+        backends = [s for s in samples if s.metric in _BACKEND_GAUGES]
+        return cls(scenario, records, origin.busy, origin.slots, backends)
 
     @property
     def duration_s(self) -> float:

@@ -9,11 +9,11 @@ from rich.table import Table
 
 from harness.analysis.windows import measure, percentile, split_windows
 from harness.records.request import RequestRecord
-from harness.records.samples import Sample, points
+from harness.records.samples import OriginSlots, Sample
 from harness.records.summary import ClassLoad, LoadGeneratorCheck, Summary
 from harness.scenario.model import Scenario
 from harness.scenario.traffic import Layer, TrafficClass, traffic_classes
-from proxies.contract import ORIGIN_NODE, EndpointClass, OriginGauge
+from proxies.contract import EndpointClass
 
 LAG_LIMIT_S = 0.1  # arrivals starting later than this behind schedule: the generator fell behind
 FIRST_OF_FLOW = {
@@ -71,8 +71,8 @@ def summarize(
     spread: dict[str, tuple[float, float]] | None = None,
 ) -> Summary:
     duration = scenario.load.duration_s
-    busy = points(samples, ORIGIN_NODE, OriginGauge.BUSY_SLOTS)
-    slots = points(samples, ORIGIN_NODE, OriginGauge.WORKER_SLOTS)
+    origin = OriginSlots.of(samples)
+    busy, slots = origin.busy, origin.slots
     return Summary(
         scenario=scenario.name,
         seed=scenario.load.seed,
