@@ -34,14 +34,15 @@ class PhaseMetrics:
     edge_hit: float | None
 
 
-def phases(run: RunData) -> dict[str, Spans]:
-    """before / during / after as lists of spans; empty when the run has no such phase."""
+def phases(run: RunData) -> dict[WindowPhase, Spans]:
+    """Before the first fault, during any, after the last, as lists of spans of the run's own
+    windows (split_windows); empty when the run has no such phase."""
     windows = split_windows(run.scenario, run.duration_s)
     first, last = windows[0], windows[-1]
     return {
-        "before": [(first.start_s, first.end_s)] if first.phase == WindowPhase.BEFORE else [],
-        "during": [(w.start_s, w.end_s) for w in windows if w.phase == WindowPhase.DURING],
-        "after": [(last.start_s, last.end_s)] if last.phase == WindowPhase.AFTER else [],
+        WindowPhase.BEFORE: [first.span] if first.phase == WindowPhase.BEFORE else [],
+        WindowPhase.DURING: [w.span for w in windows if w.phase == WindowPhase.DURING],
+        WindowPhase.AFTER: [last.span] if last.phase == WindowPhase.AFTER else [],
     }
 
 
@@ -59,7 +60,7 @@ def phase_metrics(run: RunData, spans: Spans) -> PhaseMetrics:
     )
 
 
-def _row(phase: str, metric: str, values: list[float | None], scale: float, unit: str) -> list[str]:
+def _row(phase: WindowPhase, metric: str, values: list[float | None], scale: float, unit: str) -> list[str]:
     """One metric across runs; every run after the first shows its delta against the first."""
     first = values[0]
     cells = []
@@ -71,17 +72,17 @@ def _row(phase: str, metric: str, values: list[float | None], scale: float, unit
         if index > 0 and first is not None:
             text += f" ({(value - first) * scale:+.1f})"
         cells.append(text)
-    return [phase, metric, *cells]
+    return [phase.value, metric, *cells]
 
 
 def comparison_table(runs: list[RunData]) -> tuple[list[str], list[list[str]]]:
     header = ["phase", "metric"] + [f"{i + 1}: {run.label}" for i, run in enumerate(runs)]
     own = [phases(run) for run in runs]
     # A run without faults (a baseline) is cut where the first run with faults has them.
-    reference = next((p for p in own if p["during"]), None)
-    cuts = [reference if reference is not None and not p["during"] else p for p in own]
+    reference = next((p for p in own if p[WindowPhase.DURING]), None)
+    cuts = [reference if reference is not None and not p[WindowPhase.DURING] else p for p in own]
     rows = []
-    for phase in ("before", "during", "after"):
+    for phase in WindowPhase:
         metrics = [phase_metrics(run, cut[phase]) for run, cut in zip(runs, cuts, strict=True)]
         rows.append(_row(phase, "errors", [m.error_ratio for m in metrics], 100, "%"))
         for traffic in traffic_classes(r.traffic for run in runs for r in run.records):

@@ -43,6 +43,10 @@ class Window:
         return text
 
     @property
+    def span(self) -> tuple[float, float]:
+        return (self.start_s, self.end_s)
+
+    @property
     def span_s(self) -> float:
         return self.end_s - self.start_s
 
