@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from harness.records.request import RequestRecord
+from harness.scenario import topology_plan as plan
 from proxies.contract import EDGE_PREFIX, SHIELD_NODE, CacheState, FetchFailure
 
 
@@ -140,18 +141,16 @@ def _on(path: Path, rs: list[RequestRecord]) -> list[RequestRecord]:
     return [r for r in rs if path_of(r) is path and not r.is_error]
 
 
-def edge_name(pop: str) -> str:
-    return f"{EDGE_PREFIX}{pop}"
-
-
 def segment_name(kind: SegmentKind, pop: str | None) -> str:
-    """pop None: every POP's (`edge-*->shield`)."""
-    edge = edge_name(pop or "*")
-    if kind is SegmentKind.CLIENT_EDGE:
-        return f"client->{edge}"
-    if kind is SegmentKind.SHIELD_ORIGIN:
-        return kind.value
-    return f"{edge}->{kind.value.split('->')[1]}"
+    """The link's name as the topology names it; pop None: every POP's (`edge-*->shield`)."""
+    pops = pop or "*"
+    names = {
+        SegmentKind.CLIENT_EDGE: plan.client_link(pops),
+        SegmentKind.EDGE_SHIELD: plan.shield_link(pops),
+        SegmentKind.SHIELD_ORIGIN: plan.ORIGIN_LINK,
+        SegmentKind.EDGE_ORIGIN: plan.pass_link(pops),
+    }
+    return names[kind]
 
 
 def client_edge(pop: str, mine: list[RequestRecord], others: list[RequestRecord]) -> Segment:
@@ -199,7 +198,7 @@ def segments(
     for pop in pops:
         others = [r for p in pops if p != pop for r in by_pop[p]]
         found.append(client_edge(pop, by_pop[pop], others))
-        found += edge_links(by_pop[pop], pop, _made_by(edge_name(pop)))
+        found += edge_links(by_pop[pop], pop, _made_by(plan.edge_name(pop)))
     if len(pops) > 1:  # every POP's link at once: the POP-to-shield network, with all its data
         found += edge_links(records, None, made_by_an_edge)
     kept = [r for r in records if r.pop not in skip_pops and r.method != "POST"]

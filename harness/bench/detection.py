@@ -25,6 +25,7 @@ from harness.errors import EXIT_OK
 from harness.records import files
 from harness.records.run_info import RunStatus, read_run_info
 from harness.run.runner import run_scenario
+from harness.scenario import topology_plan as plan
 from harness.scenario.model import Scenario, parse_scenario
 
 RUNS = 5
@@ -50,15 +51,17 @@ class Ladder:
         return any(s.startswith(head) and tail.split(" ")[0] in s for s in segments)
 
 
+# Every POP's links at once (edge-*), and one POP's clients (client->edge-iad).
+EVERY_POP, ONE_POP = "*", "iad"
 LADDERS = (
-    Ladder("shield->origin", "loss", (0.02, 0.05, 0.1)),
-    Ladder("edge-*->shield", "loss", (0.02, 0.05, 0.1, 0.2)),
-    Ladder("shield->origin", "latency", (20, 50, 200)),
-    Ladder("edge-*->shield", "latency", (20, 50, 200)),
-    Ladder("edge-*->origin", "loss", (0.05, 0.2)),
-    Ladder("edge-*->origin", "latency", (20, 50, 200)),
-    Ladder("client->edge-iad", "loss", (0.05, 0.2)),
-    Ladder("client->edge-iad", "latency", (20, 50, 200)),
+    Ladder(plan.ORIGIN_LINK, "loss", (0.02, 0.05, 0.1)),
+    Ladder(plan.shield_link(EVERY_POP), "loss", (0.02, 0.05, 0.1, 0.2)),
+    Ladder(plan.ORIGIN_LINK, "latency", (20, 50, 200)),
+    Ladder(plan.shield_link(EVERY_POP), "latency", (20, 50, 200)),
+    Ladder(plan.pass_link(EVERY_POP), "loss", (0.05, 0.2)),
+    Ladder(plan.pass_link(EVERY_POP), "latency", (20, 50, 200)),
+    Ladder(plan.client_link(ONE_POP), "loss", (0.05, 0.2)),
+    Ladder(plan.client_link(ONE_POP), "latency", (20, 50, 200)),
 )
 
 

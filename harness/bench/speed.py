@@ -78,7 +78,7 @@ class Layer:
 
 def _layers(state: TopologyState) -> list[Layer]:
     pop = state.edges[0]
-    edge = f"edge-{pop}"
+    edge, to_shield, from_client = plan.edge_name(pop), plan.shield_link(pop), plan.client_link(pop)
     first_web_link = expand_link(plan.ORIGIN_LINK, list(state.links))[0]
     return [
         Layer("origin direct", state.nodes[contract.ORIGIN_NODE].url, ""),
@@ -88,13 +88,9 @@ def _layers(state: TopologyState) -> list[Layer]:
             f"link {first_web_link}",
         ),
         Layer(contract.SHIELD_NODE, state.nodes[contract.SHIELD_NODE].url, "node shield"),
-        Layer(
-            f"{edge}->shield link",
-            state.link_url(f"{edge}->shield"),
-            f"link {edge}->shield",
-        ),
+        Layer(f"{to_shield} link", state.link_url(to_shield), f"link {to_shield}"),
         Layer(edge, state.nodes[edge].url, f"node {edge}"),
-        Layer(f"client->{edge} link", state.client_url(pop), f"link client->{edge}"),
+        Layer(f"{from_client} link", state.client_url(pop), f"link {from_client}"),
     ]
 
 
