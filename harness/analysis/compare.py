@@ -13,6 +13,7 @@ from pathlib import Path
 
 from harness.analysis import series as ts
 from harness.analysis.report import (
+    Document,
     bin_size_s,
     panel_specs,
     write_document,
@@ -164,12 +165,11 @@ def write_comparison(run_dirs: list[Path], out_dir: Path) -> Path:
         )
         + "</ol>"
     )
-    return write_document(
-        out_dir,
-        "compare",
+    document = Document(
         "shieldlab comparison",
         intro,
         intro_html,
         [("Before / during / after, side by side", header, rows)],
         panels,
     )
+    return write_document(out_dir, "compare", document)

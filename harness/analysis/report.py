@@ -193,25 +193,30 @@ HTML_STYLE = (
 )
 
 
-def write_document(
-    out_dir: Path,
-    stem: str,
-    title: str,
-    intro_md: str,
-    intro_html: str,
-    tables: list[Table],
-    panels: list[tuple[str, str, bytes]],
-) -> Path:
-    """report.md (PNG files beside it) and a self-contained HTML with the same content."""
+@dataclass(frozen=True)
+class Document:
+    """What a report shows, in the order it shows it: the answer first, then the tables, then
+    the panels (key, title, PNG)."""
+
+    title: str
+    intro_md: str
+    intro_html: str
+    tables: list[Table]
+    panels: list[tuple[str, str, bytes]]
+
+
+def write_document(out_dir: Path, stem: str, document: Document) -> Path:
+    """<stem>.md (PNG files beside it) and a self-contained <stem>.html with the same content."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    md = [f"# {title}", "", intro_md, ""]
-    body = [f"<h1>{html.escape(title)}</h1>", intro_html]
-    for heading, header, rows in tables:
+    title = document.title
+    md = [f"# {title}", "", document.intro_md, ""]
+    body = [f"<h1>{html.escape(title)}</h1>", document.intro_html]
+    for heading, header, rows in document.tables:
         md += [f"## {heading}", "", markdown_table(header, rows), ""]
         body += [f"<h2>{html.escape(heading)}</h2>", html_table(header, rows)]
     md.append("## Panels\n")
     body.append("<h2>Panels</h2>")
-    for key, panel_title, png in panels:
+    for key, panel_title, png in document.panels:
         image = out_dir / f"{stem}-{key}.png"
         image.write_bytes(png)
         md += [f"![{panel_title}]({image.name})", ""]
@@ -232,9 +237,7 @@ def write_report(run_dir: Path) -> Path:
     panels = [(spec.key, spec.title, render(spec, times, run.spans)) for spec in panel_specs(run)]
     intro = f"{run.scenario.description}\n\nHypothesis: {run.scenario.hypothesis}\n\nRun: `{run_dir.name}`, seed {run.scenario.load.seed}, {len(run.records)} requests."
     intro_html = "".join(f"<p>{html.escape(p)}</p>" for p in intro.split("\n\n"))
-    write_document(
-        run_dir,
-        "report",
+    document = Document(
         f"shieldlab run: {run.scenario.name}",
         intro,
         intro_html,
@@ -247,4 +250,4 @@ def write_report(run_dir: Path) -> Path:
         ],
         panels,
     )
-    return run_dir / "report.html"
+    return write_document(run_dir, "report", document)

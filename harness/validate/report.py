@@ -13,6 +13,7 @@ from rich.table import Table as RichTable
 
 from harness.analysis.compare import draw, multiples, on_one_clock
 from harness.analysis.report import (
+    Document,
     Styled,
     Table,
     TableCell,
@@ -220,9 +221,7 @@ def write_validation(
     ]
     first = [heat_map(signature, fits), *cell_maps(signature, fits), matrix(signature, fits)]
     intro_md, intro_html = _intro(result, fits, signature, first)
-    return write_document(
-        out_dir,
-        "validate",
+    document = Document(
         f"shieldlab validate: which hypothesis fits {signature.name}",
         intro_md,
         intro_html,
@@ -235,6 +234,7 @@ def write_validation(
         ],
         panels,
     )
+    return write_document(out_dir, "validate", document)
 
 
 def _rich(word: str) -> str:
