@@ -17,7 +17,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.axes import Axes  # noqa: E402
 from matplotlib.ticker import PercentFormatter  # noqa: E402
 
-from harness.analysis.series import Series
+from harness.analysis.series import PanelSpec, Series  # noqa: E402
 from harness.records.spans import Span  # noqa: E402
 from harness.scenario.traffic import Layer, TrafficClass  # noqa: E402
 
@@ -93,16 +93,12 @@ def _finish(fig: plt.Figure) -> bytes:
 
 
 def line_panel(
-    title: str,
-    ylabel: str,
-    times: list[float],
-    series: list[Series],
-    spans: list[Span],
-    log_y: bool = False,
-    percent: bool = False,
-    styles: dict[str, str] | None = None,
+    spec: PanelSpec, times: list[float], spans: list[Span], styles: dict[str, str] | None = None
 ) -> bytes:
     """One panel of lines over scenario time; `styles` maps a series name to a line style."""
+    title, ylabel, series, log_y, percent = (
+        spec.title, spec.ylabel, spec.series, spec.log_y, spec.percent
+    )  # fmt: skip
     fig, ax = plt.subplots(figsize=(10, 3.4))
     drawn = 0
     for index, line in enumerate(series):

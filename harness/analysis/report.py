@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from harness.analysis import series as ts
-from harness.analysis.series import Series
+from harness.analysis.series import PanelSpec, Series
 from harness.analysis.summary import latency_table, traffic_table
 from harness.records.run_data import RunData, load_run
 from harness.records.spans import Span
@@ -23,16 +23,6 @@ from proxies.contract import ORIGIN_NODE, OriginGauge
 def bin_size_s(duration_s: float) -> float:
     """About 60 points across a run, never finer than 1 s."""
     return max(1.0, round(duration_s / 60))
-
-
-@dataclass(frozen=True)
-class PanelSpec:
-    key: str
-    title: str
-    ylabel: str
-    series: list[Series]
-    log_y: bool = False
-    percent: bool = False
 
 
 FIXED_PANELS = (
@@ -139,9 +129,7 @@ def render(
 ) -> bytes:
     from harness.analysis import plots  # matplotlib loads only when something is drawn
 
-    return plots.line_panel(
-        spec.title, spec.ylabel, times, spec.series, spans, spec.log_y, spec.percent, styles
-    )
+    return plots.line_panel(spec, times, spans, styles)
 
 
 @dataclass(frozen=True)

@@ -31,6 +31,18 @@ class Series:
     values: list[float | None]
 
 
+@dataclass(frozen=True)
+class PanelSpec:
+    """One plot: its key (file and HTML anchor), title, y axis, lines and scale."""
+
+    key: str
+    title: str
+    ylabel: str
+    series: list[Series]
+    log_y: bool = False
+    percent: bool = False
+
+
 def bin_starts(duration_s: float, bin_s: float) -> list[float]:
     return [i * bin_s for i in range(max(1, math.ceil(duration_s / bin_s)))]
 
