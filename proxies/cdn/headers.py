@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from proxies import contract
 from proxies.contract import FetchFailure
 
@@ -27,25 +29,29 @@ def _timer(started: float, finished: float) -> str:
     return f"S{started:.6f},VS0,VE{round((finished - started) * 1000)}"
 
 
-def compose(
-    upstream: tuple[tuple[str, str], ...] | Headers,
-    node: str,
-    cache_state: contract.CacheState,
-    hits: int,
-    age_s: float,
-    started: float,
-    finished: float,
-) -> Headers:
+@dataclass(frozen=True)
+class TrailEntry:
+    """What one node adds to the trail: who it is, what its cache did, and when it answered."""
+
+    node: str
+    cache_state: contract.CacheState
+    hits: int
+    age_s: float
+    started: float
+    finished: float
+
+
+def compose(upstream: tuple[tuple[str, str], ...] | Headers, entry: TrailEntry) -> Headers:
     """Upstream headers plus this node's entry; the edge, answering last, is listed last."""
     trail = {k.lower(): v for k, v in upstream if k.lower() in _TRAIL}
     headers = [(k, v) for k, v in upstream if k.lower() not in _TRAIL]
     upstream_age = int(trail.get("age", "0") or 0)
     headers += [
-        (contract.HEADER_SERVED_BY, _append(trail.get("x-served-by"), node)),
-        (contract.HEADER_CACHE, _append(trail.get("x-cache"), cache_state.value)),
-        (contract.HEADER_CACHE_HITS, _append(trail.get("x-cache-hits"), str(hits))),
-        (contract.HEADER_AGE, str(upstream_age + int(age_s))),
-        (contract.HEADER_TIMER, _timer(started, finished)),
+        (contract.HEADER_SERVED_BY, _append(trail.get("x-served-by"), entry.node)),
+        (contract.HEADER_CACHE, _append(trail.get("x-cache"), entry.cache_state.value)),
+        (contract.HEADER_CACHE_HITS, _append(trail.get("x-cache-hits"), str(entry.hits))),
+        (contract.HEADER_AGE, str(upstream_age + int(entry.age_s))),
+        (contract.HEADER_TIMER, _timer(entry.started, entry.finished)),
     ]
     return headers
 

@@ -254,9 +254,10 @@ class CdnNode:
         age_s: float,
         started: float,
     ) -> web.Response:
-        headers = response_headers.compose(
-            stored.headers, self.name, cache_state, hits, age_s, started, time.time()
+        entry = response_headers.TrailEntry(
+            self.name, cache_state, hits, age_s, started, time.time()
         )
+        headers = response_headers.compose(stored.headers, entry)
         body = b"" if request.method == "HEAD" else stored.body
         return web.Response(status=stored.status, body=body, headers=headers)
 

@@ -200,19 +200,12 @@ class Origin:
         self, request: web.Request, endpoint: EndpointClass, body: bytes
     ) -> routes.Page:
         loop = asyncio.get_running_loop()
-        base_url = f"http://{request.host}"
+        accept = request.headers.get("Accept", "")
+        asked = routes.Asked(request.method, request.path, accept, body, f"http://{request.host}")
         started = time.perf_counter()
         page = await loop.run_in_executor(
             self.db.executor,
-            lambda: routes.render(
-                self.db.connection(),
-                request.method,
-                request.path,
-                request.headers.get("Accept", ""),
-                body,
-                base_url,
-                self.settings,
-            ),
+            lambda: routes.render(self.db.connection(), asked, self.settings),
         )
         self.metrics.sql.labels(endpoint.value).observe(time.perf_counter() - started)
         return page

@@ -1,4 +1,4 @@
-from proxies.cdn.headers import compose, synthetic_error
+from proxies.cdn.headers import TrailEntry, compose, synthetic_error
 from proxies.contract import CacheState, FetchFailure
 
 
@@ -8,7 +8,9 @@ def as_dict(headers):
 
 def test_first_node_starts_the_trail():
     h = as_dict(
-        compose([("Content-Type", "text/html")], "shield", CacheState.MISS, 0, 0.0, 10.0, 10.02)
+        compose(
+            [("Content-Type", "text/html")], TrailEntry("shield", CacheState.MISS, 0, 0.0, 10.0, 10.02)
+        )
     )
     assert h["X-Served-By"] == "shield"
     assert h["X-Cache"] == "MISS"
@@ -26,7 +28,7 @@ def test_edge_appends_to_the_shields_trail_and_adds_age():
         ("Age", "5"),
         ("X-Timer", "S1,VS0,VE3"),
     ]
-    h = compose(upstream, "edge-iad", CacheState.HIT, 4, 7.9, 0.0, 0.0)
+    h = compose(upstream, TrailEntry("edge-iad", CacheState.HIT, 4, 7.9, 0.0, 0.0))
     assert as_dict(h)["X-Served-By"] == "shield, edge-iad"
     assert as_dict(h)["X-Cache"] == "MISS, HIT"
     assert as_dict(h)["X-Cache-Hits"] == "0, 4"

@@ -4,13 +4,13 @@ import re
 
 from proxies.contract import PEP691_JSON, OriginSettings
 from proxies.origin import queries
-from proxies.origin.routes import render
+from proxies.origin.routes import Asked, render
 
 SETTINGS = OriginSettings()
 
 
 def get(conn, path, accept=""):
-    return render(conn, "GET", path, accept, b"", "http://edge", SETTINGS)
+    return render(conn, Asked("GET", path, accept, base_url="http://edge"), SETTINGS)
 
 
 def test_simple_index_html_and_json(conn):
@@ -57,6 +57,6 @@ def test_serversig_and_xmlrpc_routes(conn):
     import xmlrpc.client
 
     body = xmlrpc.client.dumps((), "changelog_last_serial").encode()
-    answer = render(conn, "POST", "/pypi", "", body, "http://edge", SETTINGS)
+    answer = render(conn, Asked("POST", "/pypi", body=body, base_url="http://edge"), SETTINGS)
     assert xmlrpc.client.loads(answer.body)[0][0] == 500
-    assert render(conn, "POST", "/simple/", "", b"", "http://edge", SETTINGS).status == 405
+    assert render(conn, Asked("POST", "/simple/"), SETTINGS).status == 405
