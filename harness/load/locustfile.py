@@ -18,7 +18,7 @@ from locust import task
 from harness.load.mirror_user import MirrorUser
 from harness.load.pages import simple_page_file_paths
 from harness.load.plan import MixPlan, mirror_class, mix_class
-from harness.load.replay import NewestSerial, Replay
+from harness.load.replay import Arrival, NewestSerial, Replay
 from harness.load.traffic_user import PLAN, TrafficUser, finish, now_s, over, sleep_until
 from harness.scenario.traffic import TrafficClass
 
@@ -108,16 +108,12 @@ class MixUser(ArrivalUser):
     def flow(self, intended_s: float) -> None:
         session = self.rng.choice(self.mix.sessions)
         projects = [self.pick_project() for _ in range(session.projects)]
-        replay = Replay(
-            session,
-            self.call,
-            self.pick_pop(),
-            projects,
-            intended_s,
-            _NEWEST_SERIAL,
-            lambda: now_s() < PLAN.duration_s,
-        )
-        replay.run()
+        arrival = Arrival(self.pick_pop(), projects, intended_s)
+
+        def running() -> bool:
+            return now_s() < PLAN.duration_s
+
+        Replay(session, self.call, arrival, _NEWEST_SERIAL, running).run()
 
 
 # The classes Locust runs by name (harness.load.plan names them, the driver lists them).

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import xmlrpc.client
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import gevent
@@ -41,6 +42,16 @@ class NewestSerial:
         self.value = max(self.value, serial)
 
 
+@dataclass(frozen=True)
+class Arrival:
+    """Where and on what one arriving session replays: its POP, the projects drawn for its
+    slots, and when it was meant to start (scenario seconds)."""
+
+    pop: str
+    projects: list[str]
+    intended_s: float
+
+
 class Replay:
     """One recorded session against the lab: the same requests in order, with its think times,
     at most its concurrency in flight, on the projects and POP given."""
@@ -49,17 +60,15 @@ class Replay:
         self,
         session: MixSession,
         call: Call,
-        pop: str,
-        projects: list[str],
-        intended_s: float,
+        arrival: Arrival,
         newest: NewestSerial,
         still_running: Callable[[], bool],
     ) -> None:
         self.session = session
         self.call = call
-        self.pop = pop
-        self.projects = projects
-        self.intended_s: float | None = intended_s  # the first request carries the arrival
+        self.pop = arrival.pop
+        self.projects = arrival.projects
+        self.intended_s: float | None = arrival.intended_s  # the first request carries it
         self.newest = newest
         self.still_running = still_running
         self.files: dict[int, list[str]] = {}  # per project slot: the file paths pages listed

@@ -10,7 +10,7 @@ from harness.errors import BadInput
 from harness.load.driver import user_classes, users
 from harness.load.pages import simple_page_file_paths
 from harness.load.plan import build_plan
-from harness.load.replay import NewestSerial, Replay
+from harness.load.replay import Arrival, NewestSerial, Replay
 from harness.load.workload import Exchange, build_mix, concurrency, project_of, split_sessions
 from harness.records.request import RequestRecord
 from harness.scenario.mix import Mix, MixSession, MixStep, RpcParam, load_mix
@@ -264,7 +264,7 @@ def test_a_replay_sends_the_steps_in_order_on_its_projects_and_files_only_once_l
         return answers.get(path, page())
 
     newest = NewestSerial(500)
-    Replay(session, call, "iad", ["x", "y"], 3.5, newest, lambda: True).run()
+    Replay(session, call, Arrival("iad", ["x", "y"], 3.5), newest, lambda: True).run()
     assert [(m, p) for _, m, p, _, _ in sent] == [
         ("GET", "/simple/x/"),
         ("GET", "/packages/a/x-2.tar.gz"),  # the newest first, as pip
@@ -282,9 +282,7 @@ def test_a_replay_stops_sending_when_the_run_is_over():
     Replay(
         session,
         lambda *a: sent.append(a) or page(),
-        "iad",
-        [],
-        0.0,
+        Arrival("iad", [], 0.0),
         NewestSerial(0),
         lambda: len(sent) < 2,
     ).run()
