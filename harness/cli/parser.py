@@ -10,6 +10,7 @@ from harness.cli import topology_commands as lab
 from harness.gate.baseline import DEFAULT_BASELINE_DIR
 from harness.records.run_info import Mode
 from harness.topology import control
+from harness.validate.plan import DEFAULT_MAX_RUNS
 
 DESCRIPTION = (
     "shieldlab: a chaos testbed that rebuilds a CDN-fronted package index and breaks its links"
@@ -169,9 +170,10 @@ def build_parser() -> argparse.ArgumentParser:
     validate.add_argument(
         "--max-runs",
         type=positive_int,
-        default=3,
+        default=DEFAULT_MAX_RUNS,
         metavar="N",
-        help="full mode: run an undecided point again with a new seed, up to N runs (default 3)",
+        help="full mode: run an undecided point again with a new seed, up to N runs "
+        "(default %(default)s)",
     )
     validate.set_defaults(func=runs.cmd_validate)
     diagnose = commands.add_parser(

@@ -118,20 +118,14 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    from harness import validate
+    from harness.validate import command as validate
 
     out_dir = args.out or Path("results") / "validate"
     recover_left_runs(out_dir / "runs")
-    path = validate.run(
-        args.quick,
-        out_dir,
-        args.state_dir,
-        out,
-        err,
-        args.signature,
-        args.family or None,
-        args.max_runs,
+    options = validate.ValidateOptions(
+        args.quick, out_dir, args.state_dir, args.signature, args.family or None, args.max_runs
     )
+    path = validate.run(options, out, err)
     out.print(
         f"report: {path}  (open it in a browser; {path.with_suffix('.md')} is the same as Markdown)"
     )

@@ -5,7 +5,6 @@ import pytest
 from harness.errors import BadInput
 from harness.scenario.steps import LatencyFault, LossFault, MirrorsAction, OriginWorkersAction
 from harness.scenario.traffic import MirrorClient
-from harness.validate import make_plan
 from harness.validate.families import (
     Family,
     combine,
@@ -15,7 +14,7 @@ from harness.validate.families import (
     shipped_families,
     value_str,
 )
-from harness.validate.plan import check_segments
+from harness.validate.plan import check_segments, make_plan
 from harness.validate.signature import load_signature
 from harness.validate.sweep import (
     QUICK_DELAY_PART_S,

@@ -14,7 +14,7 @@ from harness.records.validation import (
     read_validation,
 )
 from harness.scenario.model import load_scenario
-from harness.validate import check_panels
+from harness.validate.command import check_panels
 from harness.validate.families import load_family
 from harness.validate.fit import FamilyFit, PointResult
 from harness.validate.plan import Plan
