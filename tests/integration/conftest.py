@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -10,6 +12,8 @@ from typing import Any
 import httpx
 import pytest
 
+from harness.records import files
+from harness.records.summary import WindowPhase, WindowSummary, read_summary
 from harness.scenario.topology import load_topology
 from harness.topology.state import TopologyState
 from harness.topology.supervisor import topology_up
@@ -56,3 +60,30 @@ def metric(client: httpx.Client, url: str, name: str, **labels: str) -> float:
             if sample.name == name and all(sample.labels.get(k) == v for k, v in labels.items()):
                 total += sample.value
     return total
+
+
+RUN_S = 30  # seconds of traffic in a test's `shieldlab run`: every shipped timeline squeezed in
+
+
+def shieldlab_run(tmp: Path, scenario: str, *extra: str) -> Path:
+    """A real `shieldlab run` of `scenario` (RUN_S long); the run directory it printed."""
+    argv = [
+        sys.executable, "-m", "harness.cli", "--state-dir", str(tmp / "state"),
+        "run", scenario, "--duration", str(RUN_S), "--out", str(tmp / "results"), *extra,
+    ]  # fmt: skip
+    result = subprocess.run(argv, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-2000:]
+    run_dir = Path(result.stdout.strip().splitlines()[-1])  # the run directory is the last line
+    assert run_dir.is_dir() and run_dir.parent == tmp / "results"
+    return run_dir
+
+
+def window(run_dir: Path, phase: WindowPhase, step: str | None = None) -> WindowSummary:
+    """The run's first window in `phase`; with `step` (a step's label), the first in which
+    that step is on. Chosen by the summary's fields, never by parsing a window's label."""
+    summary = read_summary(run_dir / files.SUMMARY_FILE)
+    found = [
+        w for w in summary.windows if w.phase is phase and (step is None or step in w.active)
+    ]
+    assert found, f"no window {phase.value} {step or ''} in {[w.label for w in summary.windows]}"
+    return found[0]

@@ -18,7 +18,7 @@ from harness.records.run_info import Mode, RunStatus, read_run_info
 from harness.records.summary import read_summary
 from harness.scenario.traffic import Layer
 from harness.topology.control import default_state_dir
-from tests.integration.test_runs import shieldlab_run
+from tests.integration.conftest import shieldlab_run
 
 
 def labelled(client: docker.DockerClient) -> list[str]:

@@ -4,7 +4,7 @@ import yaml
 
 from harness.records import files
 from harness.records.summary import read_summary
-from tests.integration.test_runs import shieldlab_run
+from tests.integration.conftest import shieldlab_run
 
 
 def test_two_locust_workers_share_the_rate_and_both_records_reach_requests_csv(tmp_path):

@@ -21,7 +21,7 @@ from harness.topology.state import read_state
 from harness.topology.taps import export_exchanges
 from proxies import contract
 from proxies.contract import EndpointClass
-from tests.integration.test_runs import shieldlab_run
+from tests.integration.conftest import shieldlab_run
 
 LINK = plan.client_link("iad")
 

@@ -1,8 +1,5 @@
 """Real short scenario runs: the whole path from `shieldlab run` to summary.json."""
 
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
@@ -12,39 +9,10 @@ from harness.records.events import FaultApplied, FaultRemoved, read_events
 from harness.records.request import read_requests
 from harness.records.run_info import RunStatus, read_run_info
 from harness.records.samples import points, read_samples
-from harness.records.summary import WindowSummary, read_summary
+from harness.records.summary import WindowPhase
 from harness.scenario.traffic import Layer, TrafficClass
 from proxies.contract import CacheState, OriginGauge
-
-RUN_S = 30
-
-
-def shieldlab_run(tmp: Path, scenario: str, *extra: str) -> Path:
-    argv = [
-        sys.executable,
-        "-m",
-        "harness.cli",
-        "--state-dir",
-        str(tmp / "state"),
-        "run",
-        scenario,
-        "--duration",
-        str(RUN_S),
-        "--out",
-        str(tmp / "results"),
-        *extra,
-    ]
-    result = subprocess.run(argv, capture_output=True, text=True, timeout=600)
-    assert result.returncode == 0, result.stderr[-2000:]
-    run_dir = Path(result.stdout.strip().splitlines()[-1])  # the run directory is the last line
-    assert run_dir.is_dir() and run_dir.parent == tmp / "results"
-    return run_dir
-
-
-def windows(run_dir: Path) -> dict[str, WindowSummary]:
-    summary = read_summary(run_dir / files.SUMMARY_FILE)
-    assert summary.schema_version == 2
-    return {w.label.split(" [")[0]: w for w in summary.windows}
+from tests.integration.conftest import shieldlab_run, window
 
 
 @pytest.fixture(scope="module")
@@ -60,8 +28,8 @@ def test_shield_origin_latency_errors_come_from_the_shield_while_edge_hits_stay_
     shield_origin_runs,
 ):
     run_dir = shield_origin_runs[0]
-    w = windows(run_dir)
-    before, during = w["before"], w["during latency shield->origin"]
+    before = window(run_dir, WindowPhase.BEFORE)
+    during = window(run_dir, WindowPhase.DURING, "latency shield->origin")
     assert before.error_ratio < 0.01
     # Every miss waits on the slow link. How many fail is timing: a POP's warm connections to
     # the shield are reused, so an edge retries a first-byte timeout once (Varnish 2.1) and
@@ -107,7 +75,9 @@ def test_shield_origin_latency_errors_come_from_the_shield_while_edge_hits_stay_
 
 
 def test_the_same_scenario_and_seed_twice_give_close_error_rates(shield_origin_runs):
-    first, second = (windows(run)["during latency shield->origin"] for run in shield_origin_runs)
+    first, second = (
+        window(run, WindowPhase.DURING, "latency shield->origin") for run in shield_origin_runs
+    )
     # Measured on this machine: the during-window error rate differs by about 1 point between
     # runs (timing decides which misses fall inside the window); 5 points is the tolerance.
     assert abs(first.error_ratio - second.error_ratio) <= 0.05
@@ -116,15 +86,15 @@ def test_the_same_scenario_and_seed_twice_give_close_error_rates(shield_origin_r
 
 def test_the_unindexed_serial_log_makes_mirrors_slow(tmp_path):
     mirror = TrafficClass.MIRROR
-    slow = windows(shieldlab_run(tmp_path, "xmlrpc-unindexed"))["before"].latency[mirror]
-    fast = windows(shieldlab_run(tmp_path, "xmlrpc-indexed"))["before"].latency[mirror]
+    slow = window(shieldlab_run(tmp_path, "xmlrpc-unindexed"), WindowPhase.BEFORE).latency[mirror]
+    fast = window(shieldlab_run(tmp_path, "xmlrpc-indexed"), WindowPhase.BEFORE).latency[mirror]
     assert slow.p95_ms > 2 * fast.p95_ms
     assert slow.p95_ms - fast.p95_ms > 50  # ms: full scans of 1.5 million journal rows
 
 
 def test_a_mirror_storm_fills_every_worker_and_queues_in_the_backlog_without_502s(tmp_path):
     run_dir = shieldlab_run(tmp_path, "mirror-storm")
-    during = windows(run_dir)["during mirrors storm"]
+    during = window(run_dir, WindowPhase.DURING, "mirrors storm")
     assert during.origin_busy_max == during.origin_slots == 16
     # What the workers cannot take waits in the backlog (1024 deep, as in 2014), so nginx
     # makes no 502s; whatever errors there are come from the CDN's timeouts.
@@ -138,7 +108,7 @@ def test_a_mirror_storm_fills_every_worker_and_queues_in_the_backlog_without_502
     assert queued and max(queued) > 16
     assert during.errors_by_layer.get(Layer.ORIGIN_LB, 0) == 0
     assert set(during.errors_by_layer) <= {Layer.EDGE, Layer.SHIELD}
-    assert windows(run_dir)["before"].errors_by_layer == {}
+    assert window(run_dir, WindowPhase.BEFORE).errors_by_layer == {}
 
 
 def test_a_bandersnatch_1_3_mirror_calls_the_backend_over_xmlrpc_past_the_shield(tmp_path):

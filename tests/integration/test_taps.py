@@ -14,6 +14,7 @@ from harness.faults.http import PutTapRule, TapBackend
 from harness.records import files
 from harness.records.events import FaultApplied, read_events
 from harness.records.request import read_requests
+from harness.records.summary import WindowPhase
 from harness.scenario import topology_plan as plan
 from harness.scenario.traffic import Layer, TrafficClass
 from harness.tap.rules import Match, Rule
@@ -21,18 +22,19 @@ from harness.topology.processes import pid_alive
 from harness.topology.taps import start_taps
 from proxies import contract
 from proxies.contract import EndpointClass, FetchFailure
-from tests.integration.test_runs import shieldlab_run, windows
+from tests.integration.conftest import shieldlab_run, window
 
 
-def in_window(run_dir, label):
-    window = windows(run_dir)[label]
+def requests_during(run_dir, step):
+    """The requests meant to start while `step` was on."""
+    on = window(run_dir, WindowPhase.DURING, step)
     records = read_requests(run_dir / files.REQUESTS_FILE)
-    return [r for r in records if window.start_s <= r.intended_s < window.end_s]
+    return [r for r in records if on.start_s <= r.intended_s < on.end_s]
 
 
 def test_http_status_503_on_xmlrpc_fails_the_mirrors_calls_while_pip_stays_clean(tmp_path):
     run_dir = shieldlab_run(tmp_path, "xmlrpc-503")
-    during = in_window(run_dir, "during xmlrpc 503")
+    during = requests_during(run_dir, "xmlrpc 503")
     xmlrpc = [r for r in during if r.endpoint == EndpointClass.XMLRPC]
     injected = [r for r in xmlrpc if r.status == 503 and r.error_layer == Layer.TAP]
     assert len(xmlrpc) >= 10
@@ -40,7 +42,7 @@ def test_http_status_503_on_xmlrpc_fails_the_mirrors_calls_while_pip_stays_clean
     pip = [r for r in during if r.traffic == TrafficClass.PIP]
     assert len(pip) > 50 and not any(r.is_error for r in pip)
     assert not any(r.is_error for r in during if r.endpoint != EndpointClass.XMLRPC)
-    assert windows(run_dir)["before"].errors_by_layer == {}
+    assert window(run_dir, WindowPhase.BEFORE).errors_by_layer == {}
     applied = [e for e in read_events(run_dir / files.EVENTS_FILE) if isinstance(e, FaultApplied)]
     assert [sorted(e.links) for e in applied] == [
         [f"edge-{pop}->origin-{i}" for pop in ("ams", "iad", "sjc") for i in (1, 2)]
@@ -49,16 +51,17 @@ def test_http_status_503_on_xmlrpc_fails_the_mirrors_calls_while_pip_stays_clean
 
 def test_http_delay_on_xmlrpc_slows_the_mirrors_only(tmp_path):
     run_dir = shieldlab_run(tmp_path, "xmlrpc-delay")
-    during = in_window(run_dir, "during xmlrpc delay")
+    during = requests_during(run_dir, "xmlrpc delay")
     xmlrpc = [r.latency_ms for r in during if r.endpoint == EndpointClass.XMLRPC]
     assert len(xmlrpc) >= 5 and statistics.median(xmlrpc) >= 2000  # the step's 2 s
-    w = windows(run_dir)
-    assert w["during xmlrpc delay"].latency[TrafficClass.MIRROR].p95_ms >= 2000
-    assert w["before"].latency[TrafficClass.MIRROR].p95_ms < 1000
-    pip_before = w["before"].latency[TrafficClass.PIP].p95_ms
-    pip_during = w["during xmlrpc delay"].latency[TrafficClass.PIP].p95_ms
+    before = window(run_dir, WindowPhase.BEFORE)
+    delayed = window(run_dir, WindowPhase.DURING, "xmlrpc delay")
+    assert delayed.latency[TrafficClass.MIRROR].p95_ms >= 2000
+    assert before.latency[TrafficClass.MIRROR].p95_ms < 1000
+    pip_before = before.latency[TrafficClass.PIP].p95_ms
+    pip_during = delayed.latency[TrafficClass.PIP].p95_ms
     assert pip_during < max(3 * pip_before, 300)  # untouched: GETs never pass the tapped links
-    assert w["during xmlrpc delay"].error_ratio == 0
+    assert delayed.error_ratio == 0
 
 
 def test_abort_and_first_n_act_per_request_through_the_real_cdn(up, client):
