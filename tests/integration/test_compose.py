@@ -15,10 +15,10 @@ from harness.compose.project import SERVICE_LABEL
 from harness.compose.spec import LABEL, OWNER_LABEL
 from harness.records import files
 from harness.records.run_info import Mode, RunStatus, read_run_info
-from harness.records.summary import read_summary
+from harness.records.summary import WindowPhase
 from harness.scenario.traffic import Layer
 from harness.topology.control import default_state_dir
-from tests.integration.conftest import shieldlab_run
+from tests.integration.conftest import shieldlab_run, window
 
 
 def labelled(client: docker.DockerClient) -> list[str]:
@@ -47,10 +47,8 @@ def test_latency_on_shield_to_origin_gives_shield_made_503s_as_in_local_mode(com
     info = read_run_info(compose_run / files.RUN_FILE)
     assert info.status == RunStatus.COMPLETE
     assert info.topology is not None and info.topology.mode == Mode.COMPOSE
-    windows = {
-        w.label.split(" [")[0]: w for w in read_summary(compose_run / files.SUMMARY_FILE).windows
-    }
-    before, during = windows["before"], windows["during latency shield->origin"]
+    before = window(compose_run, WindowPhase.BEFORE)
+    during = window(compose_run, WindowPhase.DURING, "latency shield->origin")
     assert before.error_ratio < 0.01
     assert during.error_ratio > 0.05
     assert during.errors_by_status.get(503, 0) > 0
