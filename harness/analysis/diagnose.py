@@ -92,6 +92,8 @@ def _assess(
             continue  # what lies before the segment went as bad: not this segment's fault
         finding = SegmentFinding(
             segment=name,
+            link=name,
+            pops=[segment.pop] if segment.pop else [],
             onset_s=window.start_s,
             end_s=window.end_s,
             q_value=segment_q[name],

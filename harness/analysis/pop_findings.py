@@ -75,6 +75,8 @@ def merge_pops(
             merged = top.model_copy(
                 update={
                     "segment": f"{star} ({len(same)} of {len(pops)} POPs)",
+                    "link": star,
+                    "pops": sorted(p for f in same for p in f.pops),
                     "onset_s": min(f.onset_s for f in same),
                     "end_s": max(f.end_s for f in same),
                 }
@@ -83,6 +85,12 @@ def merge_pops(
         elif pooled and (not same or kind in everywhere_kinds):
             findings = [f for f in findings if f not in same]
             findings.append(
-                pooled[0].model_copy(update={"segment": f"{star} (all {len(pops)} POPs)"})
+                pooled[0].model_copy(
+                    update={
+                        "segment": f"{star} (all {len(pops)} POPs)",
+                        "link": star,
+                        "pops": sorted(pops),
+                    }
+                )
             )
     return findings

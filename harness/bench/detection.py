@@ -10,6 +10,7 @@ instead of run again, so a bench cut short resumes where it stopped.
 
 from __future__ import annotations
 
+import fnmatch
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -23,6 +24,7 @@ from rich.table import Table
 from harness.analysis.diagnose import diagnose
 from harness.errors import EXIT_OK
 from harness.records import files
+from harness.records.diagnosis import SegmentFinding
 from harness.records.run_info import RunStatus, read_run_info
 from harness.run.runner import run_scenario
 from harness.scenario import topology_plan as plan
@@ -45,10 +47,9 @@ class Ladder:
     def field(self) -> str:
         return "probability" if self.kind == "loss" else "latency_ms"
 
-    def named(self, segments: list[str]) -> bool:
-        """Whether diagnose named this link (on one POP or on all: `edge-*->shield (k of n)`)."""
-        head, _, tail = self.link.partition("*")
-        return any(s.startswith(head) and tail.split(" ")[0] in s for s in segments)
+    def names(self, finding: SegmentFinding) -> bool:
+        """Whether a finding is this ladder's link (`edge-*->shield`: any POP's, or all)."""
+        return fnmatch.fnmatchcase(finding.link, self.link)
 
 
 # Every POP's links at once (edge-*), and one POP's clients (client->edge-iad).
@@ -100,7 +101,7 @@ def _same_run(scenario: Scenario, run_dir: Path) -> bool:
 
 def segments_named(
     scenario: Scenario, out: Path, state_dir: Path, report: Callable, kept_only: bool = False
-) -> list[str] | None:
+) -> list[SegmentFinding] | None:
     """What diagnose names in this scenario's run (kept under `out`, or run now). None: no
     kept run and `kept_only`."""
     folder = out / f"{scenario.name}-seed-{scenario.load.seed}"
@@ -108,7 +109,7 @@ def segments_named(
     if not done and kept_only:
         return None
     run_dir = done[-1] if done else run_scenario(scenario, folder, state_dir, report)
-    return diagnose(run_dir).segments
+    return diagnose(run_dir).findings
 
 
 def measure_detection(
@@ -120,7 +121,7 @@ def measure_detection(
 ) -> dict[str, Any]:
     """`kept_only`: judge the runs kept under `out` again (after a change of method), run none."""
 
-    def each_seed(ladder: Ladder | None, value: float) -> list[list[str]]:
+    def each_seed(ladder: Ladder | None, value: float) -> list[list[SegmentFinding]]:
         what = "clean" if ladder is None else f"{ladder.kind} {value:g} on {ladder.link}"
         named = []
         for seed in range(1, runs + 1):
@@ -138,8 +139,8 @@ def measure_detection(
             named = each_seed(ladder, value)
             if not named:
                 break  # kept_only: this rung was never run, nor any above it
-            found = sum(ladder.named(n) for n in named)
-            others = sorted({s for n in named for s in n if not ladder.named([s])})
+            found = sum(any(ladder.names(f) for f in n) for n in named)
+            others = sorted({f.segment for n in named for f in n if not ladder.names(f)})
             rows.append(
                 {"link": ladder.link, "fault": ladder.kind, "value": value,
                  "found": found, "runs": len(named), "also_named": others}
@@ -151,7 +152,7 @@ def measure_detection(
         "fault_s": list(FAULT_S),
         "clean_runs": len(clean),
         "clean_false_alarms": sum(bool(n) for n in clean),
-        "clean_named": sorted({s for n in clean for s in n}),
+        "clean_named": sorted({f.segment for n in clean for f in n}),
         "rungs": rows,
     }
 

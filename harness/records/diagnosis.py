@@ -47,8 +47,13 @@ class Effect(Record):
 class SegmentFinding(Record):
     segment: str = Field(
         description="client->edge-<pop> | edge-<pop>->shield | shield->origin | "
-        "edge-<pop>->origin | edge-*->... (k of n POPs)"
+        "edge-<pop>->origin | edge-*->... (k of n POPs): how the report names it"
     )
+    link: str = Field(
+        description="the link as a scenario names it: one POP's (edge-iad->shield), every "
+        "POP's (edge-*->shield), or shield->origin; what a tool compares, not `segment`"
+    )
+    pops: list[str] = Field(description="the POPs whose link it is; empty for shield->origin")
     onset_s: float
     end_s: float
     q_value: float = Field(
@@ -78,6 +83,10 @@ class Diagnosis(Record):
     @property
     def segments(self) -> list[str]:
         return [f.segment for f in self.findings]
+
+    @property
+    def links(self) -> list[str]:
+        return [f.link for f in self.findings]
 
     @property
     def fault_found(self) -> bool:

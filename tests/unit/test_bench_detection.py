@@ -2,16 +2,32 @@ import yaml
 
 from harness.bench.detection import LADDERS, Ladder, _same_run, probe
 from harness.records import files
+from harness.records.diagnosis import Change, Effect, SegmentFinding
 from tests.unit.run_fixture import make_records, write_run
+
+
+def finding(link: str, pops: list[str]) -> SegmentFinding:
+    """Only the link and POPs matter here; the display name says something else on purpose."""
+    change = Change(quiet=None, window=None)
+    effect = Effect(
+        p50_ms=change, p95_ms=change, slow_share=change, failed_share=change,
+        requests_window=0, requests_quiet=0,
+    )  # fmt: skip
+    return SegmentFinding(
+        segment="a display name", link=link, pops=pops, onset_s=0, end_s=1, q_value=0.01,
+        confidence=0.99, tests=[], effect=effect,
+    )  # fmt: skip
 
 
 def test_a_link_counts_as_named_on_one_pop_or_merged_over_all():
     every_pop = Ladder("edge-*->shield", "loss", (0.02,))
-    assert every_pop.named(["edge-iad->shield"])
-    assert every_pop.named(["edge-*->shield (3 of 3 POPs)"])
-    assert not every_pop.named(["shield->origin", "edge-iad->origin", "client->edge-iad"])
+    assert every_pop.names(finding("edge-iad->shield", ["iad"]))
+    assert every_pop.names(finding("edge-*->shield", ["ams", "iad", "sjc"]))
+    for other in ("shield->origin", "edge-iad->origin", "client->edge-iad"):
+        assert not every_pop.names(finding(other, []))
     backend = Ladder("shield->origin", "latency", (50,))
-    assert backend.named(["shield->origin"]) and not backend.named(["edge-*->shield (2 of 3 POPs)"])
+    assert backend.names(finding("shield->origin", []))
+    assert not backend.names(finding("edge-*->shield", ["iad", "sjc"]))
 
 
 def test_each_rung_is_a_scenario_with_its_fault_and_seed():

@@ -92,6 +92,7 @@ def test_a_fault_that_shows_only_in_the_tail_is_named_with_its_effect():
     lossy = _delayed(records, (20, 44), 0.12, 300, crosses_shield_origin)
     result = diagnose_records(lossy, QUIET)
     assert result.segments == ["shield->origin"], finding_lines(result)
+    assert (result.findings[0].link, result.findings[0].pops) == ("shield->origin", [])
     (finding,) = result.findings
     assert 15 <= finding.onset_s <= 24 and 40 <= finding.end_s <= 48
     assert ChangeTest.TAIL in {t.test for t in finding.tests}
@@ -117,6 +118,7 @@ def test_a_slow_link_in_front_of_the_shield_is_not_blamed_on_the_shield_behind_i
     slow = _delayed(records, (20, 44), 0.5, 400, crosses_edge_iad_shield)
     result = diagnose_records(slow, QUIET)
     assert result.segments == ["edge-iad->shield"], finding_lines(result)
+    assert (result.findings[0].link, result.findings[0].pops) == ("edge-iad->shield", ["iad"])
 
 
 def test_the_same_fault_on_most_pops_is_one_finding():
@@ -126,6 +128,7 @@ def test_the_same_fault_on_most_pops_is_one_finding():
     )
     result = diagnose_records(every_pop, QUIET)
     assert result.segments == ["edge-*->shield (2 of 2 POPs)"], finding_lines(result)
+    assert (result.findings[0].link, result.findings[0].pops) == ("edge-*->shield", ["ams", "iad"])
 
 
 def test_a_path_always_slow_in_the_tail_is_no_fault():
@@ -191,4 +194,6 @@ def test_a_small_fault_on_every_pops_link_is_named_for_all_pops(seed):
     weak = _delayed(
         records, (20, 44), 0.12, 300, lambda r: path_of(r) in (Path.SHIELD, Path.ORIGIN), seed
     )
-    assert diagnose_records(weak, QUIET).segments == ["edge-*->shield (all 2 POPs)"]
+    result = diagnose_records(weak, QUIET)
+    assert result.segments == ["edge-*->shield (all 2 POPs)"]
+    assert (result.findings[0].link, result.findings[0].pops) == ("edge-*->shield", ["ams", "iad"])
