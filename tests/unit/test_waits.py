@@ -1,18 +1,14 @@
 import pytest
 
 from harness.errors import InfrastructureError
+from harness.run.clock import FakeRunClock
 from harness.waits import time_until, wait_until
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.t = 0.0
-
-    def monotonic(self) -> float:
-        return self.t
-
-    def sleep(self, seconds: float) -> None:
-        self.t += seconds
+class Clock(FakeRunClock):
+    @property
+    def t(self) -> float:
+        return self.elapsed_s
 
 
 def test_a_check_that_comes_true_returns_how_long_it_took():
