@@ -14,6 +14,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
+from harness.analysis.windows import percentile
+from harness.errors import InfrastructureError
+
 
 @dataclass(frozen=True)
 class Target:
@@ -59,6 +62,16 @@ class Tally:
     @property
     def total(self) -> int:
         return sum(self.statuses.values())
+
+    def percentile_ms(self, q: float) -> float:
+        """A percentile of the latencies, in milliseconds (numpy's, as every report's)."""
+        return percentile(self.latencies_s, q) * 1000
+
+    def require_ok(self, what: str) -> None:
+        """A measurement counts only if every answer was a 200."""
+        bad = {s: n for s, n in self.statuses.items() if s != 200}
+        if bad:
+            raise InfrastructureError(f"bench: {what}: non-200 answers {bad}; see the node logs")
 
 
 class Connection:

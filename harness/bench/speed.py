@@ -5,7 +5,7 @@
   hitting the origin directly for the same path;
 - added latency per hop at a fixed moderate rate, from cache misses at every layer;
 - fault fidelity (latency, loss), what a mitmproxy tap costs, and how much open-model load one
-  Locust process and a master with workers sustain (the loss, tap and load modules beside this one).
+  Locust process and a master with workers sustain (the latency, loss, tap and load modules beside this one).
 
 The origin's modelled service times are set to zero and its slots made plentiful here, so the
 numbers measure the programs and links, not the capacity model.
@@ -24,20 +24,19 @@ import uvloop
 from rich.console import Console
 from rich.table import Table
 
-from harness.analysis.windows import percentile
 from harness.bench.cdn import measure_cdn_fidelity, print_cdn_fidelity
-from harness.bench.client import Tally, Target, paced, saturate
+from harness.bench.client import Target, paced, saturate
+from harness.bench.latency import FIDELITY_RATE_PER_S, measure_latency_fidelity
 from harness.bench.load import measure_load_generator, print_load_generator
 from harness.bench.loss import measure_loss_fidelity, print_loss_fidelity
 from harness.bench.tap import measure_tap_cost, print_tap_cost
-from harness.errors import EXIT_OK, InfrastructureError
+from harness.errors import EXIT_OK
 from harness.scenario import topology_plan as plan
 from harness.scenario.model import expand_link
 from harness.scenario.reader import deep_merge
 from harness.scenario.topology import TopologyConfig
 from harness.topology.state import TopologyState
 from harness.topology.supervisor import topology_up
-from harness.toxiproxy_api import ToxiproxyApi
 from proxies import contract
 from proxies.contract import EndpointClass
 
@@ -48,9 +47,6 @@ THROUGHPUT_CONNECTIONS = 16
 LATENCY_RATE_PER_S = 50.0
 LATENCY_COUNT = 1000
 WARMUP_COUNT = 100
-FIDELITY_INJECTED_MS = (50, 200, 1000)
-FIDELITY_RATE_PER_S = 20.0
-FIDELITY_COUNT = 150
 
 
 def bench_config(config: TopologyConfig) -> TopologyConfig:
@@ -60,11 +56,6 @@ def bench_config(config: TopologyConfig) -> TopologyConfig:
         {"origin": {"service_times": zero, "worker_slots": 1000}},
     )
     return TopologyConfig.model_validate(data)
-
-
-def percentile_ms(latencies_s: list[float], q: float) -> float:
-    """A percentile of latencies in seconds, in milliseconds (numpy's, as every report's)."""
-    return percentile(latencies_s, q) * 1000
 
 
 @dataclass(frozen=True)
@@ -94,21 +85,15 @@ def _layers(state: TopologyState) -> list[Layer]:
     ]
 
 
-def _check(tally: Tally, what: str) -> None:
-    bad = {s: n for s, n in tally.statuses.items() if s != 200}
-    if bad:
-        raise InfrastructureError(f"bench: {what}: non-200 answers {bad}; see the node logs")
-
-
 def measure_throughput(state: TopologyState, path: str) -> dict[str, Any]:
     pop = state.edges[0]
     hit_url = state.client_url(pop) + path
     origin_url = state.nodes[contract.ORIGIN_NODE].url + path
     uvloop.run(saturate(Target.parse(hit_url), THROUGHPUT_CONNECTIONS, 0.5))  # fill and warm
     through_edge = uvloop.run(saturate(Target.parse(hit_url), THROUGHPUT_CONNECTIONS, THROUGHPUT_S))
-    _check(through_edge, "edge hits")
+    through_edge.require_ok("edge hits")
     direct = uvloop.run(saturate(Target.parse(origin_url), THROUGHPUT_CONNECTIONS, THROUGHPUT_S))
-    _check(direct, "origin direct")
+    direct.require_ok("origin direct")
     edge_rps = through_edge.total / THROUGHPUT_S
     origin_rps = direct.total / THROUGHPUT_S
     return {
@@ -118,7 +103,7 @@ def measure_throughput(state: TopologyState, path: str) -> dict[str, Any]:
         "edge_hit_rps": round(edge_rps),
         "origin_direct_rps": round(origin_rps),
         "edge_to_origin_ratio": round(edge_rps / origin_rps, 2),
-        "edge_hit_p50_ms": round(percentile_ms(through_edge.latencies_s, 0.5), 3),
+        "edge_hit_p50_ms": round(through_edge.percentile_ms(0.5), 3),
     }
 
 
@@ -139,10 +124,10 @@ def measure_hops(state: TopologyState, path: str) -> list[dict[str, Any]]:
     below: dict[str, float] | None = None
     for layer, target in zip(layers, targets, strict=True):
         tally = tallies[target]
-        _check(tally, layer.name)
+        tally.require_ok(layer.name)
         here = {
-            "p50_ms": percentile_ms(tally.latencies_s, 0.5),
-            "p99_ms": percentile_ms(tally.latencies_s, 0.99),
+            "p50_ms": tally.percentile_ms(0.5),
+            "p99_ms": tally.percentile_ms(0.99),
         }
         row: dict[str, Any] = {"layer": layer.name, **{k: round(v, 3) for k, v in here.items()}}
         if below is not None:
@@ -151,57 +136,6 @@ def measure_hops(state: TopologyState, path: str) -> list[dict[str, Any]]:
             row["added_p99_ms"] = round(here["p99_ms"] - below["p99_ms"], 3)
         rows.append(row)
         below = here
-    return rows
-
-
-def _shield_misses_p50(target: Target, path: str, salt: str) -> float:
-    tallies = uvloop.run(
-        paced(
-            FIDELITY_RATE_PER_S, FIDELITY_COUNT, lambda i: (target, f"{path}?fidelity={salt}-{i}")
-        )
-    )
-    _check(tallies[target], f"fidelity {salt}")
-    return percentile_ms(tallies[target].latencies_s, 0.5)
-
-
-def measure_fidelity(state: TopologyState, path: str) -> list[dict[str, Any]]:
-    """Latency injected on shield->origin against the latency shield misses gain (p50)."""
-    api = ToxiproxyApi(state.toxiproxy.api)
-    proxies = [state.links[link].proxy for link in expand_link(plan.ORIGIN_LINK, list(state.links))]
-    target = Target.parse(state.nodes[contract.SHIELD_NODE].url + path)
-    rows = []
-    try:
-        for injected in FIDELITY_INJECTED_MS:
-            base = _shield_misses_p50(target, path, f"base{injected}")
-            for proxy in proxies:  # every web node: the director picks either
-                api.add_toxic(
-                    proxy,
-                    {
-                        "name": "fidelity",
-                        "type": "latency",
-                        "stream": "downstream",
-                        "toxicity": 1.0,
-                        "attributes": {"latency": injected, "jitter": 0},
-                    },
-                )
-            try:
-                faulted = _shield_misses_p50(target, path, f"toxic{injected}")
-            finally:
-                for proxy in proxies:
-                    api.remove_toxic(proxy, "fidelity")
-            added = faulted - base
-            rows.append(
-                {
-                    "injected_ms": injected,
-                    "baseline_p50_ms": round(base, 3),
-                    "faulted_p50_ms": round(faulted, 3),
-                    "measured_added_p50_ms": round(added, 3),
-                    "error_ms": round(added - injected, 3),
-                    "within_target": abs(added - injected) <= 2 + 0.02 * injected,
-                }
-            )
-    finally:
-        api.close()
     return rows
 
 
@@ -229,7 +163,7 @@ def run(config: TopologyConfig, state_dir: Path, as_json: bool) -> int:
             status.update(f"bench: latency per hop, {LATENCY_COUNT} misses per layer")
             results["hops"] = measure_hops(state, path)
             status.update("bench: fault fidelity, latency injected on shield->origin")
-            results["fidelity"] = measure_fidelity(state, path)
+            results["fidelity"] = measure_latency_fidelity(state, path)
         status.update("bench: CDN fidelity: probes, grace, max_connections, the edge's timeout")
         results["cdn_fidelity"] = measure_cdn_fidelity(config, state_dir, status.update)
         status.update("bench: loss fidelity, packet loss on shield->origin (own namespace)")

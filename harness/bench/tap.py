@@ -13,7 +13,6 @@ import uvloop
 from rich.console import Console
 from rich.table import Table
 
-from harness.analysis.windows import percentile
 from harness.bench.client import Tally, Target, paced, saturate
 from harness.scenario import topology_plan as plan
 from harness.scenario.topology import TopologyConfig
@@ -28,7 +27,7 @@ COUNT = 500  # per link
 
 
 def _ms(tally: Tally, q: float) -> float:
-    return round(percentile([s * 1000 for s in tally.latencies_s], q), 3)
+    return round(tally.percentile_ms(q), 3)
 
 
 def _mitmproxy_version() -> str:

@@ -1,7 +1,6 @@
 import pytest
 
 from harness.bench.client import Tally, Target, parse_head
-from harness.bench.speed import percentile_ms
 
 
 def test_parse_head_reads_status_and_length():
@@ -24,5 +23,5 @@ def test_tally_and_percentiles():
         tally.count(200 if i % 10 else 503, i / 1000)
     assert tally.total == 100
     assert tally.statuses == {200: 90, 503: 10}
-    assert percentile_ms(tally.latencies_s, 0.5) == pytest.approx(50, abs=1)
-    assert percentile_ms(tally.latencies_s, 0.99) == pytest.approx(99, abs=1)
+    assert tally.percentile_ms(0.5) == pytest.approx(50, abs=1)
+    assert tally.percentile_ms(0.99) == pytest.approx(99, abs=1)
