@@ -152,6 +152,9 @@ class LocustProcess:
         except OSError as error:
             self.stop()
             raise InfrastructureError(f"cannot start locust: {error}") from None
+        except BaseException:  # Ctrl-C between two spawns: none of them is left behind
+            self.stop()
+            raise
 
     def check_alive(self) -> None:
         for process, log in [(self.process, self.log_path), *self.workers]:

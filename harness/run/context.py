@@ -46,22 +46,30 @@ class FaultTools:
     actions: ActionBackend
 
 
-class Sampler(Protocol):
+class Background(Protocol):
+    """Work in a thread of its own on scenario time: stop() is safe before start()."""
+
+    def start(self, t0_monotonic: float) -> None: ...
+
+    def stop(self) -> None: ...
+
+
+class Sampler(Background, Protocol):
     """The nodes' metrics, scraped in the background into samples.csv."""
 
     live: LiveRates
 
-    def start(self) -> None: ...
-
-    def stop(self) -> None: ...
-
     def silent(self, limit_s: float) -> list[str]: ...
 
 
-class Background(Protocol):
-    def start(self) -> None: ...
+@dataclass(frozen=True)
+class LoadTools:
+    """What the load phases use, all made before the load starts (so nothing is built after
+    time zero, when the first fault may be due)."""
 
-    def stop(self) -> None: ...
+    faults: FaultTools
+    scraper: Sampler
+    publisher: Background
 
 
 class RunLab(Protocol):
@@ -85,11 +93,9 @@ class RunLab(Protocol):
 
     def fault_tools(self, cleanup: ExitStack) -> FaultTools: ...
 
-    def scraper(self, samples_path: Path, start: LoadStart) -> Sampler: ...
+    def scraper(self, samples_path: Path) -> Sampler: ...
 
-    def publisher(
-        self, load: LoadSpec, start: LoadStart, record: EventSink, cleanup: ExitStack
-    ) -> Background: ...
+    def publisher(self, load: LoadSpec, record: EventSink, cleanup: ExitStack) -> Background: ...
 
     def start_load(self, plan: LoadPlan, directory: Path, clock: RunClock) -> LoadStart: ...
 

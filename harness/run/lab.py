@@ -127,20 +127,18 @@ class Lab:
         faults = LinkFaults(ToxiproxyBackend(toxiproxy), self.loss, taps)
         return FaultTools(links, faults, origin)
 
-    def scraper(self, samples_path: Path, start: LoadStart) -> Scraper:
+    def scraper(self, samples_path: Path) -> Scraper:
         nodes = {name: node.url for name, node in self.state.nodes.items()}
-        return Scraper(nodes, samples_path, start.t0_monotonic, loss=self.loss)
+        return Scraper(nodes, samples_path, loss=self.loss)
 
-    def publisher(
-        self, load: LoadSpec, start: LoadStart, record: EventSink, cleanup: ExitStack
-    ) -> Publisher:
+    def publisher(self, load: LoadSpec, record: EventSink, cleanup: ExitStack) -> Publisher:
         """New releases at the origin, each purged from every CDN node (shield first)."""
         nodes = self.state.nodes
         origin = cleanup.enter_context(
             closing(OriginAdmin(str(nodes[contract.ORIGIN_NODE].admin_url)))
         )
         purge = [str(n.admin_url) for name, n in nodes.items() if name != contract.ORIGIN_NODE]
-        return Publisher(origin, purge, load, start.t0_monotonic, record)
+        return Publisher(origin, purge, load, record)
 
     def start_margin_s(self, plan: LoadPlan) -> float:
         if self.project is not None:

@@ -1,8 +1,8 @@
 """The phases of one run, each a function of the run's context, in the order they run:
 
-prepare -> (the lab comes up) -> steady state before -> start load -> traffic and timeline ->
-drain -> (what the load phases started is removed) -> steady state after -> (the lab goes
-down) -> write the summary.
+prepare -> (the lab comes up) -> steady state before -> equip (fault backends, scraper,
+publisher) -> start load -> traffic and timeline -> drain -> (what the load phases made is
+removed) -> steady state after -> (the lab goes down) -> write the summary.
 
 Everything the load phases start (Locust, the scraper, the publisher, the fault backends'
 clients, every fault) is entered into the context's exit stack the moment it exists, so it is
@@ -27,7 +27,7 @@ from harness.records.events import ProcessFailed
 from harness.records.request import read_requests
 from harness.records.samples import read_samples
 from harness.run.clock import LoadStart, RunClock, SinceLoadStart
-from harness.run.context import RunContext, Sampler
+from harness.run.context import LoadTools, RunContext, Sampler
 from harness.run.run_dir import RunDir
 from harness.run.timeline import Timeline
 from harness.scenario.model import Scenario
@@ -82,7 +82,18 @@ def steady_state_before(ctx: RunContext) -> None:
         raise LabBroken(f"the topology is not healthy before the run: {before}")
 
 
-def start_load(ctx: RunContext) -> tuple[LoadStart, Sampler]:
+def equip(ctx: RunContext) -> LoadTools:
+    """The fault backends, the scraper and the publisher, made (not started) before the load
+    starts. Registered so that, whatever happens, the unwinding goes: faults removed, the
+    publisher stopped, Locust stopped (its records joined), the scraper stopped, clients closed."""
+    faults = ctx.lab.fault_tools(ctx.cleanup)  # its clients: closed last
+    publisher = ctx.lab.publisher(ctx.scenario.load, ctx.run.record_event, ctx.cleanup)
+    scraper = ctx.lab.scraper(ctx.run.file(files.SAMPLES_FILE))
+    ctx.cleanup.callback(scraper.stop)
+    return LoadTools(faults, scraper, publisher)
+
+
+def start_load(ctx: RunContext, tools: LoadTools) -> LoadStart:
     """Locust started on the scenario's plan and the scraper on the same time zero; returns
     at that time zero, once the load generator has started without dying."""
     names, last_serial = ctx.lab.origin_index()
@@ -96,42 +107,38 @@ def start_load(ctx: RunContext) -> tuple[LoadStart, Sampler]:
     ctx.cleanup.callback(stop_load)  # before starting: a half-started generator is stopped too
     start = ctx.lab.start_load(plan, ctx.run.path, ctx.clock)
     ctx.run.update_info(t0_epoch=start.t0_epoch)
-    scraper = ctx.lab.scraper(ctx.run.file(files.SAMPLES_FILE), start)
-    ctx.cleanup.callback(scraper.stop)
-    scraper.start()
+    tools.scraper.start(start.t0_monotonic)
     while ctx.clock.monotonic() < start.t0_monotonic:
         ctx.lab.check_load()
         ctx.phase("starting load")
         ctx.clock.sleep(min(START_POLL_S, start.t0_monotonic - ctx.clock.monotonic()))
-    return start, scraper
+    return start
 
 
-def traffic(ctx: RunContext, start: LoadStart, scraper: Sampler) -> None:
+def traffic(ctx: RunContext, start: LoadStart, tools: LoadTools) -> None:
     """The fault timeline on scenario time while the load runs, the lab watched every tick;
     every fault removed and the publisher stopped when it ends."""
-    scenario, lab = ctx.scenario, ctx.lab
-    tools = lab.fault_tools(ctx.cleanup)
-    publisher = lab.publisher(scenario.load, start, ctx.run.record_event, ctx.cleanup)
-    ctx.cleanup.callback(publisher.stop)
+    scenario, faults = ctx.scenario, tools.faults
+    ctx.cleanup.callback(tools.publisher.stop)
     timeline = Timeline(
         scenario,
-        tools.links,
-        tools.faults,
-        tools.actions,
+        faults.links,
+        faults.faults,
+        faults.actions,
         SinceLoadStart(ctx.clock, start),
         ctx.run.record_event,
     )
     ctx.cleanup.callback(timeline.remove_all)  # last in: faults are the first thing removed
-    publisher.start()
+    tools.publisher.start(start.t0_monotonic)
 
     def tick(t_s: float) -> None:
-        _watch(ctx, scraper, t_s)
-        ctx.shown.live = scraper.live
+        _watch(ctx, tools.scraper, t_s)
+        ctx.shown.live = tools.scraper.live
         ctx.phase("traffic and faults", t_s)
 
     timeline.run(scenario.load.duration_s, on_tick=tick, tick_s=TICK_S)
     timeline.remove_all()
-    publisher.stop()
+    tools.publisher.stop()
 
 
 def _watch(ctx: RunContext, scraper: Sampler, t_s: float) -> None:

@@ -20,20 +20,21 @@ class Publisher:
         origin: OriginAdmin,
         purge_urls: list[str],  # each CDN node's admin URL, shield first
         load: LoadSpec,  # its publish rate, seed and duration
-        t0_monotonic: float,
         record: Callable[[Event], None],
     ) -> None:
         self.origin = origin
         self.purge_urls = purge_urls
         self.per_min = load.publish_per_min
         self.rng = random.Random(f"publish-{load.seed}")
-        self.t0 = t0_monotonic
+        self.t0 = 0.0  # scenario time zero on the monotonic clock, given to start()
         self.duration_s = load.duration_s
         self.record = record
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="publisher", daemon=True)
 
-    def start(self) -> None:
+    def start(self, t0_monotonic: float) -> None:
+        """Publish on scenario time counted from `t0_monotonic`."""
+        self.t0 = t0_monotonic
         if self.per_min > 0:
             self._thread.start()
 

@@ -70,8 +70,9 @@ def run_phases(
             ctx = RunContext(scenario, lab, clock, run, progress, shown)
             phases.steady_state_before(ctx)
             with ctx.cleanup:
-                start, scraper = phases.start_load(ctx)
-                phases.traffic(ctx, start, scraper)
+                tools = phases.equip(ctx)
+                start = phases.start_load(ctx, tools)
+                phases.traffic(ctx, start, tools)
                 phases.drain(ctx)
             phases.steady_state_after(ctx)
         report("summarizing")

@@ -69,14 +69,13 @@ class Scraper:
         self,
         nodes: dict[str, str],
         path: Path,
-        t0_monotonic: float,
         interval_s: float = 1.0,
         loss: LossBackend | None = None,
     ) -> None:
         self.nodes = nodes
         self.loss = loss
         self.path = path
-        self.t0 = t0_monotonic
+        self.t0 = 0.0  # scenario time zero on the monotonic clock, given to start()
         self.interval_s = interval_s
         self.live = LiveRates()
         self._stop = threading.Event()
@@ -90,13 +89,16 @@ class Scraper:
         now = time.monotonic()
         return [node for node, at in self._answered.items() if now - at > limit_s]
 
-    def start(self) -> None:
+    def start(self, t0_monotonic: float) -> None:
+        """Scrape from now on, stamping samples in seconds since `t0_monotonic`."""
+        self.t0 = t0_monotonic
         self._answered = dict.fromkeys(self.nodes, time.monotonic())
         self._thread.start()
 
     def stop(self) -> None:
         self._stop.set()
-        self._thread.join(timeout=10)
+        if self._thread.is_alive():  # never started: nothing to wait for
+            self._thread.join(timeout=10)
 
     def _loop(self) -> None:
         with (

@@ -89,7 +89,9 @@ class ResetFault(_LinkFault):
     after_ms: int = Field(default=0, ge=0, description="reset each connection after this long")
 
     def on_faster_network(self, factor: float) -> Self:
-        return self.model_copy(update={"after_ms": round(self.after_ms / factor)})  # still whole
+        # Still whole milliseconds (Toxiproxy's unit), and a delayed reset stays delayed.
+        after_ms = max(1, round(self.after_ms / factor)) if self.after_ms else 0
+        return self.model_copy(update={"after_ms": after_ms})
     toxicity: float = Field(default=1.0, ge=0, le=1)
 
 

@@ -37,9 +37,12 @@ def start_detached(config: TopologyConfig, state_dir: Path) -> TopologyState:
             stderr=subprocess.STDOUT,
             start_new_session=True,  # outlives this command; `down` stops it
         )
+    written_state: list[TopologyState] = []
+
     def written() -> bool:
         state = read_state(state_dir)
         if state is not None and state.supervisor_pid == supervisor.pid:
+            written_state.append(state)
             return True
         code = supervisor.poll()
         if code is not None:
@@ -54,9 +57,7 @@ def start_detached(config: TopologyConfig, state_dir: Path) -> TopologyState:
     except BaseException:
         stop_supervisor(supervisor.pid)
         raise
-    state = read_state(state_dir)
-    assert state is not None  # written() saw it
-    return state
+    return written_state[0]  # the state the wait saw, not a second read of the file
 
 
 def stop_supervisor(pid: int, grace_s: float = 15.0) -> None:

@@ -45,13 +45,17 @@ def scenario() -> Scenario:
 
 @dataclass
 class FakeBackground:
+    name: str
+    log: list[str]
     calls: list[str] = field(default_factory=list)
     live: LiveRates = field(default_factory=LiveRates)
 
-    def start(self) -> None:
+    def start(self, t0_monotonic: float) -> None:
         self.calls.append("start")
 
     def stop(self) -> None:
+        if "stop" not in self.calls:
+            self.log.append(f"{self.name} stopped")
         self.calls.append("stop")
 
     def silent(self, limit_s: float) -> list[str]:
@@ -68,12 +72,15 @@ class FakeLab:
     interrupt_at_s: float | None = None  # Ctrl-C at this scenario time
     log: list[str] = field(default_factory=list)
     faults: FakeFaultBackend = field(default_factory=FakeFaultBackend)
-    scraped: FakeBackground = field(default_factory=FakeBackground)
     start: LoadStart | None = None
     records: Path | None = None
 
     mode = Mode.LOCAL
     log_dir = "/nowhere"
+
+    def __post_init__(self) -> None:
+        self.scraped = FakeBackground("scraper", self.log)
+        self.published = FakeBackground("publisher", self.log)
 
     def _t(self) -> float:
         assert self.start is not None
@@ -103,14 +110,12 @@ class FakeLab:
         links = {LINK: LinkTarget("shield_origin", 1)}
         return FaultTools(links, self.faults, FakeActionBackend())
 
-    def scraper(self, samples_path: Path, start: LoadStart) -> FakeBackground:
+    def scraper(self, samples_path: Path) -> FakeBackground:
         samples_path.write_text(",".join(SAMPLE_COLUMNS) + "\n")
         return self.scraped
 
-    def publisher(
-        self, load: LoadSpec, start: LoadStart, record: EventSink, cleanup: ExitStack
-    ) -> FakeBackground:
-        return FakeBackground()
+    def publisher(self, load: LoadSpec, record: EventSink, cleanup: ExitStack) -> FakeBackground:
+        return self.published
 
     def start_load(self, plan: LoadPlan, directory: Path, clock: RunClock) -> LoadStart:
         self.log.append("load started")
@@ -164,9 +169,11 @@ def test_a_whole_run_goes_through_every_phase_in_order_in_no_time(tmp_path):
         "up",
         "steady state before",
         "load started",
+        "publisher stopped",
         "load drained",
-        "fault clients closed",
         "load stopped, faults in force: 0",
+        "scraper stopped",
+        "fault clients closed",
         "steady state after",
         "down",
     ]
@@ -196,9 +203,16 @@ def test_ctrl_c_in_the_middle_removes_the_fault_first_and_keeps_the_records(tmp_
     lab = FakeLab(FakeRunClock(), interrupt_at_s=15.0)
     with pytest.raises(RunInterrupted, match="faults removed, topology down"):
         run(tmp_path, lab)
-    # The fault was in force at 15 s; it is gone before the load generator stops.
+    # The fault was in force at 15 s; it is gone before the load generator stops, which stops
+    # before the scraper (the samples cover every request), and the clients close last.
     assert lab.faults.active == []
-    assert "load stopped, faults in force: 0" in lab.log and "load drained" not in lab.log
+    assert lab.log[lab.log.index("load started") + 1 :] == [
+        "publisher stopped",
+        "load stopped, faults in force: 0",
+        "scraper stopped",
+        "fault clients closed",
+        "down",
+    ]
     assert lab.log[-1] == "down" and "steady state after" not in lab.log
     run_dir = only_run(tmp_path)
     assert run_dir.name.endswith(".interrupted")

@@ -157,3 +157,5 @@ def test_compressing_the_network_keeps_a_reset_after_a_whole_number_of_milliseco
     scenario = parse(faults=[{"kind": "reset", "at": 5, "link": "shield->origin", "after_ms": 1000}])
     after_ms = compress_network(scenario, 3).faults[0].after_ms  # type: ignore[union-attr]
     assert after_ms == 333 and isinstance(after_ms, int)  # Toxiproxy takes whole milliseconds
+    brief = parse(faults=[{"kind": "reset", "at": 5, "link": "shield->origin", "after_ms": 2}])
+    assert compress_network(brief, 4).faults[0].after_ms == 1  # type: ignore[union-attr]
