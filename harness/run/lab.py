@@ -48,30 +48,6 @@ LOCUST_CONTAINERS_START_MARGIN_S = 10.0
 Locust = LocustProcess | LocustContainers
 
 
-def steady_state(state: TopologyState) -> dict[str, int]:
-    """The status of the simple index through every POP: all 200 means healthy."""
-    with httpx.Client(timeout=20, trust_env=False) as client:
-        results = {}
-        for pop in state.edges:
-            try:
-                results[pop] = client.get(state.client_url(pop) + "/simple/").status_code
-            except httpx.HTTPError:
-                results[pop] = 0
-        return results
-
-
-def origin_index(state: TopologyState) -> tuple[list[str], int]:
-    """The origin's project names and its newest serial, asked directly (no CDN)."""
-    with httpx.Client(timeout=30, trust_env=False) as client:
-        page = client.get(
-            state.nodes[contract.ORIGIN_NODE].url + "/simple/",
-            headers={"Accept": contract.PEP691_JSON},
-        )
-        page.raise_for_status()
-        names = [p["name"] for p in page.json()["projects"]]
-        return names, int(page.headers.get(contract.HEADER_LAST_SERIAL, 0))
-
-
 @dataclass
 class Lab:
     """A topology that is up, and what a run does to it: the run's phases see only this."""
@@ -100,10 +76,27 @@ class Lab:
         )
 
     def steady_state(self) -> dict[str, int]:
-        return steady_state(self.state)
+        """The status of the simple index through every POP: all 200 means healthy."""
+        state = self.state
+        with httpx.Client(timeout=20, trust_env=False) as client:
+            results = {}
+            for pop in state.edges:
+                try:
+                    results[pop] = client.get(state.client_url(pop) + "/simple/").status_code
+                except httpx.HTTPError:
+                    results[pop] = 0
+            return results
 
     def origin_index(self) -> tuple[list[str], int]:
-        return origin_index(self.state)
+        """The origin's project names and its newest serial, asked directly (no CDN)."""
+        with httpx.Client(timeout=30, trust_env=False) as client:
+            page = client.get(
+                self.state.nodes[contract.ORIGIN_NODE].url + "/simple/",
+                headers={"Accept": contract.PEP691_JSON},
+            )
+            page.raise_for_status()
+            names = [p["name"] for p in page.json()["projects"]]
+            return names, int(page.headers.get(contract.HEADER_LAST_SERIAL, 0))
 
     def load_urls(self) -> dict[str, str]:
         """POP -> where the load generator sends (the client link)."""
@@ -140,7 +133,7 @@ class Lab:
         purge = [str(n.admin_url) for name, n in nodes.items() if name != contract.ORIGIN_NODE]
         return Publisher(origin, purge, load, record)
 
-    def start_margin_s(self, plan: LoadPlan) -> float:
+    def _start_margin_s(self, plan: LoadPlan) -> float:
         if self.project is not None:
             return LOCUST_CONTAINERS_START_MARGIN_S
         return LOCUST_START_MARGIN_S if plan.processes == 1 else LOCUST_WORKERS_START_MARGIN_S
@@ -150,7 +143,7 @@ class Lab:
         this lab's start margin from now, stamped into the plan Locust reads."""
         if self.project is not None:
             plan = container_plan(plan, self.workers or plan.processes)
-        margin_s = self.start_margin_s(plan)
+        margin_s = self._start_margin_s(plan)
         start = LoadStart.after(clock, margin_s)
         plan = plan.model_copy(update={"t0_epoch": start.t0_epoch})
         if self.project is not None:
