@@ -16,6 +16,7 @@ import signal
 import socket
 import sys
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import prometheus_client
@@ -26,7 +27,18 @@ from proxies.contract import NodeLaunch
 
 # Each entry names a port in the ready file ("port", "admin_port") and the app served on it.
 Sites = dict[str, web.Application]
-SiteFactory = Callable[[NodeLaunch], Awaitable[Sites]]
+Ports = dict[str, int]
+
+
+@dataclass
+class Served:
+    sites: Sites
+    # Called once every site listens, with their ports; returns the ports the ready file
+    # reports (a Varnish node starts varnishd here and reports its ports).
+    after_bind: Callable[[Ports], Awaitable[Ports]] | None = None
+
+
+SiteFactory = Callable[[NodeLaunch], Awaitable[Served]]
 
 
 def _listening_socket(host: str, port: int) -> socket.socket:
@@ -38,7 +50,7 @@ def _listening_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
-def _write_ready(path: Path, ports: dict[str, int]) -> None:
+def _write_ready(path: Path, ports: Ports) -> None:
     partial = path.with_suffix(".partial")
     partial.write_text(json.dumps({"pid": os.getpid(), **ports}))
     partial.rename(path)  # atomic: the harness never reads half a file
@@ -49,10 +61,10 @@ async def _serve(launch: NodeLaunch, factory: SiteFactory) -> None:
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
-    sites = await factory(launch)
+    served = await factory(launch)
     runners = []
-    ports = {}
-    for port_name, app in sites.items():
+    ports: Ports = {}
+    for port_name, app in served.sites.items():
         runner = web.AppRunner(app, access_log=None, handle_signals=False)
         await runner.setup()
         sock = _listening_socket(launch.host, launch.ports.get(port_name, 0))
@@ -63,6 +75,8 @@ async def _serve(launch: NodeLaunch, factory: SiteFactory) -> None:
     # less often, so a full collection walking the cache does not stall requests for 50 ms.
     gc.freeze()
     gc.set_threshold(50_000, 50, 1000)
+    if served.after_bind is not None:
+        ports = await served.after_bind(ports)
     _write_ready(Path(launch.ready_file), ports)
     await stop.wait()
     for runner in runners:

@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-from aiohttp import web
-
 from proxies.cdn.node import CdnNode, build_sites
 from proxies.contract import NodeLaunch
-from proxies.serve import main
+from proxies.serve import Served, main
 
 
-async def create(launch: NodeLaunch) -> dict[str, web.Application]:
+async def create(launch: NodeLaunch) -> Served:
     if launch.cdn is None or not launch.upstreams or not launch.passes:
         raise SystemExit("cdn: the launch file needs cdn, upstreams and passes")
-    return build_sites(
-        CdnNode(launch.name, launch.cdn, launch.upstreams, launch.passes, launch.fallbacks)
+    return Served(
+        build_sites(
+            CdnNode(launch.name, launch.cdn, launch.upstreams, launch.passes, launch.fallbacks)
+        )
     )
 
 
