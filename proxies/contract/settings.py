@@ -173,6 +173,10 @@ class NodeLaunch(Settings):
     origin: OriginSettings | None = None
     database_path: str | None = None  # origin: this run's copy of the data set
     dataset_cache_dir: str | None = None  # origin: where generated data sets are kept
+    # A CDN node run as a real Varnish: varnishd's working directory (its VCL is written
+    # beside it), and a team's own VCL fragment to include.
+    varnish_dir: str | None = None
+    vcl_include: str | None = None
     ready_file: str
     host: str = "127.0.0.1"
     # Fixed ports by name ("port", "admin_port", "web-1", ...), as in a container; omitted:
