@@ -18,13 +18,17 @@ MITMPROXY_VERSION_PY311  := 11.0.2
 setup: $(VENV)/.installed $(TOXIPROXY) $(MITMDUMP) system-packages
 
 # Real packet loss needs the kernel's tools: iproute2 (namespaces), iptables (the `statistic`
-# rule) and ethtool (offloads off), from Debian's packages. Without root this is skipped, and
-# a scenario with `loss` is refused with one line saying so.
+# rule) and ethtool (offloads off); `--cdn varnish` needs Varnish 7.1 and varnish-modules
+# (xkey, var). All from Debian's packages. Without root this is skipped, and a scenario that
+# needs them is refused with one line saying so.
+SYSTEM_PACKAGES := iproute2 iptables ethtool varnish varnish-modules
 system-packages:
-	@if command -v ip >/dev/null && command -v iptables >/dev/null && command -v ethtool >/dev/null; then :; \
+	@if command -v ip >/dev/null && command -v iptables >/dev/null && command -v ethtool >/dev/null \
+		&& PATH="$$PATH:/usr/sbin" command -v varnishd >/dev/null \
+		&& ls /usr/lib/*/varnish/vmods/libvmod_xkey.so >/dev/null 2>&1; then :; \
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq iproute2 iptables ethtool; \
-	else echo "note: iproute2, iptables or ethtool missing and not root: scenarios with packet loss will be refused"; fi
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(SYSTEM_PACKAGES); \
+	else echo "note: some of $(SYSTEM_PACKAGES) missing and not root: packet loss and --cdn varnish will be refused"; fi
 
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)

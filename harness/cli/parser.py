@@ -9,6 +9,7 @@ from harness.cli import run_commands as runs
 from harness.cli import topology_commands as lab
 from harness.gate.baseline import DEFAULT_BASELINE_DIR
 from harness.records.run_info import Mode
+from harness.scenario.topology import CdnKind
 from harness.topology import control
 from harness.validate.plan import DEFAULT_MAX_RUNS
 
@@ -41,6 +42,16 @@ def build_parser() -> argparse.ArgumentParser:
     def with_topology(sub: argparse.ArgumentParser) -> None:
         sub.add_argument("--config", type=Path, help="topology YAML (see `shieldlab defaults`)")
         sub.add_argument("--edges", help="comma-separated POP names, e.g. iad,ams,sjc")
+        with_cdn(sub)
+
+    def with_cdn(sub: argparse.ArgumentParser) -> None:
+        kinds = [k.value for k in CdnKind]
+        sub.add_argument(
+            "--cdn",
+            choices=kinds,
+            help="the shield and edges: the Python model, or real Varnish (default: the "
+            "topology's, model)",
+        )
 
     def with_mode(sub: argparse.ArgumentParser, help_text: str) -> None:
         modes = [m.value for m in Mode]
@@ -79,6 +90,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--seed", type=int, help="the traffic's seed (default: the scenario's)")
     run.add_argument("--out", type=Path, default=Path("results"), help="results directory")
     with_mode(run, "local: processes on 127.0.0.1; compose: containers on a Docker engine")
+    with_cdn(run)
     run.add_argument(
         "--workers",
         type=int,

@@ -53,6 +53,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     overrides: dict[str, Any] = {}
     if args.seed is not None:
         overrides["load"] = {"seed": args.seed}
+    if args.cdn is not None:
+        overrides["topology"] = {"cdn": args.cdn}
     scenario = load_scenario(args.scenario, overrides)
     recover_left_runs(args.out)
     if args.duration is not None:

@@ -23,6 +23,8 @@ def _topology_from(args: argparse.Namespace) -> TopologyConfig:
     overrides: dict[str, Any] = {}
     if getattr(args, "edges", None):
         overrides["edges"] = [pop.strip() for pop in args.edges.split(",") if pop.strip()]
+    if getattr(args, "cdn", None):
+        overrides["cdn"] = args.cdn
     return load_topology(args.config, overrides)
 
 
@@ -171,9 +173,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
     if args.detection:
         from harness.bench import detection
 
-        return detection.run(
-            args.out, args.state_dir, args.runs, args.json, err, args.kept_only
-        )
+        return detection.run(args.out, args.state_dir, args.runs, args.json, err, args.kept_only)
     if args.mode == Mode.COMPOSE:
         from harness.bench import compose
 

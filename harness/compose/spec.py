@@ -137,7 +137,7 @@ def _node_service(
     probe = HEALTH.format(port=NODE_PORT, path=contract.HEALTH_PATH)
     return {
         "image": NODE_IMAGE,
-        "command": ["python", "-m", node.module, "--launch-env", LAUNCH_VARIABLE],
+        "command": ["python", "-m", node.module(), "--launch-env", LAUNCH_VARIABLE],
         "environment": {LAUNCH_VARIABLE: launch},
         "labels": labels(owner_pid),
         "networks": [network_of(node.name)],

@@ -28,8 +28,10 @@ from harness.run.publisher import Publisher
 from harness.run.scraper import Scraper
 from harness.scenario.load import LoadSpec
 from harness.scenario.model import Scenario
+from harness.scenario.topology import CdnKind
 from harness.topology import netns
 from harness.topology.control import default_state_dir
+from harness.topology.launcher import require_varnish
 from harness.topology.state import TopologyState
 from harness.topology.supervisor import topology_up
 from harness.topology.taps import find_mitmdump
@@ -184,6 +186,13 @@ def refuse_unless_possible(
                 "run it without --mode compose"
             )
         refuse_unless_ready(state_dir or default_state_dir())
+    if scenario.topology.cdn is CdnKind.VARNISH:
+        if mode is Mode.COMPOSE:
+            raise BadInput(
+                f"scenario {scenario.name!r}: topology: cdn: varnish runs in local mode only "
+                "for now; run it without --mode compose"
+            )
+        require_varnish()
     if scenario.needs_packet_loss:
         missing = netns.missing_privileges()
         if missing is not None:

@@ -7,6 +7,7 @@ real 2014 system (the README's "The real system").
 from __future__ import annotations
 
 import re
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,14 @@ from proxies.contract import CdnNodeSettings, OriginSettings, default_edge_setti
 POP_NAME = re.compile(r"^[a-z][a-z0-9]{1,15}$")
 
 
+class CdnKind(StrEnum):
+    """What runs the shield and the edges: the Python model of Fastly on Varnish 2.1, or a
+    real Varnish 7.1 (`varnishd`) with VCL generated from the same settings."""
+
+    MODEL = "model"
+    VARNISH = "varnish"
+
+
 class TopologyConfig(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
@@ -28,6 +37,7 @@ class TopologyConfig(BaseModel):
     origin: OriginSettings = OriginSettings()
     shield: CdnNodeSettings = CdnNodeSettings()
     edge: CdnNodeSettings = Field(default_factory=default_edge_settings)
+    cdn: CdnKind = CdnKind.MODEL
     startup_timeout_s: float = Field(default=60.0, gt=0, le=600)
     # Compresses the incident's clock: cache lifetimes and grace (and the mirrors' cron) run
     # this many times faster; timeouts, latencies and the fault timeline do not.

@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from harness.scenario.topology import CdnKind
 from proxies import contract
 
 MAIN_PORT = "port"  # the name of a node's main port in its ready file
@@ -22,9 +23,11 @@ class NodeSpec:
     name: str
     role: Role
 
-    @property
-    def module(self) -> str:
-        return "proxies.origin" if self.role is Role.ORIGIN else "proxies.cdn"
+    def module(self, cdn: CdnKind = CdnKind.MODEL) -> str:
+        """The node program: the origin, or a CDN node as the model or as a real Varnish."""
+        if self.role is Role.ORIGIN:
+            return "proxies.origin"
+        return "proxies.varnish" if cdn is CdnKind.VARNISH else "proxies.cdn"
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ import httpx
 
 from harness.errors import InfrastructureError
 from harness.scenario import topology_plan as plan
-from harness.scenario.topology import TopologyConfig, scaled_cdn
+from harness.scenario.topology import CdnKind, TopologyConfig, scaled_cdn
 from harness.topology.processes import (
     LAB_NICENESS,
     find_program,
@@ -50,6 +50,29 @@ def find_toxiproxy() -> Path:
     return find_program(
         "TOXIPROXY_SERVER", "toxiproxy-server", own, "a toxiproxy-server binary", TOXIPROXY_HINT
     )
+
+
+# The programs a Varnish CDN needs, all from Debian's `varnish` (xkey and var come from
+# `varnish-modules`; without them the nodes' VCL does not compile, and the node says so).
+VARNISH_PROGRAMS = ("varnishd", "varnishadm", "varnishstat", "varnishncsa", "varnishlog")
+VARNISH_HINT = (
+    "the varnish CDN needs Debian's varnish and varnish-modules: run `make system-packages` "
+    "as root, or use --cdn model"
+)
+
+
+def require_varnish() -> None:
+    """Refuse a Varnish topology where Varnish is not installed (exit 3). The programs are
+    looked for as the nodes look for them: in $SHIELDLAB_VARNISH_PATH if set, else on the
+    PATH or in /usr/sbin."""
+    configured = os.environ.get("SHIELDLAB_VARNISH_PATH")
+    for name in VARNISH_PROGRAMS:
+        if configured is not None:
+            found = shutil.which(name, path=configured)
+        else:
+            found = shutil.which(name) or shutil.which(name, path="/usr/sbin:/usr/bin")
+        if not found:
+            raise InfrastructureError(f"{name} not found: {VARNISH_HINT}")
 
 
 def default_cache_dir() -> Path:
@@ -105,6 +128,8 @@ class Launcher:
 
     def start(self, supervisor_pid: int, report: Report) -> TopologyState:
         started_at = time.time()
+        if self.config.cdn is CdnKind.VARNISH:
+            require_varnish()
         shutil.rmtree(self.work_dir, ignore_errors=True)
         self.work_dir.mkdir(parents=True)
         binary = find_toxiproxy()
@@ -201,6 +226,9 @@ class Launcher:
                 fallbacks={
                     name: "http://" + listens[link] for name, link in backends.fallback.items()
                 },
+                varnish_dir=str(self.work_dir / f"{node.name}.varnish")
+                if self.config.cdn is CdnKind.VARNISH
+                else None,
                 ready_file=str(ready),
             )
         path = self.work_dir / f"{node.name}.launch.json"
@@ -210,7 +238,7 @@ class Launcher:
     def _start_nodes(self, listens: dict[str, str]) -> dict[str, dict[str, int]]:
         for node in self.nodes:
             launch = self._launch_file(node, listens)
-            argv = [sys.executable, "-m", node.module, "--launch", str(launch)]
+            argv = [sys.executable, "-m", node.module(self.config.cdn), "--launch", str(launch)]
             self._node_processes[node.name] = spawn(
                 argv, self.work_dir / f"{node.name}.log", niceness=LAB_NICENESS
             )

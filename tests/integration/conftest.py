@@ -14,7 +14,7 @@ import pytest
 
 from harness.records import files
 from harness.records.summary import WindowPhase, WindowSummary, read_summary
-from harness.scenario.topology import load_topology
+from harness.scenario.topology import CdnKind, load_topology
 from harness.topology.state import TopologyState
 from harness.topology.supervisor import topology_up
 
@@ -26,15 +26,26 @@ FAST_ORIGIN = {"projects": 40, "journal_rows": 100_000}
 Up = Callable[..., contextlib.AbstractContextManager[TopologyState]]
 
 
+# Tests that hold both CDN kinds to one behaviour take `@both_cdns`; the rest run the model.
+CDN_KINDS = [kind.value for kind in CdnKind]
+both_cdns = pytest.mark.parametrize("cdn", CDN_KINDS)
+
+
 @pytest.fixture
-def up(tmp_path: Path) -> Up:
+def cdn() -> str:
+    """What runs the shield and edges in `up`: the model unless a test parametrizes it."""
+    return CdnKind.MODEL.value
+
+
+@pytest.fixture
+def up(tmp_path: Path, cdn: str) -> Up:
     """`with up(overrides, taps) as state:` a topology that is torn down after the block."""
 
     @contextlib.contextmanager
     def start(
         overrides: dict[str, Any] | None = None, taps: list[str] | None = None
     ) -> Iterator[TopologyState]:
-        merged = {"origin": FAST_ORIGIN, **(overrides or {})}
+        merged = {"origin": FAST_ORIGIN, "cdn": cdn, **(overrides or {})}
         if "origin" in (overrides or {}):
             merged["origin"] = {**FAST_ORIGIN, **overrides["origin"]}  # type: ignore[index]
         config = load_topology(None, merged)
@@ -82,8 +93,6 @@ def window(run_dir: Path, phase: WindowPhase, step: str | None = None) -> Window
     """The run's first window in `phase`; with `step` (a step's label), the first in which
     that step is on. Chosen by the summary's fields, never by parsing a window's label."""
     summary = read_summary(run_dir / files.SUMMARY_FILE)
-    found = [
-        w for w in summary.windows if w.phase is phase and (step is None or step in w.active)
-    ]
+    found = [w for w in summary.windows if w.phase is phase and (step is None or step in w.active)]
     assert found, f"no window {phase.value} {step or ''} in {[w.label for w in summary.windows]}"
     return found[0]

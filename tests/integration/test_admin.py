@@ -1,4 +1,4 @@
-from tests.integration.conftest import metric
+from tests.integration.conftest import both_cdns, metric
 
 
 def test_origin_admin_scales_workers_and_switches_the_index_while_running(up, client):
@@ -31,6 +31,7 @@ def test_origin_admin_scales_workers_and_switches_the_index_while_running(up, cl
         assert client.get(origin.admin_url + "/_admin/state").json()["worker_slots"] == 3
 
 
+@both_cdns
 def test_purge_by_surrogate_key_makes_the_next_request_a_miss(up, client):
     with up() as state:
         edge = state.client_url("iad")

@@ -7,13 +7,14 @@ from __future__ import annotations
 import concurrent.futures
 import subprocess
 import time
+from collections.abc import Callable
 from typing import Any
 
 import httpx
 
 from harness.toxiproxy_api import ToxiproxyApi
 from proxies.contract import EDGE_WARM_CONNECTIONS, HEALTH_PATH, FetchFailure
-from tests.integration.conftest import metric
+from tests.integration.conftest import both_cdns, metric
 
 # Probes fast enough that a backend turns sick in a second, not Varnish's 30 s.
 FAST_PROBE = {"interval_s": 0.2, "timeout_s": 0.15, "window": 4, "threshold": 2, "initial": 4}
@@ -40,6 +41,19 @@ def wait_for_health(client: httpx.Client, node_url: str, backend: str, healthy: 
     raise AssertionError(f"{backend} never turned {'healthy' if healthy else 'sick'}")
 
 
+@both_cdns
+def eventually(read: Callable[[], float], expected: float, timeout_s: float = 2.0) -> float:
+    """A counter that Varnish's log readers update a moment after the answer: read until it
+    shows `expected` or the time is up (the model's is exact at once)."""
+    deadline = time.monotonic() + timeout_s
+    value = read()
+    while value != expected and time.monotonic() < deadline:
+        time.sleep(0.05)
+        value = read()
+    return value
+
+
+@both_cdns
 def test_latency_above_15_s_between_pops_and_shield_gives_the_edges_own_503s(up, client):
     with up() as state:
         api = ToxiproxyApi(state.toxiproxy.api)
@@ -56,7 +70,8 @@ def test_latency_above_15_s_between_pops_and_shield_gives_the_edges_own_503s(up,
     assert 14.5 < waited_s < 16.5  # the service's own 15 s, not the 60 s of a hop inside a POP
 
 
-def test_a_sick_backend_serves_cached_pages_stale_and_503s_only_uncached_ones(up, client):
+@both_cdns
+def test_a_sick_backend_serves_cached_pages_stale_and_503s_only_uncached_ones(up, client, cdn):
     overrides: dict[str, Any] = {
         "origin": {"web_nodes": 1, "static_mirror": False},
         "shield": {
@@ -75,7 +90,9 @@ def test_a_sick_backend_serves_cached_pages_stale_and_503s_only_uncached_ones(up
         wait_for_health(client, shield, "origin-1", healthy=False)
         stale = [client.get(f"{shield}/simple/{project}/") for _ in range(3)]
         uncached = client.get(f"{shield}/simple/never-fetched/")
-        served_stale = metric(client, shield, "shieldlab_cache_total", result="stale")
+        served_stale = eventually(
+            lambda: metric(client, shield, "shieldlab_cache_total", result="stale"), 3
+        )
         api.remove_toxic(state.links["shield->origin-1"].proxy, "slow")
         wait_for_health(client, shield, "origin-1", healthy=True)
         healed = client.get(f"{shield}/simple/{project}/")
@@ -86,9 +103,13 @@ def test_a_sick_backend_serves_cached_pages_stale_and_503s_only_uncached_ones(up
     assert served_stale == 3
     assert uncached.status_code == 503
     assert uncached.headers["X-Shieldlab-Error-Reason"] == FetchFailure.UNHEALTHY.value
-    assert healed.status_code == 200 and healed.headers["X-Cache"] == "MISS"
+    # Healthy again, an expired page inside the 15 s grace: Varnish 2.1 (the model) fetches it;
+    # Varnish 7 serves it stale and refreshes it in the background (the README's differences).
+    refetched = "HIT-STALE" if cdn == "varnish" else "MISS"
+    assert healed.status_code == 200 and healed.headers["X-Cache"] == refetched
 
 
+@both_cdns
 def test_with_every_web_node_sick_the_static_mirror_serves_pages_and_files_until_it_is_sick_too(
     up, client
 ):
@@ -150,6 +171,7 @@ def test_250_slow_misses_to_one_backend_keep_200_in_flight_and_fail_the_rest_at_
     assert all(elapsed >= 2.9 for _, _, elapsed in fetched)  # these waited on the slow link
 
 
+@both_cdns
 def test_one_backend_of_two_stalled_sends_everything_to_the_other(up, client):
     overrides: dict[str, Any] = {"shield": {"backend": {"probe": FAST_PROBE}}}
     with up(overrides) as state:

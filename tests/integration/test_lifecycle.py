@@ -16,7 +16,7 @@ from harness.records.events import FaultApplied, FaultRemoved, read_events
 from harness.records.run_info import RunStatus, read_run_info
 from harness.topology.processes import pid_alive
 from harness.topology.state import read_state
-from tests.integration.conftest import FAST_ORIGIN
+from tests.integration.conftest import FAST_ORIGIN, both_cdns
 
 
 @pytest.fixture
@@ -93,17 +93,47 @@ def test_detach_status_down(cli):
     assert json.loads(gone.stdout) == {"running": False}
 
 
+def processes_naming(path: Path) -> list[str]:
+    """Live processes whose command line names `path` (a Varnish node's varnishd and log
+    readers name their working directory under the state dir)."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            argv = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if str(path) in argv and pid_alive(int(proc.name)):
+            found.append(f"{proc.name}: {argv[:120]}")
+    return found
+
+
+def wait_none_naming(path: Path, timeout_s: float = 10) -> list[str]:
+    deadline = time.monotonic() + timeout_s
+    while (left := processes_naming(path)) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return left
+
+
+@both_cdns
 @pytest.mark.parametrize("how", [signal.SIGINT, signal.SIGKILL], ids=["ctrl-c", "kill-9"])
-def test_nothing_outlives_the_up_process(cli, how):
-    process = subprocess.Popen(cli("up"), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+def test_nothing_outlives_the_up_process(cli, how, cdn):
+    process = subprocess.Popen(
+        [*cli("up"), "--cdn", cdn], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
     try:
         state = wait_for_state(cli.state_dir, process)
         pids = state.pids()
         assert all(pid_alive(pid) for pid in pids)
+        if cdn == "varnish":
+            # shield and two edges: varnishd (manager and cache), varnishncsa, varnishlog
+            assert len(processes_naming(cli.state_dir.resolve())) >= 3 * 4
         os.kill(process.pid, how)
         code = process.wait(timeout=30)
         assert code == (0 if how == signal.SIGINT else -signal.SIGKILL)
         assert wait_gone(pids) == []
+        assert wait_none_naming(cli.state_dir.resolve()) == []
     finally:
         if process.poll() is None:
             process.kill()
@@ -128,6 +158,22 @@ def test_a_missing_toxiproxy_binary_is_one_clear_line_and_exit_3(cli):
     assert lines[-1].startswith(
         "error: TOXIPROXY_SERVER=/nonexistent/toxiproxy-server: not an executable"
     )
+    assert "Traceback" not in result.stderr
+    assert read_state(cli.state_dir) is None
+
+
+def test_a_varnish_topology_without_varnish_is_one_clear_line_and_exit_3(cli, tmp_path):
+    env = {**os.environ, "SHIELDLAB_VARNISH_PATH": str(tmp_path)}  # an empty directory
+    result = subprocess.run(
+        [*cli("up", "--detach"), "--cdn", "varnish"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
+    assert result.returncode == 3
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert lines[-1].startswith("error: varnishd not found: the varnish CDN needs Debian's varnish")
     assert "Traceback" not in result.stderr
     assert read_state(cli.state_dir) is None
 

@@ -3,9 +3,10 @@ import xmlrpc.client
 from pathlib import Path
 
 from harness.load.pip_client import PIP_ACCEPT, first_project, pip_install
-from tests.integration.conftest import metric
+from tests.integration.conftest import both_cdns, metric
 
 
+@both_cdns
 def test_pip_installs_through_an_edge_and_the_second_fetch_is_an_edge_hit(up, client, tmp_path):
     with up() as state:
         edge = state.client_url("iad")

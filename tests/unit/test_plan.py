@@ -1,5 +1,6 @@
 from harness.scenario import topology_plan as plan
 from harness.scenario.model import expand_link
+from harness.scenario.topology import CdnKind
 from proxies import contract
 
 
@@ -41,8 +42,11 @@ def test_edges_send_gets_to_the_shield_and_posts_to_every_web_node():
     assert shield is not None and shield.fill == shield.passes
     assert shield.fill == {"origin-1": "shield->origin-1", "origin-2": "shield->origin-2"}
     assert plan.backends_of(nodes["origin"], 2) is None
-    assert nodes["origin"].module == "proxies.origin"
-    assert nodes["edge-sjc"].module == "proxies.cdn"
+    assert nodes["origin"].module() == "proxies.origin"
+    assert nodes["edge-sjc"].module() == "proxies.cdn"
+    assert nodes["edge-sjc"].module(CdnKind.VARNISH) == "proxies.varnish"
+    assert nodes["shield"].module(CdnKind.VARNISH) == "proxies.varnish"
+    assert nodes["origin"].module(CdnKind.VARNISH) == "proxies.origin"
 
 
 def test_the_static_mirror_has_a_link_of_its_own_and_only_the_shield_falls_back_to_it():

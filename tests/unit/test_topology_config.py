@@ -107,3 +107,13 @@ def test_time_scale_compresses_cache_lifetimes_and_grace_but_not_timeouts():
     assert edge.not_found_ttl_s == 1
     assert edge.backend.first_byte_timeout_s == 15.0
     assert edge.backend.probe is not None and edge.backend.probe.interval_s == 5.0
+
+
+def test_the_cdn_kind_defaults_to_the_model_and_a_wrong_one_names_the_choices():
+    from harness.errors import BadInput
+    from harness.scenario.topology import CdnKind, load_topology
+
+    assert load_topology(None).cdn is CdnKind.MODEL
+    assert load_topology(None, {"cdn": "varnish"}).cdn is CdnKind.VARNISH
+    with pytest.raises(BadInput, match="cdn"):
+        load_topology(None, {"cdn": "squid"})
