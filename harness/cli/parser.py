@@ -142,6 +142,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     gate.add_argument("--repeat", type=int, default=1, help="run N times, report the pass fraction")
     gate.add_argument("--out", type=Path, help="where runs and gate.md go (default results/gate)")
+    with_cdn(gate)
     gate.set_defaults(func=runs.cmd_gate)
     check = commands.add_parser("check", help="judge expectations on runs already on disk")
     check.add_argument("run_dirs", type=Path, nargs="+", help="run directories")

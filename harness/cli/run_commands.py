@@ -77,6 +77,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def cmd_gate(args: argparse.Namespace) -> int:
     from harness.gate.run import GateOptions, run_gate
+    from harness.scenario.topology import CdnKind
 
     if args.repeat < 1:
         raise BadInput(f"--repeat: must be 1 or more; got {args.repeat}")
@@ -90,6 +91,7 @@ def cmd_gate(args: argparse.Namespace) -> int:
         junit=args.junit,
         update_baseline=args.update_baseline,
         repeat=args.repeat,
+        cdn=CdnKind(args.cdn) if args.cdn else None,
     )
     return run_gate(options, out, err)
 

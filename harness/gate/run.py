@@ -38,6 +38,7 @@ from harness.run.lab import refuse_unless_possible
 from harness.run.progress import LiveProgress
 from harness.run.runner import run_scenario
 from harness.scenario.model import Scenario
+from harness.scenario.topology import CdnKind
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,7 @@ class GateOptions:
     junit: Path | None = None
     update_baseline: bool = False
     repeat: int = 1
+    cdn: CdnKind | None = None  # every scenario on this CDN kind (None: as each says)
 
 
 def judged(
@@ -82,7 +84,7 @@ def run_one(
 
 
 def run_gate(options: GateOptions, out: Console, err: Console) -> int:
-    loaded = load_suite(options.suite)  # a broken suite or scenario stops here, exit 2
+    loaded = load_suite(options.suite, options.cdn)  # a broken suite or scenario stops here, exit 2
     for scenario in loaded.scenarios:
         refuse_unless_possible(scenario)  # e.g. packet loss without root: exit 3, nothing run
     if not options.update_baseline:

@@ -29,6 +29,7 @@ class RunTopology(Record):
     nodes: dict[str, str] = Field(description="node -> URL")
     links: dict[str, str] = Field(description="link -> listen address")
     toxiproxy_api: str
+    cdn: str = Field(default="model", description="what ran the shield and edges: model | varnish")
 
 
 class RunInfo(Record):

@@ -74,7 +74,8 @@ def prepare(scenario: Scenario, run: RunDir, clock: RunClock) -> None:
 
 
 def steady_state_before(ctx: RunContext) -> None:
-    ctx.run.update_info(topology=ctx.lab.topology())
+    topology = ctx.lab.topology().model_copy(update={"cdn": ctx.scenario.topology.cdn.value})
+    ctx.run.update_info(topology=topology)
     ctx.phase("steady state before")
     before = ctx.lab.steady_state()
     ctx.run.update_info(steady_state_before=before)

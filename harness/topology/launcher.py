@@ -32,6 +32,7 @@ from harness.topology.processes import (
 )
 from harness.topology.state import LinkState, NodeState, TopologyState, ToxiproxyState
 from harness.topology.taps import Tap, start_taps, stop_taps
+from harness.topology.varnish import check_vcl_includes, require_varnish, with_include_resolved
 from harness.toxiproxy_api import ToxiproxyApi
 from harness.waits import time_until, wait_until
 from proxies import contract
@@ -50,29 +51,6 @@ def find_toxiproxy() -> Path:
     return find_program(
         "TOXIPROXY_SERVER", "toxiproxy-server", own, "a toxiproxy-server binary", TOXIPROXY_HINT
     )
-
-
-# The programs a Varnish CDN needs, all from Debian's `varnish` (xkey and var come from
-# `varnish-modules`; without them the nodes' VCL does not compile, and the node says so).
-VARNISH_PROGRAMS = ("varnishd", "varnishadm", "varnishstat", "varnishncsa", "varnishlog")
-VARNISH_HINT = (
-    "the varnish CDN needs Debian's varnish and varnish-modules: run `make system-packages` "
-    "as root, or use --cdn model"
-)
-
-
-def require_varnish() -> None:
-    """Refuse a Varnish topology where Varnish is not installed (exit 3). The programs are
-    looked for as the nodes look for them: in $SHIELDLAB_VARNISH_PATH if set, else on the
-    PATH or in /usr/sbin."""
-    configured = os.environ.get("SHIELDLAB_VARNISH_PATH")
-    for name in VARNISH_PROGRAMS:
-        if configured is not None:
-            found = shutil.which(name, path=configured)
-        else:
-            found = shutil.which(name) or shutil.which(name, path="/usr/sbin:/usr/bin")
-        if not found:
-            raise InfrastructureError(f"{name} not found: {VARNISH_HINT}")
 
 
 def default_cache_dir() -> Path:
@@ -130,6 +108,7 @@ class Launcher:
         started_at = time.time()
         if self.config.cdn is CdnKind.VARNISH:
             require_varnish()
+        check_vcl_includes(self.config)
         shutil.rmtree(self.work_dir, ignore_errors=True)
         self.work_dir.mkdir(parents=True)
         binary = find_toxiproxy()
@@ -217,7 +196,7 @@ class Launcher:
             )
             assert backends is not None
             settings = self.config.shield if node.role is plan.Role.SHIELD else self.config.edge
-            settings = scaled_cdn(settings, self.config.time_scale)
+            settings = with_include_resolved(scaled_cdn(settings, self.config.time_scale))
             launch = NodeLaunch(
                 name=node.name,
                 cdn=settings,

@@ -139,6 +139,9 @@ class CdnNodeSettings(Settings):
     grace_healthy_s: float = Field(default=15.0, ge=0)
     grace_sick_s: float = Field(default=86_400.0, ge=0)
     cache_max_bytes: int = Field(default=256 * 1024 * 1024, ge=0)
+    # A team's own VCL 4.1 fragment (its vcl_recv, vcl_backend_response, ... logic), included
+    # in the generated VCL after the lab's logic and before its decisions; `cdn: varnish` only.
+    vcl_include: str | None = None
 
 
 # Assumption: the size of Fastly's pools between POPs is not public; a small pool per POP.
@@ -174,9 +177,8 @@ class NodeLaunch(Settings):
     database_path: str | None = None  # origin: this run's copy of the data set
     dataset_cache_dir: str | None = None  # origin: where generated data sets are kept
     # A CDN node run as a real Varnish: varnishd's working directory (its VCL is written
-    # beside it), and a team's own VCL fragment to include.
+    # beside it).
     varnish_dir: str | None = None
-    vcl_include: str | None = None
     ready_file: str
     host: str = "127.0.0.1"
     # Fixed ports by name ("port", "admin_port", "web-1", ...), as in a container; omitted:

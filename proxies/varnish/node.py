@@ -88,8 +88,7 @@ class VarnishNode:
         signal follows the thread that forked), and nothing is served before it is up."""
         launch = self.launch
         assert launch.cdn is not None
-        include = Path(launch.vcl_include) if launch.vcl_include else None
-        self.vcl_plan = vcl.plan_for(launch, ports[METRICS_PORT], include)
+        self.vcl_plan = vcl.plan_for(launch, ports[METRICS_PORT])
         vcl_path = self.work_dir.with_suffix(".vcl")
         vcl_path.write_text(vcl.render(self.vcl_plan))
         settings = DaemonSettings(

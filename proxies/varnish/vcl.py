@@ -69,12 +69,13 @@ class VclPlan:
     include: Path | None = None
 
 
-def plan_for(launch: NodeLaunch, metrics_port: int, include: Path | None = None) -> VclPlan:
+def plan_for(launch: NodeLaunch, metrics_port: int) -> VclPlan:
     """The node's backends as the model has them: a backend named twice (the shield's web
     nodes, fill and pass) is one backend, with the settings of its first role."""
     if launch.cdn is None:
         raise ValueError(f"{launch.name}: a Varnish node needs cdn settings")
     settings = launch.cdn
+    include = Path(settings.vcl_include) if settings.vcl_include else None
     backends: dict[str, VclBackend] = {}
     for urls, backend_settings in (
         (launch.upstreams, settings.backend),

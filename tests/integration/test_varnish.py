@@ -5,15 +5,21 @@ from __future__ import annotations
 
 import concurrent.futures
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
 import httpx
+import yaml
+from junitparser import JUnitXml
 
+from harness.records import files
+from harness.records.run_info import RunStatus, read_run_info
+from harness.topology.state import read_state
 from harness.toxiproxy_api import ToxiproxyApi
 from proxies.contract import FetchFailure
 from proxies.varnish.daemon import program
-from tests.integration.conftest import metric
+from tests.integration.conftest import FAST_ORIGIN, metric
 from tests.integration.test_cdn_model import eventually, slow
 
 GOLDEN = Path(__file__).parents[1] / "golden"
@@ -70,3 +76,66 @@ def test_at_max_connections_varnish_fails_the_fetch_at_once_and_counts_it_busy(u
     }
     assert busy == 3
     assert varnish_busy == 3
+
+
+def shieldlab(tmp: Path, *args: str) -> list[str]:
+    return [sys.executable, "-m", "harness.cli", "--state-dir", str(tmp / "state"), *args]
+
+
+def test_the_ci_gate_passes_on_varnish_and_its_runs_say_so(tmp_path):
+    junit = tmp_path / "junit.xml"
+    argv = shieldlab(
+        tmp_path, "gate", "ci", "--cdn", "varnish", "--junit", str(junit),
+        "--out", str(tmp_path / "gate"),
+    )  # fmt: skip
+    result = subprocess.run(argv, capture_output=True, text=True, timeout=900)
+    assert result.returncode == 0, result.stderr[-2000:]
+    (suite,) = JUnitXml.fromfile(str(junit))
+    assert all(case.is_passed for case in suite) and len(list(suite)) >= 5
+    run_dir = Path({p.name: p.value for p in suite.properties()}["run_dir"])
+    info = read_run_info(run_dir / files.RUN_FILE)
+    assert info.status == RunStatus.COMPLETE
+    assert info.topology is not None and info.topology.cdn == "varnish"
+
+
+def broken_include_config(tmp_path: Path, cdn: str) -> Path:
+    fragment = tmp_path / "team.vcl"
+    fragment.write_text("sub vcl_recv {\n    set req.grace = 1h\n}\n")  # no semicolon
+    config = tmp_path / "topology.yaml"
+    config.write_text(
+        yaml.safe_dump(
+            {"cdn": cdn, "origin": FAST_ORIGIN, "shield": {"vcl_include": str(fragment)}}
+        )
+    )
+    return config
+
+
+def test_a_broken_vcl_include_is_refused_with_exit_2_before_anything_starts(tmp_path):
+    config = broken_include_config(tmp_path, "varnish")
+    result = subprocess.run(
+        shieldlab(tmp_path, "up", "--config", str(config), "--detach"),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 2, result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and "Traceback" not in result.stderr
+    assert lines[0].startswith(
+        f"error: topology: shield.vcl_include: {tmp_path / 'team.vcl'}: the VCL does not compile: "
+        "Expected ';' got '}' (line 3, column 1 of"
+    )
+    assert read_state(tmp_path / "state") is None
+    assert not (tmp_path / "state" / "work").exists()  # nothing was started
+
+
+def test_a_vcl_include_on_the_model_is_refused_with_exit_2(tmp_path):
+    config = broken_include_config(tmp_path, "model")
+    result = subprocess.run(
+        shieldlab(tmp_path, "up", "--config", str(config), "--detach"),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 2
+    assert "shield.vcl_include: a VCL fragment needs cdn: varnish; got cdn: model" in result.stderr

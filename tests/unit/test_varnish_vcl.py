@@ -128,7 +128,12 @@ def test_the_health_page_names_every_backend_by_its_lab_name():
 
 def test_a_vcl_include_is_placed_between_the_labs_logic_and_its_decisions(tmp_path):
     fragment = tmp_path / "team.vcl"
-    text = vcl.render(vcl.plan_for(edge_launch(), 1, include=fragment))
+    launch = edge_launch()
+    assert launch.cdn is not None
+    with_include = launch.model_copy(
+        update={"cdn": launch.cdn.model_copy(update={"vcl_include": str(fragment)})}
+    )
+    text = vcl.render(vcl.plan_for(with_include, 1))
     include = f'include "{fragment}";'
     assert text.index("set req.backend_hint = fill.backend();") < text.index(include)
     assert text.index(include) < text.rindex("return (hash);")
