@@ -34,7 +34,7 @@ from harness.topology.control import default_state_dir
 from harness.topology.state import TopologyState
 from harness.topology.supervisor import topology_up
 from harness.topology.taps import find_mitmdump
-from harness.topology.varnish import check_vcl_includes, require_varnish
+from harness.topology.varnish import check_vcl, require_varnish
 from harness.toxiproxy_api import ToxiproxyApi
 from proxies import contract
 
@@ -193,7 +193,7 @@ def refuse_unless_possible(
                 "for now; run it without --mode compose"
             )
         require_varnish()
-    check_vcl_includes(scenario.topology)
+    check_vcl(scenario.topology)
     if scenario.needs_packet_loss:
         missing = netns.missing_privileges()
         if missing is not None:

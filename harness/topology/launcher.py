@@ -32,7 +32,7 @@ from harness.topology.processes import (
 )
 from harness.topology.state import LinkState, NodeState, TopologyState, ToxiproxyState
 from harness.topology.taps import Tap, start_taps, stop_taps
-from harness.topology.varnish import check_vcl_includes, require_varnish, with_include_resolved
+from harness.topology.varnish import check_vcl, require_varnish, with_include_resolved
 from harness.toxiproxy_api import ToxiproxyApi
 from harness.waits import time_until, wait_until
 from proxies import contract
@@ -108,7 +108,7 @@ class Launcher:
         started_at = time.time()
         if self.config.cdn is CdnKind.VARNISH:
             require_varnish()
-        check_vcl_includes(self.config)
+        check_vcl(self.config)
         shutil.rmtree(self.work_dir, ignore_errors=True)
         self.work_dir.mkdir(parents=True)
         binary = find_toxiproxy()

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from harness.errors import BadInput, InfrastructureError
 from harness.scenario import topology_plan as plan
-from harness.scenario.topology import CdnKind, TopologyConfig
+from harness.scenario.topology import CdnKind, TopologyConfig, scaled_cdn
 from proxies.contract import CdnNodeSettings, NodeLaunch
 
 # The programs a Varnish CDN needs, all from Debian's `varnish` (xkey and var come from
@@ -45,23 +45,27 @@ def with_include_resolved(settings: CdnNodeSettings) -> CdnNodeSettings:
     return settings.model_copy(update={"vcl_include": str(Path(settings.vcl_include).resolve())})
 
 
-def check_vcl_includes(config: TopologyConfig) -> None:
-    """A team's VCL fragment is refused before anything starts (exit 2) unless the node's
-    whole VCL, with it included, compiles (`varnishd -C`, run by the node program)."""
+def check_vcl(config: TopologyConfig) -> None:
+    """Each CDN node's VCL, with a team's fragment if it has one, is compiled before anything
+    starts (`varnishd -C`, run by the node program): refused in one line, exit 2."""
     for node in plan.plan_nodes(config.edges[:1]):
         if node.role is plan.Role.ORIGIN:
             continue
         settings = config.shield if node.role is plan.Role.SHIELD else config.edge
-        if settings.vcl_include is None:
-            continue
         where = f"topology: {node.role.value}.vcl_include"
         if config.cdn is not CdnKind.VARNISH:
+            if settings.vcl_include is None:
+                continue
             raise BadInput(
                 f"{where}: a VCL fragment needs cdn: varnish; got cdn: {config.cdn.value} "
                 "(add --cdn varnish)"
             )
-        if not Path(settings.vcl_include).is_file():
+        if settings.vcl_include is not None and not Path(settings.vcl_include).is_file():
             raise BadInput(f"{where}: no such file; got {settings.vcl_include}")
+        if settings.vcl_include is None:
+            where = f"topology: {node.role.value}"  # the lab's own VCL, from these settings
+        # The node's VCL as it will run: lifetimes and grace compressed as the launcher does.
+        settings = scaled_cdn(settings, config.time_scale)
         backends = plan.backends_of(node, config.origin.web_nodes, config.origin.static_mirror)
         assert backends is not None
         unrouted = "http://127.0.0.1:9"  # compiling needs addresses, not servers

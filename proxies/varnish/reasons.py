@@ -26,6 +26,12 @@ TIMER_SLACK = 0.98
 CONNECT_WINDOW_S = 0.25
 
 
+def vcl_real(value: float) -> str:
+    """A VCL REAL literal: VCL takes at most 3 decimals."""
+    text = f"{value:.3f}".rstrip("0").rstrip(".")
+    return text if text not in ("", "-0") else "0"
+
+
 class Timer(Enum):
     """What a rule measures: VCL variables the generated VCL keeps (`var` module)."""
 
@@ -118,11 +124,11 @@ def _condition_vcl(rule: Rule, settings: BackendSettings) -> str:
         parts.append(HEADERS_VCL if rule.headers else f"!({HEADERS_VCL})")
     elapsed = _elapsed_vcl(rule.timer)
     if rule.at_least is not None:
-        parts.append(f"{elapsed} >= {rule.at_least.of(settings) * TIMER_SLACK:.6g}")
+        parts.append(f"{elapsed} >= {vcl_real(rule.at_least.of(settings) * TIMER_SLACK)}")
     if rule.window_after is not None:
         start = rule.window_after.of(settings) * TIMER_SLACK
-        parts.append(f"{elapsed} >= {start:.6g}")
-        parts.append(f"{elapsed} < {start + CONNECT_WINDOW_S:.6g}")
+        parts.append(f"{elapsed} >= {vcl_real(start)}")
+        parts.append(f"{elapsed} < {vcl_real(start + CONNECT_WINDOW_S)}")
     return " && ".join(parts) or "true"
 
 

@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 from proxies import contract
 from proxies.cdn.cache import CACHEABLE_STATUSES  # one list: the model's
 from proxies.contract import BackendSettings, CdnNodeSettings, NodeLaunch, ProbeSettings
-from proxies.varnish.reasons import reason_vcl
+from proxies.varnish.reasons import reason_vcl, vcl_real
 
 TEMPLATE = Path(__file__).with_name("node.vcl")
 # How long a failed fetch's 503 is kept, so the requests waiting on that fetch share it (in
@@ -30,8 +30,8 @@ STORED_HEADER = "X-Shieldlab-Stored"  # when the object was stored: tells a wait
 
 
 def duration(seconds: float) -> str:
-    """A VCL duration literal."""
-    return f"{seconds:.6g}s"
+    """A VCL duration literal (to the millisecond: VCL takes at most 3 decimals)."""
+    return f"{vcl_real(seconds)}s"
 
 
 def identifier(name: str) -> str:

@@ -10,6 +10,7 @@ from proxies.varnish.reasons import (
     derive,
     fetch_error_reason,
     reason_vcl,
+    vcl_real,
 )
 
 FASTLY = BackendSettings()  # connect 1 s, first byte 15 s, between bytes 10 s
@@ -79,3 +80,8 @@ def test_the_vcl_has_one_branch_per_rule_in_order_with_the_timeouts():
 )
 def test_varnish_fetch_errors_map_to_the_models_reasons(text, reason):
     assert fetch_error_reason(text) is reason
+
+
+def test_vcl_reals_have_at_most_three_decimals():
+    assert vcl_real(15 / 3600) == "0.004"
+    assert vcl_real(14.7) == "14.7" and vcl_real(86_400) == "86400" and vcl_real(0.0001) == "0"
