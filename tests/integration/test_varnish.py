@@ -17,7 +17,7 @@ from harness.records import files
 from harness.records.run_info import RunStatus, read_run_info
 from harness.topology.state import read_state
 from harness.toxiproxy_api import ToxiproxyApi
-from proxies.contract import FetchFailure
+from proxies.contract import BackendGauge, FetchFailure
 from proxies.varnish.daemon import program
 from tests.integration.conftest import FAST_ORIGIN, metric
 from tests.integration.test_cdn_model import eventually, slow
@@ -53,7 +53,18 @@ def test_at_max_connections_varnish_fails_the_fetch_at_once_and_counts_it_busy(u
             httpx.Client(timeout=30, trust_env=False, limits=limits) as shared,
             concurrent.futures.ThreadPoolExecutor(8) as pool,
         ):
-            answers = list(pool.map(lambda i: shared.get(f"{shield}/simple/p{i}/"), range(8)))
+            def fetch(i: int) -> httpx.Response:
+                return shared.get(f"{shield}/simple/p{i}/")
+
+            # Varnish 7.1 checks the limit and counts the new connection without one lock
+            # between: fetches that start at the same instant can all pass. So the five take
+            # their connections first, and the three come when Varnish counts five in flight.
+            first = [pool.submit(fetch, i) for i in range(5)]
+            in_flight = eventually(
+                lambda: metric(client, shield, BackendGauge.BUSY_FETCHES, backend="origin-1"), 5
+            )
+            later = [pool.submit(fetch, i) for i in range(5, 8)]
+            answers = [f.result() for f in first + later]
         busy = eventually(
             lambda: metric(
                 client,
@@ -74,7 +85,7 @@ def test_at_max_connections_varnish_fails_the_fetch_at_once_and_counts_it_busy(u
     assert {a.headers["X-Shieldlab-Error-Reason"] for a in failed} == {
         FetchFailure.READ_ERROR.value
     }
-    assert busy == 3
+    assert in_flight == 5 and busy == 3
     assert varnish_busy == 3
 
 
