@@ -150,3 +150,16 @@ def test_a_vcl_include_on_the_model_is_refused_with_exit_2(tmp_path):
     )
     assert result.returncode == 2
     assert "shield.vcl_include: a VCL fragment needs cdn: varnish; got cdn: model" in result.stderr
+
+
+def test_the_gate_passes_a_vcl_change_that_keeps_grace_and_fails_one_that_drops_it(tmp_path):
+    """The shipped example of a team's VCL under the gate (`vcl_include`): while the backend is
+    probed sick, a longer grace keeps pip's pages flowing; dropping grace turns them into 503s."""
+    codes = {}
+    for suite in ("vcl-grace", "vcl-grace-dropped"):
+        argv = shieldlab(tmp_path, "gate", suite, "--out", str(tmp_path / suite))
+        codes[suite] = subprocess.run(argv, capture_output=True, text=True, timeout=600)
+    kept, dropped = codes["vcl-grace"], codes["vcl-grace-dropped"]
+    assert kept.returncode == 0, kept.stdout[-2000:] + kept.stderr[-2000:]
+    assert dropped.returncode == 1, dropped.stdout[-2000:] + dropped.stderr[-2000:]
+    assert "FAIL" in dropped.stdout and "pip keeps getting pages" in dropped.stdout

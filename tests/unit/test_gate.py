@@ -99,9 +99,14 @@ def test_repeated_rounds_are_also_judged_on_every_rounds_bins_pooled(tmp_path):
 
 
 def test_the_shipped_suites_load_and_every_scenario_has_expectations():
-    for name in ("ci", "ci-fragile"):
+    for name in ("ci", "ci-fragile", "vcl-grace", "vcl-grace-dropped"):
         loaded = load_suite(name)
         assert loaded.scenarios and all(s.expect for s in loaded.scenarios)
+    for name, fragment in (("vcl-grace", "keep-grace.vcl"), ("vcl-grace-dropped", "drop-grace.vcl")):
+        (sick,) = load_suite(name).scenarios
+        assert sick.topology.cdn == "varnish"
+        assert sick.topology.shield.vcl_include is not None
+        assert Path(sick.topology.shield.vcl_include).name == fragment
 
 
 def test_a_suite_naming_a_broken_scenario_fails_before_anything_runs(tmp_path):
