@@ -21,6 +21,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from harness.bench.hops import LATENCY_COUNT, LATENCY_RATE_PER_S, a_project, measure_hops
 from harness.bench.load import (
     LAG_LIMIT_MS,
     REQUESTS_PER_S,
@@ -28,15 +29,7 @@ from harness.bench.load import (
     print_load_generator,
     rising_rates,
 )
-from harness.bench.speed import (
-    LATENCY_COUNT,
-    LATENCY_RATE_PER_S,
-    a_project,
-    bench_config,
-    console,
-    measure_hops,
-    measure_throughput,
-)
+from harness.bench.speed import bench_config, console, measure_throughput
 from harness.compose.lab import compose_up, refuse_unless_ready
 from harness.compose.project import ComposeProject
 from harness.errors import EXIT_OK

@@ -16,7 +16,6 @@ from __future__ import annotations
 import json
 import statistics
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -25,14 +24,14 @@ from rich.console import Console
 from rich.table import Table
 
 from harness.bench.cdn import measure_cdn_fidelity, print_cdn_fidelity
-from harness.bench.client import Target, paced, saturate
+from harness.bench.client import Target, saturate
+from harness.bench.hops import LATENCY_COUNT, LATENCY_RATE_PER_S, a_project, measure_hops
+from harness.bench.kinds import measure_cdn_kinds, print_cdn_kinds
 from harness.bench.latency import FIDELITY_RATE_PER_S, measure_latency_fidelity
 from harness.bench.load import measure_load_generator, print_load_generator
 from harness.bench.loss import measure_loss_fidelity, print_loss_fidelity
 from harness.bench.tap import measure_tap_cost, print_tap_cost
 from harness.errors import EXIT_OK
-from harness.scenario import topology_plan as plan
-from harness.scenario.model import expand_link
 from harness.scenario.reader import deep_merge
 from harness.scenario.topology import TopologyConfig
 from harness.topology.state import TopologyState
@@ -44,9 +43,6 @@ console = Console(stderr=True)
 
 THROUGHPUT_S = 5.0
 THROUGHPUT_CONNECTIONS = 16
-LATENCY_RATE_PER_S = 50.0
-LATENCY_COUNT = 1000
-WARMUP_COUNT = 100
 
 
 def bench_config(config: TopologyConfig) -> TopologyConfig:
@@ -56,33 +52,6 @@ def bench_config(config: TopologyConfig) -> TopologyConfig:
         {"origin": {"service_times": zero, "worker_slots": 1000}},
     )
     return TopologyConfig.model_validate(data)
-
-
-@dataclass(frozen=True)
-class Layer:
-    """Where the bench client sends requests that miss every cache from here down."""
-
-    name: str
-    url: str
-    hop: str  # what this layer adds over the one below it
-
-
-def _layers(state: TopologyState) -> list[Layer]:
-    pop = state.edges[0]
-    edge, to_shield, from_client = plan.edge_name(pop), plan.shield_link(pop), plan.client_link(pop)
-    first_web_link = expand_link(plan.ORIGIN_LINK, list(state.links))[0]
-    return [
-        Layer("origin direct", state.nodes[contract.ORIGIN_NODE].url, ""),
-        Layer(
-            f"{first_web_link}",
-            state.link_url(first_web_link),
-            f"link {first_web_link}",
-        ),
-        Layer(contract.SHIELD_NODE, state.nodes[contract.SHIELD_NODE].url, "node shield"),
-        Layer(f"{to_shield} link", state.link_url(to_shield), f"link {to_shield}"),
-        Layer(edge, state.nodes[edge].url, f"node {edge}"),
-        Layer(f"{from_client} link", state.client_url(pop), f"link {from_client}"),
-    ]
 
 
 def measure_throughput(state: TopologyState, path: str) -> dict[str, Any]:
@@ -105,38 +74,6 @@ def measure_throughput(state: TopologyState, path: str) -> dict[str, Any]:
         "edge_to_origin_ratio": round(edge_rps / origin_rps, 2),
         "edge_hit_p50_ms": round(through_edge.percentile_ms(0.5), 3),
     }
-
-
-def measure_hops(state: TopologyState, path: str) -> list[dict[str, Any]]:
-    """Misses at every layer, the layers interleaved so each sees the same machine state."""
-    layers = _layers(state)
-    targets = [Target.parse(layer.url + path) for layer in layers]
-
-    def route(i: int, salt: str) -> tuple[Target, str]:
-        # A new object each time, so every cache from this layer down misses.
-        return targets[i % len(targets)], f"{path}?bench={salt}{i}"
-
-    total_rate = LATENCY_RATE_PER_S * len(layers)
-    # Warm connection pools and code paths first; the first requests measure start-up.
-    uvloop.run(paced(total_rate, WARMUP_COUNT * len(layers), lambda i: route(i, "warm")))
-    tallies = uvloop.run(paced(total_rate, LATENCY_COUNT * len(layers), lambda i: route(i, "")))
-    rows = []
-    below: dict[str, float] | None = None
-    for layer, target in zip(layers, targets, strict=True):
-        tally = tallies[target]
-        tally.require_ok(layer.name)
-        here = {
-            "p50_ms": tally.percentile_ms(0.5),
-            "p99_ms": tally.percentile_ms(0.99),
-        }
-        row: dict[str, Any] = {"layer": layer.name, **{k: round(v, 3) for k, v in here.items()}}
-        if below is not None:
-            row["hop"] = layer.hop
-            row["added_p50_ms"] = round(here["p50_ms"] - below["p50_ms"], 3)
-            row["added_p99_ms"] = round(here["p99_ms"] - below["p99_ms"], 3)
-        rows.append(row)
-        below = here
-    return rows
 
 
 def run(config: TopologyConfig, state_dir: Path, as_json: bool) -> int:
@@ -171,6 +108,8 @@ def run(config: TopologyConfig, state_dir: Path, as_json: bool) -> int:
         status.update("bench: tap cost, a mitmproxy tap on one client link")
         results["tap_cost"] = measure_tap_cost(config, state_dir, path, status.update)
         results["load_generator"] = measure_load_generator(config, state_dir, status.update)
+        status.update("bench: both CDN kinds, and a bare Varnish")
+        results["cdn_kinds"] = measure_cdn_kinds(config, state_dir, status.update)
     link_p50 = [r["added_p50_ms"] for r in results["hops"] if r.get("hop", "").startswith("link")]
     node_p50 = [r["added_p50_ms"] for r in results["hops"] if r.get("hop", "").startswith("node")]
     results["mean_added_p50_ms"] = {
@@ -184,13 +123,16 @@ def run(config: TopologyConfig, state_dir: Path, as_json: bool) -> int:
     return EXIT_OK
 
 
-def a_project(state: TopologyState) -> str:
-    import httpx
-
-    from harness.load.pip_client import first_project
-
-    with httpx.Client(timeout=30, trust_env=False) as client:
-        return first_project(client, state.nodes[contract.ORIGIN_NODE].url)
+def run_cdn_kinds(config: TopologyConfig, state_dir: Path, as_json: bool) -> int:
+    """Only the CDN kinds' section of the bench."""
+    config = bench_config(config)
+    with console.status("bench: both CDN kinds, and a bare Varnish") as status:
+        result = measure_cdn_kinds(config, state_dir, status.update)
+    if as_json:
+        print(json.dumps(result, indent=2))
+    else:
+        print_cdn_kinds(result, Console())
+    return EXIT_OK
 
 
 def _print(results: dict[str, Any]) -> None:
@@ -249,3 +191,4 @@ def _print(results: dict[str, Any]) -> None:
     print_loss_fidelity(results["loss_fidelity"], out)
     print_tap_cost(results["tap_cost"], out)
     print_load_generator(results["load_generator"], out)
+    print_cdn_kinds(results["cdn_kinds"], out)

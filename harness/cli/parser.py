@@ -169,6 +169,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="staircases instead of a run per point, under 5 minutes here",
     )
     validate.add_argument("--out", type=Path, help="where to write (default results/validate)")
+    with_cdn(validate)
     validate.add_argument(
         "--signature",
         default="pypi-2014-07-20",
@@ -203,6 +204,12 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="instead: the smallest fault diagnose finds in every run, and its false alarms "
         "on clean runs (about 70 s a run; resumes from the runs under --out)",
+    )
+    bench.add_argument(
+        "--cdn-kinds",
+        action="store_true",
+        help="instead: only the CDN kinds' section (hits through one edge and added p50 per "
+        "hop, model and Varnish, beside a bare Varnish; about 2 minutes)",
     )
     bench.add_argument("--runs", type=int, default=5, help="--detection: runs per intensity")
     bench.add_argument(

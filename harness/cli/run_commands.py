@@ -122,12 +122,19 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
+    from harness.scenario.topology import CdnKind
     from harness.validate import command as validate
 
     out_dir = args.out or Path("results") / "validate"
     recover_left_runs(out_dir / "runs")
     options = validate.ValidateOptions(
-        args.quick, out_dir, args.state_dir, args.signature, args.family or None, args.max_runs
+        args.quick,
+        out_dir,
+        args.state_dir,
+        args.signature,
+        args.family or None,
+        args.max_runs,
+        CdnKind(args.cdn) if args.cdn else None,
     )
     path = validate.run(options, out, err)
     out.print(

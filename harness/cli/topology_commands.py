@@ -180,6 +180,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
         return compose.run(_topology_from(args), args.state_dir, as_json=args.json)
     from harness.bench import speed
 
+    if args.cdn_kinds:
+        return speed.run_cdn_kinds(_topology_from(args), args.state_dir, as_json=args.json)
     return speed.run(_topology_from(args), args.state_dir, as_json=args.json)
 
 

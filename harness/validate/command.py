@@ -13,6 +13,8 @@ from rich.console import Console
 from harness.analysis.report import known_panels
 from harness.errors import BadInput, InfrastructureError
 from harness.run.progress import minutes
+from harness.scenario.topology import CdnKind
+from harness.topology.varnish import require_varnish
 from harness.validate.families import load_family, shipped_families
 from harness.validate.plan import DEFAULT_MAX_RUNS, check_segments, make_plan
 from harness.validate.record import validation
@@ -40,6 +42,7 @@ class ValidateOptions:
     signature: str = DEFAULT_SIGNATURE
     families: list[str] | None = None  # None: every shipped family
     max_runs: int = DEFAULT_MAX_RUNS  # per point, in full mode
+    cdn: CdnKind | None = None  # every run on this CDN kind (None: as each family says)
 
 
 def run(options: ValidateOptions, out: Console, err: Console) -> Path:
@@ -55,13 +58,16 @@ def run(options: ValidateOptions, out: Console, err: Console) -> Path:
     for name, why in plan.skipped.items():
         err.print(f"{name}: left out, {why}", highlight=False, markup=False, soft_wrap=True)
     repeats = "" if quick else f" (an undecided point is run again, up to {plan.max_runs} runs)"
+    if options.cdn is CdnKind.VARNISH:
+        require_varnish()  # before the first run, not at it
+    on = f" on cdn {options.cdn.value}" if options.cdn is not None else ""
     err.print(
-        f"validate: {len(families)} families, {len(plan.all_runs)} runs, "
+        f"validate: {len(families)} families, {len(plan.all_runs)} runs{on}, "
         f"about {minutes(plan.expected_s)}{repeats}",
         highlight=False,
         markup=False,
     )
-    runner = Runner(plan, out_dir, state_dir, err)
+    runner = Runner(plan, out_dir, state_dir, err, options.cdn)
     control = runner.decide(plan.control, lambda _p, _r: [], 1)
     if not control.runs:
         raise InfrastructureError(

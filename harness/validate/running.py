@@ -22,6 +22,7 @@ from harness.run.phases import LabBroken
 from harness.run.progress import LiveProgress, minutes
 from harness.run.runner import run_scenario
 from harness.scenario.model import Scenario
+from harness.scenario.topology import CdnKind
 from harness.validate.fit import PointResult
 from harness.validate.plan import Plan
 from harness.validate.sweep import PlannedRun
@@ -87,11 +88,27 @@ def decide(planned: PlannedRun, execute: Execute, score: Score, max_runs: int) -
     return decided
 
 
+def on_cdn(scenario: Scenario, cdn: CdnKind | None) -> Scenario:
+    """The scenario on this CDN kind (None: as it says)."""
+    if cdn is None:
+        return scenario
+    topology = scenario.topology.model_copy(update={"cdn": cdn})
+    return scenario.model_copy(update={"topology": topology})
+
+
 class Runner:
     """Runs scenarios for real, one at a time, with a live line and an ETA."""
 
-    def __init__(self, plan: Plan, out_dir: Path, state_dir: Path, console: Console) -> None:
+    def __init__(
+        self,
+        plan: Plan,
+        out_dir: Path,
+        state_dir: Path,
+        console: Console,
+        cdn: CdnKind | None = None,
+    ) -> None:
         self.out_dir, self.state_dir, self.console = out_dir, state_dir, console
+        self.cdn = cdn  # every run on this CDN kind (`validate --cdn`)
         self.remaining_s = plan.expected_s
         self.total = len(plan.all_runs)
         self.done = 0
@@ -103,6 +120,7 @@ class Runner:
             self.total, self.remaining_s = self.done, self.remaining_s + planned_s
         eta = time.strftime("%H:%M:%S", time.localtime(time.time() + self.remaining_s))
         where = f"[{self.done}/{self.total}, done by about {eta}] {scenario.name}"
+        scenario = on_cdn(scenario, self.cdn)
         try:
             with LiveProgress(self.console, where + ": ") as live:
                 run_dir = run_scenario(scenario, self.out_dir / "runs", self.state_dir, live.update)

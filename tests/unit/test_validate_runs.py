@@ -2,9 +2,10 @@
 
 from harness.records.validation import PointStatus
 from harness.scenario.model import Scenario, load_scenario
+from harness.scenario.topology import CdnKind
 from harness.validate.families import load_family
 from harness.validate.fit import PointResult
-from harness.validate.running import SEED_STEP, Attempt, decide, reseeded
+from harness.validate.running import SEED_STEP, Attempt, decide, on_cdn, reseeded
 from harness.validate.sweep import PlannedRun, Probe
 
 FAMILY = load_family("eager-mirror")
@@ -89,3 +90,13 @@ def test_the_first_attempt_keeps_the_scenarios_own_seed():
     assert reseeded(scenario, 0) is scenario
     assert reseeded(scenario, 2).load.seed == scenario.load.seed + 2 * SEED_STEP
     assert reseeded(scenario, 2).faults == scenario.faults
+
+
+def test_validate_cdn_puts_every_run_on_that_kind_and_changes_nothing_else():
+    varnish = on_cdn(PLANNED.scenario, CdnKind.VARNISH)
+    assert varnish.topology.cdn is CdnKind.VARNISH
+    assert PLANNED.scenario.topology.cdn is CdnKind.MODEL  # the plan's own is left alone
+    assert varnish.model_dump(exclude={"topology"}) == PLANNED.scenario.model_dump(
+        exclude={"topology"}
+    )
+    assert on_cdn(PLANNED.scenario, None) is PLANNED.scenario
