@@ -47,8 +47,13 @@ def _layers(state: TopologyState) -> list[Layer]:
 
 
 def measure_hops(state: TopologyState, path: str) -> list[dict[str, Any]]:
-    """Misses at every layer, the layers interleaved so each sees the same machine state."""
-    layers = _layers(state)
+    """Misses at every layer of the topology, from the origin direct up."""
+    return measure_layers(_layers(state), path)
+
+
+def measure_layers(layers: list[Layer], path: str) -> list[dict[str, Any]]:
+    """Misses at each layer, the layers interleaved so each sees the same machine state; each
+    row after the first says what its layer adds over the one before."""
     targets = [Target.parse(layer.url + path) for layer in layers]
 
     def route(i: int, salt: str) -> tuple[Target, str]:

@@ -12,7 +12,7 @@ def _row(cdn: str, edge_rps: int, node_hop: float, bare_rps: int | None = None) 
         "link_hop_p50_ms": 0.2,
     }
     if bare_rps is not None:
-        row["bare_varnish"] = {"rps": bare_rps, "p50_ms": 0.3}
+        row["bare_varnish"] = {"rps": bare_rps, "p50_ms": 0.3, "miss_hop_p50_ms": 0.2}
         row["share_of_bare"] = round(edge_rps / bare_rps, 2)
     return row
 
