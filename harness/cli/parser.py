@@ -218,7 +218,30 @@ def build_parser() -> argparse.ArgumentParser:
         help="--detection: judge the runs kept under --out again, run none",
     )
     bench.add_argument(
-        "--out", type=Path, default=Path("results/detection"), help="--detection: its runs"
+        "--parity",
+        action="store_true",
+        help="instead: every shipped scenario and `validate --quick` on the model and on "
+        "Varnish, same seeds, side by side (resumes from the runs under --out)",
+    )
+    bench.add_argument(
+        "--duration",
+        type=float,
+        help="--parity: squeeze every scenario into this many seconds (default: its own)",
+    )
+    bench.add_argument(
+        "--scenario",
+        action="append",
+        metavar="NAME",
+        help="--parity: only this shipped scenario (repeatable; default: all)",
+    )
+    bench.add_argument(
+        "--no-validate", action="store_true", help="--parity: leave `validate --quick` out"
+    )
+    bench.add_argument(
+        "--out",
+        type=Path,
+        help="--detection, --parity: where their runs are kept (default results/detection, "
+        "results/parity)",
     )
     with_mode(bench, "compose: compose mode's startup, throughput and latency beside local mode's")
     bench.set_defaults(func=lab.cmd_bench)

@@ -173,7 +173,10 @@ def cmd_bench(args: argparse.Namespace) -> int:
     if args.detection:
         from harness.bench import detection
 
-        return detection.run(args.out, args.state_dir, args.runs, args.json, err, args.kept_only)
+        out_dir = args.out or Path("results/detection")
+        return detection.run(out_dir, args.state_dir, args.runs, args.json, err, args.kept_only)
+    if args.parity:
+        return _bench_parity(args)
     if args.mode == Mode.COMPOSE:
         from harness.bench import compose
 
@@ -183,6 +186,23 @@ def cmd_bench(args: argparse.Namespace) -> int:
     if args.cdn_kinds:
         return speed.run_cdn_kinds(_topology_from(args), args.state_dir, as_json=args.json)
     return speed.run(_topology_from(args), args.state_dir, as_json=args.json)
+
+
+def _bench_parity(args: argparse.Namespace) -> int:
+    from harness.bench import parity
+
+    out_dir = args.out or Path("results/parity")
+    recover_left_runs(out_dir / "runs")
+    manifest = parity.run(
+        out_dir, args.state_dir, args.duration, args.scenario, not args.no_validate, err
+    )
+    report = parity.write_report(manifest, out_dir)
+    if args.json:
+        print(json.dumps(parity.as_json(manifest), indent=2))
+    else:
+        parity.print_summary(manifest, out)
+        out.print(f"every row: {report}")
+    return EXIT_OK
 
 
 def cmd_demo(args: argparse.Namespace) -> int:

@@ -4,6 +4,7 @@ own way (the tests both CDN kinds share are marked `both_cdns` elsewhere)."""
 from __future__ import annotations
 
 import concurrent.futures
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -53,6 +54,7 @@ def test_at_max_connections_varnish_fails_the_fetch_at_once_and_counts_it_busy(u
             httpx.Client(timeout=30, trust_env=False, limits=limits) as shared,
             concurrent.futures.ThreadPoolExecutor(8) as pool,
         ):
+
             def fetch(i: int) -> httpx.Response:
                 return shared.get(f"{shield}/simple/p{i}/")
 
@@ -163,3 +165,28 @@ def test_the_gate_passes_a_vcl_change_that_keeps_grace_and_fails_one_that_drops_
     assert kept.returncode == 0, kept.stdout[-2000:] + kept.stderr[-2000:]
     assert dropped.returncode == 1, dropped.stdout[-2000:] + dropped.stderr[-2000:]
     assert "FAIL" in dropped.stdout and "pip keeps getting pages" in dropped.stdout
+
+
+def test_bench_parity_runs_a_scenario_on_both_kinds_and_resumes_from_its_runs(tmp_path):
+    out = tmp_path / "parity"
+    argv = shieldlab(
+        tmp_path, "bench", "--parity", "--scenario", "gate-shield-origin", "--duration", "30",
+        "--no-validate", "--json", "--out", str(out),
+    )  # fmt: skip
+    first = subprocess.run(argv, capture_output=True, text=True, timeout=600)
+    assert first.returncode == 0, first.stderr[-2000:]
+    result = json.loads(first.stdout)
+    runs = result["manifest"]["runs"]["gate-shield-origin"]
+    assert {
+        kind: read_run_info(Path(run["run_dir"]) / files.RUN_FILE).topology.cdn
+        for kind, run in runs.items()
+    } == {"model": "model", "varnish": "varnish"}
+    rows = result["rows"]["gate-shield-origin"]
+    assert {row["phase"] for row in rows} == {"before", "during", "after"}
+    errors = next(r for r in rows if r["phase"] == "during" and r["metric"] == "errors")
+    assert errors["model"] == 0 and errors["varnish"] == 0 and errors["agreement"] == "within"
+    assert runs["model"]["segments"] == runs["varnish"]["segments"] == ["shield->origin"]
+    assert "| gate-shield-origin |" in (out / "parity.md").read_text()
+    again = subprocess.run(argv, capture_output=True, text=True, timeout=120)
+    assert again.returncode == 0 and "on model:" not in again.stderr  # nothing run again
+    assert json.loads(again.stdout)["manifest"] == result["manifest"]
