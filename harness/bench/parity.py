@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from harness.analysis.diagnose import diagnose
@@ -31,7 +32,7 @@ from harness.bench.parity_compare import (
 from harness.errors import BadInput, InfrastructureError
 from harness.records.base import Record, read_json_model, write_json_model
 from harness.records.run_data import load_run
-from harness.records.validation import read_validation
+from harness.records.validation import VALIDATE_FILE, read_validation
 from harness.run.progress import LiveProgress
 from harness.run.runner import run_scenario
 from harness.scenario.clock import with_duration
@@ -47,13 +48,19 @@ KINDS = (CdnKind.MODEL, CdnKind.VARNISH)
 
 class KindRun(Record):
     run_dir: str | None = None
-    not_run: str | None = None  # why, when the run was refused or void
+    not_run: str | None = None  # why, when the run was refused, broke or was void
+    transient: bool = False  # it broke or was void twice: run again when the bench resumes
     segments: list[str] = []  # what diagnose names
+
+    @property
+    def kept(self) -> bool:
+        return (self.run_dir is not None or self.not_run is not None) and not self.transient
 
 
 class ValidateRun(Record):
     path: str | None = None
     not_run: str | None = None
+    transient: bool = False
     verdict: list[str] = []
 
 
@@ -69,17 +76,21 @@ def _load_manifest(path: Path, duration_s: float | None) -> Manifest:
     kept = read_json_model(path, Manifest)
     if kept.duration_s != duration_s:
         raise BadInput(
-            f"{path}: its runs are {kept.duration_s or 'full-length'} s; asked "
-            f"{duration_s or 'full-length'}: give another --out, or the same --duration"
+            f"{path}: its runs are {_length(kept.duration_s)}; asked: {_length(duration_s)}; "
+            "give another --out, or the same --duration"
         )
     return kept
+
+
+def _length(duration_s: float | None) -> str:
+    return "full-length" if duration_s is None else f"{duration_s:g} s long"
 
 
 def _with(manifest: Manifest, **update: Any) -> Manifest:
     return manifest.model_copy(update=update)
 
 
-def _run_one(
+def _attempt(
     name: str, kind: CdnKind, out: Path, state_dir: Path, duration_s: float | None, err: Console
 ) -> KindRun:
     scenario = on_cdn(load_scenario(name), kind)
@@ -88,12 +99,29 @@ def _run_one(
     try:
         with LiveProgress(err, f"parity {name} on {kind.value}: ") as live:
             run_dir = run_scenario(scenario, out / "runs" / kind.value, state_dir, live.update)
-    except (BadInput, InfrastructureError) as error:  # a refused run, or a broken lab
-        return KindRun(not_run=str(error).splitlines()[0])
-    run = load_run(run_dir)
-    if run.void:
-        return KindRun(run_dir=str(run_dir), not_run=f"void: {run.void}")
-    return KindRun(run_dir=str(run_dir), segments=diagnose(run_dir).segments)
+    except BadInput as refused:  # this scenario cannot run here: kept as such
+        return KindRun(not_run=str(refused).splitlines()[0])
+    except InfrastructureError as broke:  # a process died or would not start
+        return KindRun(not_run=str(broke).splitlines()[0], transient=True)
+    run_dir = run_dir.resolve()
+    try:
+        run = load_run(run_dir)
+        if run.void:
+            return KindRun(run_dir=str(run_dir), not_run=f"void: {run.void}", transient=True)
+        return KindRun(run_dir=str(run_dir), segments=diagnose(run_dir).segments)
+    except BadInput as unreadable:
+        return KindRun(run_dir=str(run_dir), not_run=str(unreadable).splitlines()[0])
+
+
+def _run_one(
+    name: str, kind: CdnKind, out: Path, state_dir: Path, duration_s: float | None, err: Console
+) -> KindRun:
+    """A run that broke or was void is tried once more (as validate does)."""
+    done = _attempt(name, kind, out, state_dir, duration_s, err)
+    if done.transient:
+        err.print(f"parity {name} on {kind.value}: {done.not_run}; once more", markup=False)
+        done = _attempt(name, kind, out, state_dir, duration_s, err)
+    return done
 
 
 def _validate_one(kind: CdnKind, out: Path, state_dir: Path, err: Console) -> ValidateRun:
@@ -104,10 +132,12 @@ def _validate_one(kind: CdnKind, out: Path, state_dir: Path, err: Console) -> Va
     )
     try:
         path = validate.run(options, Console(stderr=True, quiet=True), err)
-    except (BadInput, InfrastructureError) as error:
-        return ValidateRun(not_run=str(error).splitlines()[0])
-    verdict = read_validation(path.with_suffix(".json")).verdict
-    return ValidateRun(path=str(path), verdict=verdict)
+    except BadInput as refused:
+        return ValidateRun(not_run=str(refused).splitlines()[0])
+    except InfrastructureError as broke:
+        return ValidateRun(not_run=str(broke).splitlines()[0], transient=True)
+    verdict = read_validation(options.out_dir / VALIDATE_FILE).verdict
+    return ValidateRun(path=str(path.resolve()), verdict=verdict)
 
 
 def run(
@@ -127,7 +157,7 @@ def run(
     for name in names or shipped_names():
         for kind in KINDS:
             kept = manifest.runs.get(name, {}).get(kind.value)
-            if kept is not None and (kept.run_dir or kept.not_run):
+            if kept is not None and kept.kept:
                 continue
             done = _run_one(name, kind, out, state_dir, duration_s, err)
             runs = {**manifest.runs, name: {**manifest.runs.get(name, {}), kind.value: done}}
@@ -140,7 +170,8 @@ def run(
             )
     if with_validate:
         for kind in KINDS:
-            if kind.value in manifest.validations:
+            kept_v = manifest.validations.get(kind.value)
+            if kept_v is not None and not kept_v.transient:
                 continue
             done_v = _validate_one(kind, out, state_dir, err)
             manifest = _with(manifest, validations={**manifest.validations, kind.value: done_v})
@@ -160,6 +191,11 @@ def scenario_rows(manifest: Manifest) -> dict[str, list[Row]]:
         assert model.run_dir is not None and varnish.run_dir is not None
         rows[name] = compare_runs(load_run(Path(model.run_dir)), load_run(Path(varnish.run_dir)))
     return rows
+
+
+def _cell(text: str) -> str:
+    """Text in a Markdown table cell."""
+    return html.escape(text).replace("|", "\\|")
 
 
 def _number(value: float | None) -> str:
@@ -212,7 +248,7 @@ def write_report(manifest: Manifest, out: Path) -> Path:
         model, varnish = kinds.get("model", KindRun()), kinds.get("varnish", KindRun())
         if name not in rows:
             why = model.not_run or varnish.not_run or "not run"
-            lines.append(f"| {name} | - | - | - | {html.escape(why)} | |")
+            lines.append(f"| {name} | - | - | - | {_cell(why)} | |")
             continue
         counts = tally(rows[name])
         lines.append(
@@ -222,9 +258,7 @@ def write_report(manifest: Manifest, out: Path) -> Path:
     if manifest.validations:
         lines += ["", "## `validate --quick`", "", "| cdn | verdict |", "| --- | --- |"]
         for kind, done in manifest.validations.items():
-            lines.append(
-                f"| {kind} | {html.escape(' '.join(done.verdict) or done.not_run or '')} |"
-            )
+            lines.append(f"| {kind} | {_cell(' '.join(done.verdict) or done.not_run or '')} |")
     beyond = [(n, r) for n, rs in rows.items() for r in rs if r.agreement is Agreement.BEYOND]
     every = [(n, r) for n, rs in rows.items() for r in rs]
     lines += _row_table("Beyond tolerance", beyond)
@@ -252,7 +286,9 @@ def print_summary(manifest: Manifest, out: Console) -> None:
     for name, kinds in manifest.runs.items():
         model, varnish = kinds.get("model", KindRun()), kinds.get("varnish", KindRun())
         if name not in rows:
-            table.add_row(name, "", "", "", model.not_run or "", varnish.not_run or "")
+            table.add_row(
+                name, "", "", "", escape(model.not_run or ""), escape(varnish.not_run or "")
+            )
             continue
         counts = tally(rows[name])
         same = model.segments == varnish.segments
@@ -261,13 +297,15 @@ def print_summary(manifest: Manifest, out: Console) -> None:
         table.add_row(
             name,
             *(f"[{COLOURS[k]}]{counts[k]}[/]" if counts[k] else "0" for k in COLOURS),
-            f"[{colour}]{names[0]}[/]",
-            f"[{colour}]{names[1]}[/]",
+            f"[{colour}]{escape(names[0])}[/]",
+            f"[{colour}]{escape(names[1])}[/]",
         )
     out.print(table)
     for kind, done in manifest.validations.items():
         out.print(
-            f"validate --quick on {kind}: {' '.join(done.verdict) or done.not_run}", highlight=False
+            f"validate --quick on {kind}: {' '.join(done.verdict) or done.not_run}",
+            highlight=False,
+            markup=False,
         )
 
 

@@ -1,24 +1,26 @@
 """The two CDN kinds' runs of one scenario, side by side: what each measured per phase, and
 whether the difference is within the stated tolerance, beyond it, or undecided. Pure.
 
-A share (errors per layer and per reason, hits per layer) is compared through the 95 %
-interval of its difference (Newcomb's, from statsmodels); a latency percentile through a
-bootstrap interval of its difference (scipy). Within: the whole interval inside the
-tolerance. Beyond: the whole interval outside it. Otherwise undecided: one pair of runs cannot
-tell.
+Each value (a share of errors per layer and per reason, a hit ratio per layer, a latency
+percentile per class) is compared through the 95 % interval of its difference, varnish -
+model, from the bootstrap the gate uses (analysis.uncertainty): each run's requests cut into
+1 s bins, the bins of each run resampled independently, so requests that share a second stay
+together as a run's noise does. Within: the whole interval inside the tolerance. Beyond: the
+whole interval outside it. Otherwise undecided: one pair of runs cannot tell.
 """
 
 from __future__ import annotations
 
+import math
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 
 import numpy as np
-from scipy import stats
-from statsmodels.stats.proportion import confint_proportions_2indep
 
 from harness.analysis.compare import phases
+from harness.analysis.uncertainty import SEED, Binned, Kind, room_interval
 from harness.analysis.windows import inside
 from harness.records.request import RequestRecord
 from harness.records.run_data import RunData
@@ -30,27 +32,14 @@ from harness.scenario.traffic import Layer, traffic_classes
 SHARE_TOLERANCE = 0.05  # absolute, on a share of requests
 LATENCY_TOLERANCE_MS = 5.0  # absolute floor ...
 LATENCY_TOLERANCE_RELATIVE = 0.25  # ... or this share of the larger percentile
-CONFIDENCE = 0.95
-BOOTSTRAP_RESAMPLES = 1000
-SEED = 20140720
 CACHE_LAYERS = (Layer.EDGE, Layer.SHIELD)
-PERCENTILES = {"p50": 50.0, "p95": 95.0}
+PERCENTILES = {"p50": 0.5, "p95": 0.95}
 
 
 class Agreement(StrEnum):
     WITHIN = "within"
     BEYOND = "beyond"
     UNDECIDED = "undecided"
-
-
-@dataclass(frozen=True)
-class Share:
-    count: int
-    of: int
-
-    @property
-    def value(self) -> float | None:
-        return self.count / self.of if self.of else None
 
 
 @dataclass(frozen=True)
@@ -73,76 +62,96 @@ def judge(low: float, high: float, tolerance: float) -> Agreement:
     return Agreement.UNDECIDED
 
 
-def compare_shares(phase: str, metric: str, model: Share, varnish: Share) -> Row:
-    a, b = model.value, varnish.value
-    if a is None or b is None:
-        return Row(phase, metric, a, b, None, None, SHARE_TOLERANCE, None)
-    if model.count in (0, model.of) and varnish.count == model.count and model.of == varnish.of:
-        low = high = 0.0  # the same extreme on both sides: no interval to speak of
-    else:
-        low, high = confint_proportions_2indep(
-            varnish.count, varnish.of, model.count, model.of, method="newcomb",
-            alpha=1 - CONFIDENCE,
-        )  # fmt: skip
-    return Row(
-        phase, metric, a, b, float(low), float(high), SHARE_TOLERANCE,
-        judge(float(low), float(high), SHARE_TOLERANCE),
-    )  # fmt: skip
+# A share's data: the records, and per record its numerator and denominator (0 or 1).
+Shares = tuple[list[RequestRecord], list[float], list[float]]
 
 
-def compare_percentiles(
-    phase: str, metric: str, q: float, model: list[float], varnish: list[float]
+def _bins(records: list[RequestRecord]) -> np.ndarray:
+    seconds = np.array([math.floor(r.intended_s) for r in records], dtype=np.intp)
+    _, where = np.unique(seconds, return_inverse=True)
+    return np.asarray(where, dtype=np.intp)
+
+
+def share_sample(records: list[RequestRecord], numer: list[float], denom: list[float]) -> Binned:
+    """A share over 1 s bins; a second with nothing to divide by is left out."""
+    where = _bins(records)
+    bins = int(where.max()) + 1 if len(where) else 0
+    numer_b = np.bincount(where, weights=numer, minlength=bins)
+    denom_b = np.bincount(where, weights=denom, minlength=bins)
+    keep = denom_b > 0
+    empty = np.zeros(0)
+    return Binned(Kind.RATIO, numer_b[keep], denom_b[keep], empty, empty.astype(np.intp))
+
+
+def quantile_sample(records: list[RequestRecord], q: float) -> Binned:
+    where = _bins(records)
+    latencies = np.array([r.latency_ms for r in records], dtype=float)
+    order = np.argsort(latencies, kind="stable")
+    bins = int(where.max()) + 1 if len(where) else 0
+    zeros = np.zeros(bins)
+    return Binned(Kind.QUANTILE, zeros, zeros, latencies[order], where[order], q=q)
+
+
+def _compare(
+    phase: str, metric: str, model: Binned, varnish: Binned, tolerance_of: float | None
 ) -> Row:
-    if len(model) < 2 or len(varnish) < 2:
-        a = float(np.percentile(model, q)) if model else None
-        b = float(np.percentile(varnish, q)) if varnish else None
-        return Row(phase, metric, a, b, None, None, LATENCY_TOLERANCE_MS, None)
-    a, b = float(np.percentile(model, q)), float(np.percentile(varnish, q))
-    tolerance = max(LATENCY_TOLERANCE_MS, LATENCY_TOLERANCE_RELATIVE * max(a, b))
-
-    def difference(x: np.ndarray, y: np.ndarray, axis: int = -1) -> np.ndarray:
-        return np.asarray(np.percentile(y, q, axis=axis) - np.percentile(x, q, axis=axis))
-
-    result = stats.bootstrap(
-        (np.asarray(model), np.asarray(varnish)),
-        difference,
-        n_resamples=BOOTSTRAP_RESAMPLES,
-        confidence_level=CONFIDENCE,
-        method="percentile",
-        vectorized=True,
-        rng=np.random.default_rng(SEED),
+    a, b = model.point(), varnish.point()
+    if a is None or b is None:
+        return Row(phase, metric, a, b, None, None, tolerance_of or 0.0, None)
+    tolerance = (
+        tolerance_of
+        if tolerance_of is not None
+        else max(LATENCY_TOLERANCE_MS, LATENCY_TOLERANCE_RELATIVE * max(a, b))
     )
-    low, high = float(result.confidence_interval.low), float(result.confidence_interval.high)
+    difference = room_interval(varnish, 1.0, (model, lambda value: value), SEED)
+    if difference is None:  # too few seconds to show a spread
+        return Row(phase, metric, a, b, None, None, tolerance, Agreement.UNDECIDED)
+    low, high = difference.low, difference.high
     return Row(phase, metric, a, b, low, high, tolerance, judge(low, high, tolerance))
 
 
-def _errors_by(records: list[RequestRecord], key: str) -> Counter[str]:
-    return Counter(str(getattr(r, key)) for r in records if r.is_error and getattr(r, key))
+def compare_shares(phase: str, metric: str, model: Shares, varnish: Shares) -> Row:
+    """Each side: its records, and per record its numerator and denominator (0 or 1)."""
+    return _compare(phase, metric, share_sample(*model), share_sample(*varnish), SHARE_TOLERANCE)
 
 
-def _hits(records: list[RequestRecord], layer: Layer) -> Share:
+def compare_percentiles(
+    phase: str, metric: str, q: float, model: list[RequestRecord], varnish: list[RequestRecord]
+) -> Row:
+    """`q` between 0 and 1; the tolerance grows with the larger percentile."""
+    if not model or not varnish:  # a class one side never sent in this phase
+        a = quantile_sample(model, q).point() if model else None
+        b = quantile_sample(varnish, q).point() if varnish else None
+        return Row(phase, metric, a, b, None, None, LATENCY_TOLERANCE_MS, None)
+    return _compare(phase, metric, quantile_sample(model, q), quantile_sample(varnish, q), None)
+
+
+def _every(records: list[RequestRecord], numer: Callable[[RequestRecord], bool]) -> Shares:
+    """A share of all requests: (records, numerators, denominators)."""
+    return records, [float(numer(r)) for r in records], [1.0] * len(records)
+
+
+def _hits(records: list[RequestRecord], layer: Layer) -> Shares:
     """Hits among the GETs answered 200 that this layer looked up (as `hit_ratio`)."""
-    states = [r.cache_state(layer) for r in records if r.method == "GET" and r.status == 200]
-    looked = [s for s in states if s is not None]
-    return Share(sum(s.is_hit for s in looked), len(looked))
+    answered = [r for r in records if r.method == "GET" and r.status == 200]
+    looked = [(r, state) for r in answered if (state := r.cache_state(layer)) is not None]
+    return [r for r, _ in looked], [float(state.is_hit) for _, state in looked], [1.0] * len(looked)
 
 
 def phase_rows(phase: str, model: list[RequestRecord], varnish: list[RequestRecord]) -> list[Row]:
-    rows = [
-        compare_shares(
-            phase, "errors",
-            Share(sum(r.is_error for r in model), len(model)),
-            Share(sum(r.is_error for r in varnish), len(varnish)),
-        )
-    ]  # fmt: skip
+    def errors(r: RequestRecord) -> bool:
+        return r.is_error
+
+    rows = [compare_shares(phase, "errors", _every(model, errors), _every(varnish, errors))]
     for key, label in (("error_layer", "errors at"), ("error_reason", "errors for")):
-        a, b = _errors_by(model, key), _errors_by(varnish, key)
-        for name in sorted(set(a) | set(b)):
-            metric = f"{label} {name}"
+        names = {str(getattr(r, key)) for r in [*model, *varnish] if r.is_error and getattr(r, key)}
+        for name in sorted(names):
+
+            def made(r: RequestRecord, key: str = key, name: str = name) -> bool:
+                return r.is_error and str(getattr(r, key)) == name
+
             rows.append(
-                compare_shares(
-                    phase, metric, Share(a[name], len(model)), Share(b[name], len(varnish))
-                )
+                compare_shares(phase, f"{label} {name}", _every(model, made), _every(varnish, made))
             )
     for layer in CACHE_LAYERS:
         rows.append(
@@ -151,10 +160,10 @@ def phase_rows(phase: str, model: list[RequestRecord], varnish: list[RequestReco
             )
         )
     for traffic in traffic_classes(r.traffic for r in [*model, *varnish]):
-        a_ms = [r.latency_ms for r in model if r.traffic == traffic]
-        b_ms = [r.latency_ms for r in varnish if r.traffic == traffic]
+        of_model = [r for r in model if r.traffic == traffic]
+        of_varnish = [r for r in varnish if r.traffic == traffic]
         for name, q in PERCENTILES.items():
-            rows.append(compare_percentiles(phase, f"{name} {traffic} ms", q, a_ms, b_ms))
+            rows.append(compare_percentiles(phase, f"{name} {traffic} ms", q, of_model, of_varnish))
     return rows
 
 

@@ -192,7 +192,12 @@ def _bench_parity(args: argparse.Namespace) -> int:
     from harness.bench import parity
 
     out_dir = args.out or Path("results/parity")
-    recover_left_runs(out_dir / "runs")
+    if args.duration is not None and args.duration <= 0:
+        raise BadInput(f"--duration: must be more than 0 seconds; got {args.duration:g}")
+    for runs in [out_dir / "runs" / "model", out_dir / "runs" / "varnish"]:
+        recover_left_runs(runs)
+    for validate_dir in sorted(out_dir.glob("validate-*")):
+        recover_left_runs(validate_dir / "runs")
     manifest = parity.run(
         out_dir, args.state_dir, args.duration, args.scenario, not args.no_validate, err
     )

@@ -185,7 +185,7 @@ def test_bench_parity_runs_a_scenario_on_both_kinds_and_resumes_from_its_runs(tm
     assert {row["phase"] for row in rows} == {"before", "during", "after"}
     errors = next(r for r in rows if r["phase"] == "during" and r["metric"] == "errors")
     assert errors["model"] == 0 and errors["varnish"] == 0 and errors["agreement"] == "within"
-    assert runs["model"]["segments"] == runs["varnish"]["segments"] == ["shield->origin"]
+    assert all("shield->origin" in run["segments"] for run in runs.values())
     assert "| gate-shield-origin |" in (out / "parity.md").read_text()
     again = subprocess.run(argv, capture_output=True, text=True, timeout=120)
     assert again.returncode == 0 and "on model:" not in again.stderr  # nothing run again

@@ -4,14 +4,45 @@ from harness.bench.parity import Manifest, _load_manifest
 from harness.bench.parity_compare import (
     LATENCY_TOLERANCE_MS,
     Agreement,
-    Share,
     compare_percentiles,
-    compare_shares,
     judge,
+    phase_rows,
     tally,
 )
 from harness.errors import BadInput
 from harness.records.base import write_json_model
+from harness.records.request import RequestRecord
+
+
+def record(
+    i: int, per_s: int, status: int = 200, latency_ms: float = 2.0, x_cache: str = "MISS, HIT"
+) -> RequestRecord:
+    return RequestRecord.observed(
+        intended_s=i / per_s, start_s=i / per_s, traffic="pip", endpoint="simple_project",
+        method="GET", status=status, latency_ms=latency_ms, bytes=100, pop="iad",
+        served_by="shield, edge-iad", x_cache=x_cache,
+        error_node="shield" if status == 503 else "",
+        error_reason="first byte timeout" if status == 503 else "",
+    )  # fmt: skip
+
+
+def run(
+    n: int, per_s: int, error_every: int | None, latency_ms: float = 2.0
+) -> list[RequestRecord]:
+    """`n` requests at `per_s` a second, every `error_every`th a shield 503."""
+    return [
+        record(
+            i,
+            per_s,
+            503 if error_every and i % error_every == 0 else 200,
+            latency_ms + (i % 7) * 0.1,
+        )
+        for i in range(n)
+    ]
+
+
+def row(rows, metric):
+    return next(r for r in rows if r.metric == metric)
 
 
 def test_an_interval_inside_the_tolerance_is_within_outside_beyond_across_undecided():
@@ -21,42 +52,49 @@ def test_an_interval_inside_the_tolerance_is_within_outside_beyond_across_undeci
     assert judge(0.01, 0.09, 0.05) is Agreement.UNDECIDED
 
 
-def test_shares_are_judged_on_the_interval_of_their_difference():
-    same = compare_shares("during", "errors", Share(100, 1000), Share(105, 1000))
-    assert same.agreement is Agreement.WITHIN and same.low < 0 < same.high
-    apart = compare_shares("during", "errors", Share(100, 1000), Share(400, 1000))
-    assert apart.agreement is Agreement.BEYOND and apart.low > 0.05
-    few = compare_shares("during", "errors", Share(1, 10), Share(3, 10))
-    assert few.agreement is Agreement.UNDECIDED  # ten requests cannot tell
-    none = compare_shares("during", "errors", Share(0, 500), Share(0, 500))
-    assert none.agreement is Agreement.WITHIN and (none.low, none.high) == (0.0, 0.0)
-    missing = compare_shares("during", "hit ratio edge", Share(0, 0), Share(5, 10))
-    assert missing.agreement is None and missing.model is None
+def test_shares_agree_when_close_and_differ_when_far_judged_on_their_interval():
+    same = phase_rows("during", run(2000, 20, 10), run(2000, 20, 10))
+    errors = row(same, "errors")
+    assert errors.model == pytest.approx(0.1) and errors.agreement is Agreement.WITHIN
+    assert errors.low <= 0 <= errors.high
+    assert row(same, "errors at shield").agreement is Agreement.WITHIN
+    assert row(same, "errors for first byte timeout").agreement is Agreement.WITHIN
+    assert row(same, "hit ratio edge").model == pytest.approx(1.0)
+    apart = phase_rows("during", run(2000, 20, 10), run(2000, 20, 2))
+    errors = row(apart, "errors")
+    assert errors.varnish == pytest.approx(0.5) and errors.agreement is Agreement.BEYOND
+    assert errors.low > 0.05
+
+
+def test_a_few_seconds_of_requests_cannot_tell_a_small_difference():
+    few = row(phase_rows("during", run(40, 10, 10), run(40, 10, 6)), "errors")
+    assert few.agreement is Agreement.UNDECIDED
 
 
 def test_percentiles_within_a_few_ms_agree_and_far_apart_do_not():
-    model = [1.0 + 0.01 * i for i in range(400)]  # 1 to 5 ms
-    close = compare_percentiles("before", "p95 pip ms", 95, model, [v + 1.0 for v in model])
+    close = compare_percentiles(
+        "before", "p95 pip ms", 0.95, run(2000, 20, None), run(2000, 20, None, 3.0)
+    )
     assert close.agreement is Agreement.WITHIN and close.tolerance == LATENCY_TOLERANCE_MS
-    slow = [v + 100.0 for v in model]
-    far = compare_percentiles("before", "p95 pip ms", 95, model, slow)
+    far = compare_percentiles(
+        "before", "p95 pip ms", 0.95, run(2000, 20, None), run(2000, 20, None, 100.0)
+    )
     assert far.agreement is Agreement.BEYOND and far.tolerance == pytest.approx(0.25 * far.varnish)
-    assert compare_percentiles("before", "p50 x ms", 50, [1.0], model).agreement is None
+    assert compare_percentiles("before", "p50 x ms", 0.5, [], run(10, 10, None)).agreement is None
 
 
 def test_tally_counts_each_agreement():
-    rows = [
-        compare_shares("d", "a", Share(100, 1000), Share(105, 1000)),
-        compare_shares("d", "b", Share(100, 1000), Share(400, 1000)),
-        compare_shares("d", "c", Share(0, 0), Share(1, 2)),
-    ]
-    assert tally(rows) == {"within": 1, "beyond": 1, "undecided": 0}
+    rows = phase_rows("during", run(2000, 20, 10), run(2000, 20, 2))
+    counts = tally(rows)
+    assert counts["beyond"] >= 3 and sum(counts.values()) == sum(
+        r.agreement is not None for r in rows
+    )
 
 
 def test_kept_runs_of_another_length_are_refused_not_mixed(tmp_path):
     path = tmp_path / "parity.json"
     write_json_model(path, Manifest(duration_s=40.0))
     assert _load_manifest(path, 40.0).duration_s == 40.0
-    with pytest.raises(BadInput, match="parity.json: its runs are 40.0 s; asked full-length"):
+    with pytest.raises(BadInput, match="parity.json: its runs are 40 s long; asked: full-length"):
         _load_manifest(path, None)
     assert _load_manifest(tmp_path / "none.json", None).runs == {}

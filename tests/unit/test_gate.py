@@ -102,7 +102,10 @@ def test_the_shipped_suites_load_and_every_scenario_has_expectations():
     for name in ("ci", "ci-fragile", "vcl-grace", "vcl-grace-dropped"):
         loaded = load_suite(name)
         assert loaded.scenarios and all(s.expect for s in loaded.scenarios)
-    for name, fragment in (("vcl-grace", "keep-grace.vcl"), ("vcl-grace-dropped", "drop-grace.vcl")):
+    for name, fragment in (
+        ("vcl-grace", "keep-grace.vcl"),
+        ("vcl-grace-dropped", "drop-grace.vcl"),
+    ):
         (sick,) = load_suite(name).scenarios
         assert sick.topology.cdn == "varnish"
         assert sick.topology.shield.vcl_include is not None
