@@ -148,13 +148,18 @@ SPREAD_HEADER = [
 
 
 def markdown(
-    suite: str, rounds: list[list[ScenarioResult]], took_s: float, pooled: Pooled | None = None
+    suite: str,
+    rounds: list[list[ScenarioResult]],
+    took_s: float,
+    pooled: Pooled | None = None,
+    cdn: str = "model",
 ) -> str:
+    """`cdn`: the CDN kind(s) the suite's scenarios ran on."""
     word = gate_word(rounds)
     lines = [
         f"## shieldlab gate `{suite}`: {word}",
         "",
-        f"{len(rounds)} round(s), {took_s:.0f} s.",
+        f"{len(rounds)} round(s), {took_s:.0f} s, CDN: {cdn}.",
         "",
     ]
     lines += _md_table(HEADER, rows(rounds))

@@ -163,14 +163,15 @@ def report(
     took_s: float,
     out: Console,
 ) -> None:
-    out.print(table(f"gate {loaded.suite.name}", HEADER, rows(rounds)))
+    cdn = ", ".join(sorted({scenario.topology.cdn.value for scenario in loaded.scenarios}))
+    out.print(table(f"gate {loaded.suite.name} (cdn: {cdn})", HEADER, rows(rounds)))
     together = None
     if len(rounds) > 1:
         together = pooled(rounds, options.baseline_dir)
         passed = sum(all(r.passed for r in results) for results in rounds)
         out.print(table(f"over {len(rounds)} rounds", SPREAD_HEADER, spread(rounds, together)))
         out.print(f"rounds that passed: {passed}/{len(rounds)}")
-    text = markdown(loaded.suite.name, rounds, took_s, together)
+    text = markdown(loaded.suite.name, rounds, took_s, together, cdn)
     options.out_dir.mkdir(parents=True, exist_ok=True)
     summary_path = options.out_dir / "gate.md"
     summary_path.write_text(text)

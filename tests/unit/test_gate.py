@@ -62,7 +62,8 @@ def test_an_interval_across_the_bound_is_undecided_never_a_pass(tmp_path):
     straddling = result(p95=95.0, errors=0.0, p95_spread=Interval(80.0, 120.0))
     assert not straddling.passed and exit_code([[straddling]]) == EXIT_GATE_FAILED
     text = markdown("ci", [[straddling]], 80.0)
-    assert "`ci`: UNDECIDED" in text and "95 [80, 120]" in text
+    assert "`ci`: UNDECIDED" in text and "95 [80, 120]" in text and "CDN: model." in text
+    assert "CDN: varnish." in markdown("ci", [[straddling]], 80.0, cdn="varnish")
     path = tmp_path / "junit.xml"
     write_junit(path, "ci", [[straddling]])
     (suite,) = JUnitXml.fromfile(str(path))
