@@ -4,6 +4,9 @@
   a Debian bookworm root made by debootstrap from the host's own Debian mirror (read from its
   apt sources), imported with `docker import`;
 - node: `Dockerfile` on that base, the Python packages from a wheelhouse built here;
+- node-varnish: the same `Dockerfile` on a base that has Debian's varnish and
+  varnish-modules too (debootstrap includes them; on the official base, `apt-get install`),
+  for `cdn: varnish`;
 - toxiproxy: the pinned server and CLI built statically (CGO off) on `scratch`.
 """
 
@@ -19,7 +22,7 @@ import time
 from pathlib import Path
 
 from harness.compose import engine
-from harness.compose.spec import NODE_IMAGE, TOXIPROXY_IMAGE
+from harness.compose.spec import NODE_IMAGE, TOXIPROXY_IMAGE, VARNISH_NODE_IMAGE
 from harness.errors import InfrastructureError, exit_code_of
 from harness.topology.control import default_state_dir
 
@@ -27,9 +30,11 @@ ROOT = Path(__file__).resolve().parents[2]
 BUILD = ROOT / ".venv" / "docker"
 OFFICIAL_BASE = "python:3.11-slim"
 LOCAL_BASE = "shieldlab/base:bookworm"
+LOCAL_VARNISH_BASE = "shieldlab/base-varnish:bookworm"
 TOXIPROXY_MODULE = "github.com/Shopify/toxiproxy/v2"
 TOXIPROXY_VERSION = "v2.12.0"
 DEBOOTSTRAP_PACKAGES = "python3,python3-venv,ca-certificates"
+VARNISH_PACKAGES = "varnish,varnish-modules"  # Debian bookworm's: Varnish 7.1, xkey and var
 
 
 def _run(argv: list[str], timeout_s: float = 1800, **kwargs: object) -> str:
@@ -81,8 +86,23 @@ def base_image() -> str:
     )
     if pulled.returncode == 0:
         return OFFICIAL_BASE
-    if _has_image(LOCAL_BASE):
-        return LOCAL_BASE
+    return _debootstrapped(LOCAL_BASE, DEBOOTSTRAP_PACKAGES)
+
+
+def varnish_base_image(base: str) -> str:
+    """`base` with Varnish: installed with apt on the official image (a registry, so a
+    network), made by debootstrap with it otherwise."""
+    if base != OFFICIAL_BASE:
+        return _debootstrapped(LOCAL_VARNISH_BASE, f"{DEBOOTSTRAP_PACKAGES},{VARNISH_PACKAGES}")
+    build("varnish base image", ["docker", "build", "--build-arg", f"BASE_IMAGE={base}",
+                                 "-t", LOCAL_VARNISH_BASE, "-f", "Dockerfile.varnish-base", "."])  # fmt: skip
+    return LOCAL_VARNISH_BASE
+
+
+def _debootstrapped(tag: str, packages: str) -> str:
+    """A Debian bookworm root with `packages`, imported as `tag` (kept: made once)."""
+    if _has_image(tag):
+        return tag
     if shutil.which("debootstrap") is None:
         raise InfrastructureError(
             f"cannot pull {OFFICIAL_BASE} and debootstrap is missing; `apt-get install "
@@ -91,13 +111,15 @@ def base_image() -> str:
     root = BUILD / "rootfs"
     shutil.rmtree(root, ignore_errors=True)
     root.mkdir(parents=True)
-    _run(["debootstrap", "--variant=minbase", f"--include={DEBOOTSTRAP_PACKAGES}",
-          "bookworm", str(root), debian_mirror()])  # fmt: skip
-    tar = subprocess.Popen(["tar", "-C", str(root), "-c", "."], stdout=subprocess.PIPE)
-    _run(["docker", "import", "-", LOCAL_BASE], stdin=tar.stdout)
-    tar.wait()
-    shutil.rmtree(root, ignore_errors=True)
-    return LOCAL_BASE
+    try:
+        _run(["debootstrap", "--variant=minbase", f"--include={packages}",
+              "bookworm", str(root), debian_mirror()])  # fmt: skip
+        tar = subprocess.Popen(["tar", "-C", str(root), "-c", "."], stdout=subprocess.PIPE)
+        _run(["docker", "import", "-", tag], stdin=tar.stdout)
+        tar.wait()
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+    return tag
 
 
 def wheelhouse() -> None:
@@ -123,12 +145,13 @@ SOURCE_LABEL = "io.shieldlab.source"
 
 
 def source_digest(root: Path = ROOT) -> str:
-    """A digest of what the node image is built from: the project's Python sources and its
-    dependencies. The image carries it as a label; a run refuses an image built from others."""
+    """A digest of what the node image is built from: the project's Python sources, the VCL
+    template and its dependencies. The image carries it as a label; a run refuses an image
+    built from others."""
     digest = hashlib.sha256()
     paths = [root / "pyproject.toml"]
     for package in ("harness", "proxies"):
-        paths += sorted((root / package).rglob("*.py"))
+        paths += sorted((root / package).rglob("*.py")) + sorted((root / package).rglob("*.vcl"))
     for path in paths:
         digest.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes() + b"\0")
     return digest.hexdigest()[:16]
@@ -160,6 +183,12 @@ def build_all() -> None:
     build("node image", ["docker", "build", "--build-arg", f"BASE_IMAGE={base}",
                          "--label", f"{SOURCE_LABEL}={source_digest()}",
                          "-t", NODE_IMAGE, "-f", "Dockerfile", "."])  # fmt: skip
+    started = time.monotonic()
+    varnish_base = varnish_base_image(base)
+    print(f"varnish base image: {varnish_base} ({time.monotonic() - started:.0f} s)", flush=True)
+    build("varnish node image", ["docker", "build", "--build-arg", f"BASE_IMAGE={varnish_base}",
+                                 "--label", f"{SOURCE_LABEL}={source_digest()}",
+                                 "-t", VARNISH_NODE_IMAGE, "-f", "Dockerfile", "."])  # fmt: skip
     build("toxiproxy image", ["docker", "build", "-t", TOXIPROXY_IMAGE,
                               "-f", "Dockerfile.toxiproxy", "."])  # fmt: skip
 

@@ -29,7 +29,7 @@ from harness.compose.spec import (
 from harness.errors import BadInput
 from harness.faults.loss import CONTAINER_FEEDS, LossBackend
 from harness.scenario import topology_plan as plan
-from harness.scenario.topology import TopologyConfig
+from harness.scenario.topology import CdnKind, TopologyConfig
 from harness.topology.recordings import clear_recordings
 from harness.topology.state import (
     LinkState,
@@ -91,13 +91,13 @@ def refuse_if_engine_busy(project: ComposeProject) -> None:
         )
 
 
-def refuse_unless_ready(state_dir: Path) -> None:
+def refuse_unless_ready(state_dir: Path, varnish: bool = False) -> None:
     """An engine that answers, the Compose plugin and images of this checkout, or one line
     saying what to do: checked before a run directory is made."""
     project = ComposeProject(state_dir)
     try:
         project.check_plugin()
-        project.check_images()
+        project.check_images(varnish)
     finally:
         project.close()
 
@@ -119,7 +119,7 @@ def compose_up(
         refuse_if_engine_busy(project)
         for item in project.sweep():
             report(f"removed {item.kind} {item.name}, left by a killed run")
-        project.check_images()
+        project.check_images(config.cdn is CdnKind.VARNISH)
         project.work_dir.mkdir(parents=True, exist_ok=True)
         project.file.write_text(compose_yaml(config, owner_pid=os.getpid()))
         started = time.monotonic()

@@ -29,6 +29,7 @@ from harness.compose.spec import (
     OWNER_LABEL,
     PROJECT,
     TOXIPROXY_IMAGE,
+    VARNISH_NODE_IMAGE,
 )
 from harness.errors import InfrastructureError
 from harness.topology.processes import pid_alive
@@ -139,14 +140,16 @@ class ComposeProject:
 
     # --- Engine API ---
 
-    def check_images(self) -> None:
-        """Both images exist, and the node image holds the sources of this checkout."""
-        for image in (NODE_IMAGE, TOXIPROXY_IMAGE):
+    def check_images(self, varnish: bool = False) -> None:
+        """The images exist (the Varnish node image too, for `cdn: varnish`), and the node
+        images hold the sources of this checkout."""
+        nodes = (NODE_IMAGE, VARNISH_NODE_IMAGE) if varnish else (NODE_IMAGE,)
+        for image in (*nodes, TOXIPROXY_IMAGE):
             try:
                 labels = self.client.images.get(image).labels or {}
             except docker.errors.ImageNotFound:
                 raise InfrastructureError(f"image {image} is missing; {IMAGES_HINT}") from None
-            if image == NODE_IMAGE and labels.get(SOURCE_LABEL) != source_digest():
+            if image in nodes and labels.get(SOURCE_LABEL) != source_digest():
                 raise InfrastructureError(
                     f"image {image} was built from other sources than this checkout's; "
                     f"{IMAGES_HINT}"

@@ -16,7 +16,7 @@ import yaml
 
 from harness.records import files
 from harness.scenario import topology_plan as plan
-from harness.scenario.topology import TopologyConfig, scaled_cdn
+from harness.scenario.topology import CdnKind, TopologyConfig, scaled_cdn
 from proxies import contract
 from proxies.contract import NodeLaunch
 
@@ -24,6 +24,8 @@ PROJECT = "shieldlab"
 LABEL = "io.shieldlab.project"  # on every container, network and volume: the sweep finds them
 OWNER_LABEL = "io.shieldlab.owner-pid"  # the harness that brought a run's project up
 NODE_IMAGE = "shieldlab/node:local"
+VARNISH_NODE_IMAGE = "shieldlab/node-varnish:local"  # the node image with Debian's Varnish
+VARNISH_DIR = "/tmp/varnish"  # a Varnish node's work dir (-n) inside its container
 TOXIPROXY_IMAGE = "shieldlab/toxiproxy:2.12.0"
 NODE_PORT = 8080
 ADMIN_PORT = 8081
@@ -104,7 +106,13 @@ def node_launch(node: plan.NodeSpec, config: TopologyConfig) -> NodeLaunch:
         ready_file=ready,
         host="0.0.0.0",
         ports=fixed,
+        varnish_dir=VARNISH_DIR if config.cdn is CdnKind.VARNISH else None,
     )
+
+
+def node_image(node: plan.NodeSpec, config: TopologyConfig) -> str:
+    varnish = config.cdn is CdnKind.VARNISH and node.role is not plan.Role.ORIGIN
+    return VARNISH_NODE_IMAGE if varnish else NODE_IMAGE
 
 
 def toxiproxy_proxies(config: TopologyConfig) -> list[dict[str, Any]]:
@@ -135,9 +143,9 @@ def _node_service(
 ) -> dict[str, Any]:
     launch = node_launch(node, config).model_dump_json(exclude_defaults=True)
     probe = HEALTH.format(port=NODE_PORT, path=contract.HEALTH_PATH)
-    return {
-        "image": NODE_IMAGE,
-        "command": ["python", "-m", node.module(), "--launch-env", LAUNCH_VARIABLE],
+    service: dict[str, Any] = {
+        "image": node_image(node, config),
+        "command": ["python", "-m", node.module(config.cdn), "--launch-env", LAUNCH_VARIABLE],
         "environment": {LAUNCH_VARIABLE: launch},
         "labels": labels(owner_pid),
         "networks": [network_of(node.name)],
@@ -145,6 +153,10 @@ def _node_service(
         "ports": [f"127.0.0.1::{NODE_PORT}", f"127.0.0.1::{ADMIN_PORT}"],
         "healthcheck": _healthcheck(["CMD", "python", "-c", probe]),
     }
+    if node_image(node, config) == VARNISH_NODE_IMAGE:
+        # Varnish resolves its backends' names ("toxiproxy") when it compiles the VCL.
+        service["depends_on"] = {"toxiproxy": {"condition": "service_started"}}
+    return service
 
 
 def _toxiproxy_service(config: TopologyConfig, owner_pid: int | None) -> dict[str, Any]:
@@ -167,7 +179,12 @@ def _toxiproxy_service(config: TopologyConfig, owner_pid: int | None) -> dict[st
         "ports": [f"127.0.0.1::{p}" for p in [TOXIPROXY_API_PORT, *ports.values()]],
         "cap_add": ["NET_ADMIN"],  # packet loss: iptables rules in its network namespace
         "healthcheck": _healthcheck(["CMD", "/toxiproxy-cli", "list"]),
-        "depends_on": {n.name: {"condition": "service_healthy"} for n in nodes},
+        # Varnish nodes wait for Toxiproxy instead (their VCL names it), so not the other way.
+        "depends_on": {
+            n.name: {"condition": "service_healthy"}
+            for n in nodes
+            if node_image(n, config) != VARNISH_NODE_IMAGE
+        },
     }
 
 

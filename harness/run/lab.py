@@ -185,14 +185,10 @@ def refuse_unless_possible(
                 f"scenario {scenario.name!r}: tap: {scenario.tap}: taps run in local mode only; "
                 "run it without --mode compose"
             )
-        refuse_unless_ready(state_dir or default_state_dir())
+        varnish = scenario.topology.cdn is CdnKind.VARNISH
+        refuse_unless_ready(state_dir or default_state_dir(), varnish)
     if scenario.topology.cdn is CdnKind.VARNISH:
-        if mode is Mode.COMPOSE:
-            raise BadInput(
-                f"scenario {scenario.name!r}: topology: cdn: varnish runs in local mode only "
-                "for now; run it without --mode compose"
-            )
-        require_varnish()
+        require_varnish()  # the nodes' VCL is compiled here first, in either mode
     check_vcl(scenario.topology)
     if scenario.needs_packet_loss:
         missing = netns.missing_privileges()

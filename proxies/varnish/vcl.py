@@ -96,7 +96,8 @@ def plan_for(launch: NodeLaunch, metrics_port: int) -> VclPlan:
         fill=tuple(launch.upstreams),
         passes=tuple(launch.passes),
         fallback=tuple(launch.fallbacks),
-        metrics_host=launch.host,
+        # The node's own metrics server: on loopback when the node listens everywhere.
+        metrics_host="127.0.0.1" if launch.host in ("0.0.0.0", "::") else launch.host,
         metrics_port=metrics_port,
         include=include,
     )

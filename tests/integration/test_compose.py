@@ -106,3 +106,18 @@ def test_a_killed_harness_leaves_containers_that_down_removes(tmp_path, client):
     assert down.returncode == 0, down.stderr
     assert "removed container shieldlab-origin-1" in down.stdout
     assert labelled(client) == []
+
+
+def test_varnish_cdn_nodes_run_in_their_own_image_on_compose(tmp_path, client):
+    run = shieldlab_run(tmp_path, "gate-shield-origin", "--mode", "compose", "--cdn", "varnish")
+    info = read_run_info(run / files.RUN_FILE)
+    assert info.status == RunStatus.COMPLETE
+    assert info.topology is not None and info.topology.mode == Mode.COMPOSE
+    assert info.topology.cdn == "varnish"
+    before = window(run, WindowPhase.BEFORE)
+    assert before.error_ratio < 0.01 and before.hit_ratio[Layer.EDGE] > 0.2
+    during = window(run, WindowPhase.DURING)
+    assert during.latency["pip"].p95_ms > 900  # the 1 s slowdown reached the misses
+    records = (run / files.REQUESTS_FILE).read_text()
+    assert "HIT" in records and '"shield, edge-' in records  # X-Served-By from both Varnishes
+    assert labelled(client) == []

@@ -99,3 +99,18 @@ def test_a_runs_project_carries_its_harness_pid_on_every_service_and_network():
     things = list(compose["services"].values()) + list(compose["networks"].values())
     assert all(t["labels"] == {spec.LABEL: spec.PROJECT, spec.OWNER_LABEL: "4321"} for t in things)
     assert spec.OWNER_LABEL not in (ROOT / "compose.yaml").read_text()
+
+
+def test_on_varnish_the_cdn_nodes_run_varnish_in_their_own_image_and_the_origin_does_not():
+    services = spec.compose_spec(load_topology(None, {"cdn": "varnish"}))["services"]
+    for name in ("shield", "edge-iad"):
+        service = services[name]
+        assert service["image"] == spec.VARNISH_NODE_IMAGE
+        assert service["command"][:3] == ["python", "-m", "proxies.varnish"]
+        launch = NodeLaunch.model_validate_json(service["environment"][spec.LAUNCH_VARIABLE])
+        assert launch.varnish_dir == spec.VARNISH_DIR and launch.host == "0.0.0.0"
+        assert service["depends_on"] == {"toxiproxy": {"condition": "service_started"}}
+    assert services["origin"]["image"] == spec.NODE_IMAGE
+    assert list(services["toxiproxy"]["depends_on"]) == ["origin"]  # no cycle
+    model = spec.compose_spec(load_topology(None, None))["services"]["shield"]
+    assert model["image"] == spec.NODE_IMAGE and model["command"][2] == "proxies.cdn"
