@@ -3,6 +3,7 @@ edge's client link, the layers interleaved so each sees the same machine state."
 
 from __future__ import annotations
 
+import statistics
 from dataclasses import dataclass
 from typing import Any
 
@@ -81,6 +82,12 @@ def measure_layers(layers: list[Layer], path: str) -> list[dict[str, Any]]:
         rows.append(row)
         below = here
     return rows
+
+
+def mean_added_p50_ms(hops: list[dict[str, Any]], kind: str) -> float:
+    """The mean p50 that hops of `kind` ("link" or "node") add, from `measure_layers` rows."""
+    added = [r["added_p50_ms"] for r in hops if r.get("hop", "").startswith(kind)]
+    return round(statistics.mean(added), 3)
 
 
 def a_project(state: TopologyState) -> str:

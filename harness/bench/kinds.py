@@ -9,7 +9,6 @@ the bare node's hits per second, and at most 0.3 ms added p50 per node hop.
 
 from __future__ import annotations
 
-import statistics
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -20,7 +19,7 @@ from rich.console import Console
 from rich.table import Table
 
 from harness.bench.client import Target, saturate
-from harness.bench.hops import Layer, a_project, measure_hops, measure_layers
+from harness.bench.hops import Layer, a_project, mean_added_p50_ms, measure_hops, measure_layers
 from harness.errors import InfrastructureError
 from harness.scenario import topology_plan as plan
 from harness.scenario.topology import CdnKind, TopologyConfig
@@ -70,17 +69,18 @@ def bare_varnish_hits(origin_url: str, path: str) -> dict[str, Any]:
         with (Path(tmp) / "varnishd.log").open("wb") as log:
             daemon = Varnishd(settings, log)
             try:
-                ports = daemon.start(timeout_s=30)
+                try:
+                    ports = daemon.start(timeout_s=30)
+                except RuntimeError as error:
+                    raise InfrastructureError(
+                        f"bench: the bare varnishd did not start: {error}"
+                    ) from error
                 bare = f"http://127.0.0.1:{ports['main']}"
                 result: dict[str, Any] = hits_per_s(bare + path)
                 # What Varnish itself adds to a miss here: the floor of a node hop.
                 layers = [Layer("origin direct", origin_url, ""), Layer("bare", bare, "node bare")]
                 result["miss_hop_p50_ms"] = measure_layers(layers, path)[1]["added_p50_ms"]
                 return result
-            except RuntimeError as error:
-                raise InfrastructureError(
-                    f"bench: the bare varnishd did not start: {error}"
-                ) from error
             finally:
                 daemon.stop()
 
@@ -99,18 +99,13 @@ def _kind(config: TopologyConfig, state_dir: Path, report: Report) -> dict[str, 
         report(f"bench: {config.cdn.value}: latency per hop")
         hops = measure_hops(state, path)
         row["hops"] = hops
-        row["node_hop_p50_ms"] = _mean_added(hops, "node")
-        row["link_hop_p50_ms"] = _mean_added(hops, "link")
+        row["node_hop_p50_ms"] = mean_added_p50_ms(hops, "node")
+        row["link_hop_p50_ms"] = mean_added_p50_ms(hops, "link")
         if config.cdn is CdnKind.VARNISH:
             report("bench: a bare Varnish in front of the origin, same page")
             row["bare_varnish"] = bare_varnish_hits(state.nodes[contract.ORIGIN_NODE].url, path)
             row["share_of_bare"] = round(row["edge_node"]["rps"] / row["bare_varnish"]["rps"], 2)
     return row
-
-
-def _mean_added(hops: list[dict[str, Any]], kind: str) -> float:
-    added = [r["added_p50_ms"] for r in hops if r.get("hop", "").startswith(kind)]
-    return round(statistics.mean(added), 3)
 
 
 def measure_cdn_kinds(config: TopologyConfig, state_dir: Path, report: Report) -> dict[str, Any]:

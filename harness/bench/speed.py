@@ -14,7 +14,6 @@ numbers measure the programs and links, not the capacity model.
 from __future__ import annotations
 
 import json
-import statistics
 import time
 from pathlib import Path
 from typing import Any
@@ -25,7 +24,13 @@ from rich.table import Table
 
 from harness.bench.cdn import measure_cdn_fidelity, print_cdn_fidelity
 from harness.bench.client import Target, saturate
-from harness.bench.hops import LATENCY_COUNT, LATENCY_RATE_PER_S, a_project, measure_hops
+from harness.bench.hops import (
+    LATENCY_COUNT,
+    LATENCY_RATE_PER_S,
+    a_project,
+    mean_added_p50_ms,
+    measure_hops,
+)
 from harness.bench.kinds import measure_cdn_kinds, print_cdn_kinds
 from harness.bench.latency import FIDELITY_RATE_PER_S, measure_latency_fidelity
 from harness.bench.load import measure_load_generator, print_load_generator
@@ -110,11 +115,8 @@ def run(config: TopologyConfig, state_dir: Path, as_json: bool) -> int:
         results["load_generator"] = measure_load_generator(config, state_dir, status.update)
         status.update("bench: both CDN kinds, and a bare Varnish")
         results["cdn_kinds"] = measure_cdn_kinds(config, state_dir, status.update)
-    link_p50 = [r["added_p50_ms"] for r in results["hops"] if r.get("hop", "").startswith("link")]
-    node_p50 = [r["added_p50_ms"] for r in results["hops"] if r.get("hop", "").startswith("node")]
     results["mean_added_p50_ms"] = {
-        "link": round(statistics.mean(link_p50), 3),
-        "node": round(statistics.mean(node_p50), 3),
+        kind: mean_added_p50_ms(results["hops"], kind) for kind in ("link", "node")
     }
     if as_json:
         print(json.dumps(results, indent=2))

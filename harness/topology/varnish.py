@@ -3,8 +3,6 @@ with a team's `vcl_include`, compile? Both refuse in one line (exit 3 and 2)."""
 
 from __future__ import annotations
 
-import os
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -14,6 +12,7 @@ from harness.errors import BadInput, InfrastructureError
 from harness.scenario import topology_plan as plan
 from harness.scenario.topology import CdnKind, TopologyConfig, scaled_cdn
 from proxies.contract import CdnNodeSettings, NodeLaunch
+from proxies.varnish.daemon import program
 
 # The programs a Varnish CDN needs, all from Debian's `varnish` (xkey and var come from
 # `varnish-modules`; without them the nodes' VCL does not compile, and the node says so).
@@ -26,16 +25,12 @@ VARNISH_HINT = (
 
 def require_varnish() -> None:
     """Refuse a Varnish topology where Varnish is not installed (exit 3). The programs are
-    looked for as the nodes look for them: in $SHIELDLAB_VARNISH_PATH if set, else on the
-    PATH or in /usr/sbin."""
-    configured = os.environ.get("SHIELDLAB_VARNISH_PATH")
+    looked for as the nodes look for them (`proxies.varnish.daemon.program`)."""
     for name in VARNISH_PROGRAMS:
-        if configured is not None:
-            found = shutil.which(name, path=configured)
-        else:
-            found = shutil.which(name) or shutil.which(name, path="/usr/sbin:/usr/bin")
-        if not found:
-            raise InfrastructureError(f"{name} not found: {VARNISH_HINT}")
+        try:
+            program(name)
+        except FileNotFoundError:
+            raise InfrastructureError(f"{name} not found: {VARNISH_HINT}") from None
 
 
 def with_include_resolved(settings: CdnNodeSettings) -> CdnNodeSettings:
