@@ -50,36 +50,87 @@ def parse_answer(line: str, node: str) -> Answer | None:
         return Answer(status, None)
 
 
-_RAW = re.compile(r"^\s*(?P<vxid>\d+)\s+FetchError\s+\S+\s+(?P<text>.*)$")
+_RAW = re.compile(r"^\s*(?P<vxid>\d+)\s+(?P<tag>\w+)\s+\S+\s*(?P<text>.*)$")
+FETCH_LOG_TAGS = "BackendOpen,FetchError,Link,End"
+
+
+@dataclass(frozen=True)
+class FailedAttempt:
+    """One backend transaction that failed: why, on which backend, and whether the VCL tried
+    it again (the silent retry) rather than answering with the failure."""
+
+    reason: FetchFailure
+    backend: str  # its VCL identifier ("origin_1"), "" if it never got a connection
+    retried: bool
+
+
+@dataclass
+class _Transaction:
+    backend: str = ""
+    reason: FetchFailure | None = None
+    retried: bool = False
 
 
 class FetchErrors:
-    """Parses `varnishlog -g raw -i FetchError`: the first error of each fetch names its
-    cause (a body timeout logs "Resource temporarily unavailable", then "straight
-    insufficient bytes")."""
+    """Follows `varnishlog -g raw -i BackendOpen,FetchError,Link,End`. A transaction's first
+    FetchError names its cause (a body timeout logs "Resource temporarily unavailable", then
+    "straight insufficient bytes"); a `Link ... retry` before its End means the VCL fetched
+    again in a new transaction. Each failed transaction is reported once, at its End."""
 
     def __init__(self, remembered: int = 4096) -> None:
-        self._seen: OrderedDict[str, None] = OrderedDict()
+        self._open: OrderedDict[str, _Transaction] = OrderedDict()
         self._remembered = remembered
 
-    def reason(self, line: str) -> FetchFailure | None:
+    def _transaction(self, vxid: str) -> _Transaction:
+        if vxid not in self._open:
+            self._open[vxid] = _Transaction()
+            if len(self._open) > self._remembered:  # an End lost with the log's overrun
+                self._open.popitem(last=False)
+        return self._open[vxid]
+
+    def attempt(self, line: str) -> FailedAttempt | None:
         match = _RAW.match(line)
-        if match is None or match["vxid"] in self._seen:
+        if match is None:
             return None
-        self._seen[match["vxid"]] = None
-        if len(self._seen) > self._remembered:
-            self._seen.popitem(last=False)
-        return fetch_error_reason(match["text"])
+        vxid, tag, text = match["vxid"], match["tag"], match["text"]
+        if tag == "End":
+            done = self._open.pop(vxid, None)
+            if done is None or done.reason is None:
+                return None
+            return FailedAttempt(done.reason, done.backend, done.retried)
+        transaction = self._transaction(vxid)
+        if tag == "BackendOpen":
+            fields = text.split()
+            transaction.backend = fields[1] if len(fields) > 1 else ""
+        elif tag == "FetchError" and transaction.reason is None:
+            transaction.reason = fetch_error_reason(text)
+        elif tag == "Link" and text.split()[-1:] == ["retry"]:
+            transaction.retried = True
+        return None
+
+
+def worth_keeping(line: str) -> bool:
+    """The records a node's log keeps: why fetches failed and which were tried again (every
+    fetch's BackendOpen and End would drown them)."""
+    match = _RAW.match(line)
+    return match is not None and match["tag"] in ("FetchError", "Link")
 
 
 class LogReader:
     """A Varnish log program whose every line goes to `on_line` (and, if `copy` is given,
-    to that file too)."""
+    to that file too when `keep` says so)."""
 
-    def __init__(self, argv: list[str], on_line: Callable[[str], None], copy: IO[str] | None):
+    def __init__(
+        self,
+        argv: list[str],
+        on_line: Callable[[str], None],
+        copy: IO[str] | None,
+        keep: Callable[[str], bool] = lambda _: True,
+    ):
         self._process = spawn_tied(argv, subprocess.PIPE)
         self._on_line = on_line
         self._copy = copy
+        self._keep = keep
         self._thread = threading.Thread(target=self._read, daemon=True)
         self._thread.start()
 
@@ -87,7 +138,7 @@ class LogReader:
         assert self._process.stdout is not None
         for raw in self._process.stdout:
             line = raw.decode(errors="replace")
-            if self._copy is not None:
+            if self._copy is not None and self._keep(line):
                 self._copy.write(line)
                 self._copy.flush()
             self._on_line(line)
@@ -102,5 +153,5 @@ def answers_reader(work_dir: Path, on_line: Callable[[str], None]) -> LogReader:
 
 
 def fetch_errors_reader(work_dir: Path, on_line: Callable[[str], None], copy: IO[str]) -> LogReader:
-    argv = [program("varnishlog"), "-n", str(work_dir), "-g", "raw", "-i", "FetchError"]
-    return LogReader(argv, on_line, copy)
+    argv = [program("varnishlog"), "-n", str(work_dir), "-b", "-g", "raw", "-i", FETCH_LOG_TAGS]
+    return LogReader(argv, on_line, copy, worth_keeping)

@@ -75,6 +75,12 @@ class VarnishNode:
             ["reason"],
             registry=registry,
         )
+        self.retries = Counter(
+            contract.FETCH_RETRIES_COUNTER,
+            "Silent retries (the VCL's, after a first-byte timeout)",
+            ["backend"],
+            registry=registry,
+        )
         registry.register(_VarnishCollector(self))
 
     def sites(self) -> dict[str, web.Application]:
@@ -125,9 +131,18 @@ class VarnishNode:
             self.cache.labels(CACHE_RESULT[answer.cache_state]).inc()
 
     def _count_fetch_error(self, line: str) -> None:
-        reason = self._fetch_errors.reason(line)
-        if reason is not None:
-            self.upstream_errors.labels(reason.value).inc()
+        failed = self._fetch_errors.attempt(line)
+        if failed is None:
+            return
+        if failed.retried:  # as the model counts it: a retry, not a failed fetch
+            self.retries.labels(self._backend_name(failed.backend)).inc()
+        else:
+            self.upstream_errors.labels(failed.reason.value).inc()
+
+    def _backend_name(self, identifier: str) -> str:
+        backends = self.vcl_plan.backends if self.vcl_plan else ()
+        names = {vcl.identifier(b.name): b.name for b in backends}
+        return names.get(identifier, identifier)
 
     async def metrics_page(self, _: web.Request) -> web.Response:
         return web.Response(body=generate_latest(self.registry), content_type="text/plain")

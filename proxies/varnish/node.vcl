@@ -37,6 +37,7 @@ sub vcl_recv {
     if (req.method != "GET" && req.method != "HEAD") {
         set req.backend_hint = passes.backend();
         var.set("cache", "PASS");
+$keep_pass_body
         return (pass);
     }
     set req.backend_hint = fill.backend();
@@ -77,6 +78,7 @@ sub vcl_miss {
 
 sub vcl_backend_fetch {
     var.set_real("fetch_t0", std.real(time=now));
+    var.set("headers", "no");  # a retry starts again
     # Varnish 2.1 turned a cache fill into a GET; Varnish 7 does too.
 }
 
@@ -105,6 +107,7 @@ sub vcl_backend_error {
         return (abandon);
     }
 $reasons
+$retry
     set beresp.status = 503;
     set beresp.reason = "Service Unavailable";
     set beresp.http.Content-Type = "text/html; charset=utf-8";

@@ -16,14 +16,22 @@ from urllib.parse import urlsplit
 
 from proxies import contract
 from proxies.cdn.cache import CACHEABLE_STATUSES  # one list: the model's
-from proxies.contract import BackendSettings, CdnNodeSettings, NodeLaunch, ProbeSettings
-from proxies.varnish.reasons import reason_vcl, vcl_real
+from proxies.contract import (
+    BackendSettings,
+    CdnNodeSettings,
+    FetchFailure,
+    NodeLaunch,
+    ProbeSettings,
+)
+from proxies.varnish.reasons import REASON_VAR, reason_vcl, vcl_real
 
 TEMPLATE = Path(__file__).with_name("node.vcl")
 # How long a failed fetch's 503 is kept, so the requests waiting on that fetch share it (in
 # Varnish 7 they would otherwise fetch again one after another). A Varnish artefact, not a
 # number of the real system: the shortest TTL that still reaches the waiters.
 FAILED_FETCH_TTL_S = 1.0
+# The largest POST body kept for a retry: XML-RPC calls and uploads in the lab are far smaller.
+PASS_BODY_KEPT = "10MB"
 # How long an uncacheable answer marks its object "do not wait on a fetch" (hit-for-miss).
 UNCACHEABLE_TTL_S = 1.0
 STORED_HEADER = "X-Shieldlab-Stored"  # when the object was stored: tells a waiter from a hit
@@ -183,6 +191,41 @@ def _reasons(settings: CdnNodeSettings) -> str:
     )
 
 
+def _retry(settings: CdnNodeSettings) -> str:
+    """Varnish 2.1's silent retry of a first-byte timeout, as VCL (7.1 no longer retries it).
+
+    2.1 fetched once more when a reused connection failed before the first byte; VCL cannot
+    tell a reused connection from a new one, so every first-byte timeout is tried once more
+    (between POPs and to the origin the pools are kept open: most fetches reuse one)."""
+    methods = {
+        '!(bereq.method == "POST")': settings.backend.retry_reused,
+        'bereq.method == "POST"': settings.pass_backend.retry_reused,
+    }
+    wanted = [condition for condition, retried in methods.items() if retried]
+    if not wanted:
+        return ""
+    reason = f'var.get("{REASON_VAR}") == "{FetchFailure.FIRST_BYTE_TIMEOUT.value}"'
+    parts = ["bereq.retries == 0", reason]
+    if len(wanted) == 1:
+        parts.append(wanted[0])
+    return "\n".join(
+        [
+            "    # Varnish 2.1's silent retry: once more after a first-byte timeout.",
+            f"    if ({' && '.join(parts)}) {{",
+            "        return (retry);",
+            "    }",
+        ]
+    )
+
+
+def _keep_pass_body(settings: CdnNodeSettings) -> str:
+    """A POST's body kept, so that the retry can send it again (7.1 refuses a retry of a
+    body it did not keep: "Retry not possible, req.body not cached")."""
+    if not settings.pass_backend.retry_reused:
+        return ""
+    return f"        std.cache_req_body({PASS_BODY_KEPT});"
+
+
 def _health_backends(plan: VclPlan) -> str:
     """A VCL expression: `"origin-1": true, "origin-2": false` from each backend's probe."""
     parts = []
@@ -214,6 +257,8 @@ def render(plan: VclPlan) -> str:
         json_accept=re.escape(contract.PEP691_JSON),
         ttl_rules=_ttl_rules(settings),
         reasons=_reasons(settings),
+        retry=_retry(settings),
+        keep_pass_body=_keep_pass_body(settings),
         failed_fetch_ttl=duration(FAILED_FETCH_TTL_S),
         health_backends=_health_backends(plan),
         stored_header=STORED_HEADER,

@@ -93,6 +93,7 @@ sub vcl_recv {
     if (req.method != "GET" && req.method != "HEAD") {
         set req.backend_hint = passes.backend();
         var.set("cache", "PASS");
+        std.cache_req_body(10MB);
         return (pass);
     }
     set req.backend_hint = fill.backend();
@@ -133,6 +134,7 @@ sub vcl_miss {
 
 sub vcl_backend_fetch {
     var.set_real("fetch_t0", std.real(time=now));
+    var.set("headers", "no");  # a retry starts again
     # Varnish 2.1 turned a cache fill into a GET; Varnish 7 does too.
 }
 
@@ -207,6 +209,10 @@ sub vcl_backend_error {
         } elsif (true) {
             var.set("reason", "backend read error");
         }
+    }
+    # Varnish 2.1's silent retry: once more after a first-byte timeout.
+    if (bereq.retries == 0 && var.get("reason") == "first byte timeout") {
+        return (retry);
     }
     set beresp.status = 503;
     set beresp.reason = "Service Unavailable";

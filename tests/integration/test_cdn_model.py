@@ -41,7 +41,6 @@ def wait_for_health(client: httpx.Client, node_url: str, backend: str, healthy: 
     raise AssertionError(f"{backend} never turned {'healthy' if healthy else 'sick'}")
 
 
-@both_cdns
 def eventually(read: Callable[[], float], expected: float, timeout_s: float = 2.0) -> float:
     """A counter that Varnish's log readers update a moment after the answer: read until it
     shows `expected` or the time is up (the model's is exact at once)."""
@@ -54,20 +53,33 @@ def eventually(read: Callable[[], float], expected: float, timeout_s: float = 2.
 
 
 @both_cdns
-def test_latency_above_15_s_between_pops_and_shield_gives_the_edges_own_503s(up, client):
+def test_latency_above_15_s_between_pops_and_shield_gives_the_edges_own_503s(up, client, cdn):
     with up() as state:
         api = ToxiproxyApi(state.toxiproxy.api)
-        slow(api, state.links["edge-iad->shield"].proxy, 16_000)
+        slow(api, state.links["edge-iad->shield"].proxy, 32_000)
         edge = state.client_url("iad")
         started = time.monotonic()
         with concurrent.futures.ThreadPoolExecutor(3) as pool:
-            answers = list(pool.map(lambda p: client.get(f"{edge}/simple/p{p}/"), range(3)))
+            answers = list(
+                pool.map(lambda p: client.get(f"{edge}/simple/p{p}/", timeout=45), range(3))
+            )
         waited_s = time.monotonic() - started
+        expected_retries = 0 if cdn == "model" else 3
+        node = state.nodes["edge-iad"].url
+        retries = eventually(
+            lambda: metric(client, node, "shieldlab_backend_retries_total", backend="shield"),
+            expected_retries,
+        )
         api.close()
     assert [a.status_code for a in answers] == [503, 503, 503]
+    assert retries == expected_retries
     assert {a.headers["X-Shieldlab-Error-Node"] for a in answers} == {"edge-iad"}
     assert {a.headers["X-Shieldlab-Error-Reason"] for a in answers} == {"first byte timeout"}
-    assert 14.5 < waited_s < 16.5  # the service's own 15 s, not the 60 s of a hop inside a POP
+    # The service's own 15 s, not the 60 s of a hop inside a POP. The model's fetches go out
+    # on new connections here (the warm ones are held by the stalled warm-up), so 2.1 would not
+    # retry; Varnish's VCL cannot tell a new connection and retries every first-byte timeout.
+    expected_s = 15 if cdn == "model" else 30
+    assert expected_s - 0.5 < waited_s < expected_s + 1.5
 
 
 @both_cdns

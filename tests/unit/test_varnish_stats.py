@@ -5,7 +5,7 @@ from prometheus_client.registry import Collector
 
 from proxies.contract import CacheState, FetchFailure
 from proxies.varnish.daemon import parse_listen_addresses
-from proxies.varnish.logs import FetchErrors, parse_answer
+from proxies.varnish.logs import FailedAttempt, FetchErrors, parse_answer, worth_keeping
 from proxies.varnish.stats import StatsBackend, metric_families
 
 COUNTERS = {
@@ -79,14 +79,54 @@ def test_a_malformed_answer_line_is_skipped():
     assert parse_answer("-\tMISS\t-", "shield") is None
 
 
-def test_only_the_first_fetch_error_of_a_fetch_names_its_cause():
+def _follow(errors: FetchErrors, lines: list[str]) -> list[FailedAttempt]:
+    return [a for a in map(errors.attempt, lines) if a is not None]
+
+
+def test_only_the_first_fetch_error_of_a_fetch_names_its_cause_at_its_end():
+    errors = FetchErrors()
+    lines = [
+        "   11 BackendOpen    b 27 origin_1 127.0.0.1 20001 127.0.0.1 40000 reuse",
+        "   11 FetchError     b Resource temporarily unavailable",
+        "   11 FetchError     b straight insufficient bytes",
+        "   14 FetchError     b HTC eof (-1)",
+        "not a record",
+    ]
+    assert _follow(errors, lines) == []  # nothing is reported before a transaction ends
+    assert _follow(errors, ["   11 End            b ", "   14 End            b "]) == [
+        FailedAttempt(FetchFailure.BETWEEN_BYTES_TIMEOUT, "origin_1", retried=False),
+        FailedAttempt(FetchFailure.READ_ERROR, "", retried=False),
+    ]
+
+
+def test_a_transaction_the_vcl_tried_again_is_a_retry_and_a_clean_one_is_nothing():
+    errors = FetchErrors()
+    lines = [
+        "   21 BackendOpen    b 27 shield 127.0.0.1 20010 127.0.0.1 40001 reuse",
+        "   21 FetchError     b first byte timeout",
+        "   21 Link           b bereq 23 retry",
+        "   21 End            b ",
+        "   23 BackendOpen    b 28 shield 127.0.0.1 20010 127.0.0.1 40002 connect",
+        "   23 End            b ",
+    ]
+    assert _follow(errors, lines) == [
+        FailedAttempt(FetchFailure.FIRST_BYTE_TIMEOUT, "shield", retried=True)
+    ]
+
+
+def test_transactions_whose_end_was_lost_are_forgotten_oldest_first():
     errors = FetchErrors(remembered=2)
-    assert errors.reason("   11 FetchError     b Resource temporarily unavailable") is (
-        FetchFailure.BETWEEN_BYTES_TIMEOUT
-    )
-    assert errors.reason("   11 FetchError     b straight insufficient bytes") is None
-    assert errors.reason("   14 FetchError     b HTC eof (-1)") is FetchFailure.READ_ERROR
-    assert errors.reason("not a record") is None
+    for vxid in (1, 2, 3):
+        errors.attempt(f"   {vxid} FetchError     b HTC eof (-1)")
+    ends = [f"   {vxid} End            b " for vxid in (1, 2, 3)]
+    assert [a.reason for a in _follow(errors, ends)] == [FetchFailure.READ_ERROR] * 2
+
+
+def test_a_nodes_log_keeps_fetch_errors_and_retries_only():
+    assert worth_keeping("   21 FetchError     b first byte timeout")
+    assert worth_keeping("   21 Link           b bereq 23 retry")
+    assert not worth_keeping("   21 End            b ")
+    assert not worth_keeping("   23 BackendOpen    b 28 shield 127.0.0.1 1 127.0.0.1 2 connect")
 
 
 def test_listen_addresses_name_each_socket_and_its_port():
